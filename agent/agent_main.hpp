@@ -1,0 +1,11 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace steward::agent {
+
+// The whole program behind main(): args[0] is the program name. Returns the exit code.
+int Main(const std::vector<std::string>& args);
+
+}  // namespace steward::agent

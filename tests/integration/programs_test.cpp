@@ -1,0 +1,64 @@
+// Every program answers --version and --help, rejects bad usage with exit 64, and validates its
+// config with a message naming the file and key.
+#include <gtest/gtest.h>
+
+#include "common/codes.hpp"
+#include "common/version.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace steward::test {
+namespace {
+
+const char* kPrograms[] = {"steward-updater", "steward-agent", "steward-controller", "stewardctl"};
+
+TEST(Programs, VersionPrintsOnlyTheVersion) {
+  for (const char* p : kPrograms) {
+    auto r = RunProgram({Bin(p), "--version"});
+    EXPECT_TRUE(r.status.exited() && r.status.code() == 0) << p;
+    EXPECT_EQ(r.out, std::string(BuildVersion()) + "\n") << p;
+  }
+}
+
+TEST(Programs, HelpExitsZeroAndDescribes) {
+  for (const char* p : kPrograms) {
+    auto r = RunProgram({Bin(p), "--help"});
+    EXPECT_EQ(r.status.code(), 0) << p;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << p << ": " << r.out;
+  }
+}
+
+TEST(Programs, UnknownOptionIsUsageError) {
+  for (const char* p : kPrograms) {
+    auto r = RunProgram({Bin(p), "--no-such-flag"});
+    EXPECT_EQ(r.status.code(), exit_code::kUsage) << p;
+    EXPECT_NE(r.err.find("--help"), std::string::npos) << p << ": " << r.err;
+  }
+}
+
+TEST(Programs, CheckConfigNamesTheBadKey) {
+  TempDir dir;
+  const auto bad = dir.Write("bad.toml", "listen = \"nowhere\"\n");
+  for (const char* p : {"steward-agent", "steward-controller"}) {
+    auto r = RunProgram({Bin(p), "check-config", "--config", bad});
+    EXPECT_EQ(r.status.code(), exit_code::kConfig) << p;
+    EXPECT_NE(r.err.find("bad.toml: key 'listen'"), std::string::npos) << p << ": " << r.err;
+  }
+  const auto bad_updater = dir.Write("u.toml", "state_dir = 5\n");
+  auto r = RunProgram({Bin("steward-updater"), "check-config", "--config", bad_updater});
+  EXPECT_EQ(r.status.code(), exit_code::kConfig);
+  EXPECT_NE(r.err.find("'state_dir'"), std::string::npos) << r.err;
+}
+
+TEST(Programs, ExampleConfigsPass) {
+  const std::string src = STEWARD_SOURCE_DIR;
+  EXPECT_EQ(RunProgram({Bin("steward-updater"), "check-config", "--config", src + "/configs/updater.toml"})
+                .status.code(), 0);
+  EXPECT_EQ(RunProgram({Bin("steward-agent"), "check-config", "--config", src + "/configs/agent.toml"})
+                .status.code(), 0);
+  EXPECT_EQ(RunProgram({Bin("steward-controller"), "check-config", "--config",
+                 src + "/configs/controller.toml"}).status.code(), 0);
+}
+
+}  // namespace
+}  // namespace steward::test

@@ -1,0 +1,139 @@
+#include "common/sqlite.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <fstream>
+
+#include "tests/support/temp_dir.hpp"
+
+namespace steward::sqlite {
+namespace {
+
+constexpr std::array<std::string_view, 2> kMigrations = {
+    "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);",
+    "ALTER TABLE kv ADD COLUMN n INTEGER NOT NULL DEFAULT 0;",
+};
+
+TEST(Sqlite, OpensInWalAndMigrates) {
+  test::TempDir dir;
+  auto db = Db::Open((dir / "s.db").string());
+  ASSERT_TRUE(db) << db.error().message;
+  ASSERT_TRUE(db->Migrate(kMigrations));
+  EXPECT_EQ(db->UserVersion().value(), 2);
+  auto mode = db->Prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode->Step().value());
+  EXPECT_EQ(mode->Text(0), "wal");
+  // Migrating again is a no-op.
+  ASSERT_TRUE(db->Migrate(kMigrations));
+}
+
+TEST(Sqlite, BindsStepsAndReads) {
+  test::TempDir dir;
+  auto db = Db::Open((dir / "s.db").string()).value();
+  ASSERT_TRUE(db.Migrate(kMigrations));
+  auto ins = db.Prepare("INSERT INTO kv (k, v, n) VALUES (?1, ?2, ?3)").value();
+  ASSERT_TRUE(ins.Bind(1, "a").Bind(2, std::string_view("x\0y", 3)).Bind(3, std::int64_t{42}).Run());
+  ins.Reset();
+  auto dup = ins.Bind(1, "a").Bind(2, "z").Bind(3, std::int64_t{1}).Run();
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, ErrorCode::db_constraint);
+  auto sel = db.Prepare("SELECT v, n FROM kv WHERE k = ?1").value();
+  sel.Bind(1, "a");
+  ASSERT_TRUE(sel.Step().value());
+  EXPECT_EQ(sel.Text(0), std::string("x\0y", 3));
+  EXPECT_EQ(sel.Int(1), 42);
+  EXPECT_FALSE(sel.Step().value());
+}
+
+TEST(Sqlite, TransactionRollsBackUnlessCommitted) {
+  test::TempDir dir;
+  auto db = Db::Open((dir / "s.db").string()).value();
+  ASSERT_TRUE(db.Migrate(kMigrations));
+  {
+    auto tx = Transaction::Begin(db).value();
+    ASSERT_TRUE(db.Exec("INSERT INTO kv (k, v) VALUES ('gone', '1')"));
+  }
+  {
+    auto tx = Transaction::Begin(db).value();
+    ASSERT_TRUE(db.Exec("INSERT INTO kv (k, v) VALUES ('kept', '1')"));
+    ASSERT_TRUE(tx.Commit());
+  }
+  auto count = db.Prepare("SELECT group_concat(k) FROM kv").value();
+  ASSERT_TRUE(count.Step().value());
+  EXPECT_EQ(count.Text(0), "kept");
+}
+
+TEST(Sqlite, CorruptFileIsAClearErrorAndIsNotRecreated) {
+  test::TempDir dir;
+  const std::string garbage = "this is not a database, but it is long enough to have a header......";
+  const auto path = dir.Write("s.db", garbage);
+  auto db = Db::Open(path);
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code, ErrorCode::db_corrupt);
+  EXPECT_NE(db.error().message.find("restore"), std::string::npos) << db.error().message;
+  std::ifstream in(path);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, garbage);
+}
+
+TEST(Sqlite, DamagedPagesFailTheIntegrityCheck) {
+  test::TempDir dir;
+  const auto path = (dir / "s.db").string();
+  {
+    auto db = Db::Open(path).value();
+    ASSERT_TRUE(db.Migrate(kMigrations));
+    auto ins = db.Prepare("INSERT INTO kv (k, v) VALUES (?1, ?2)").value();
+    for (int i = 0; i < 200; ++i) {
+      ins.Reset();
+      ASSERT_TRUE(ins.Bind(1, std::to_string(i)).Bind(2, std::string(100, 'v')).Run());
+    }
+    ASSERT_TRUE(db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  }
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096 + 10);  // inside the second page: a b-tree page of kv
+    const std::string junk(2000, '\xff');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  OpenOptions options;
+  options.check_integrity = true;
+  auto db = Db::Open(path, options);
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code, ErrorCode::db_corrupt);
+}
+
+TEST(Sqlite, MissingFileWithoutCreateAndUnwritableDirectory) {
+  test::TempDir dir;
+  OpenOptions options;
+  options.create = false;
+  auto db = Db::Open((dir / "none.db").string(), options);
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code, ErrorCode::db_open);
+  auto nodir = Db::Open((dir / "no" / "such" / "dir.db").string());
+  ASSERT_FALSE(nodir);
+  EXPECT_EQ(nodir.error().code, ErrorCode::db_open);
+}
+
+TEST(Sqlite, NewerSchemaThanKnownIsRefused) {
+  test::TempDir dir;
+  auto db = Db::Open((dir / "s.db").string()).value();
+  ASSERT_TRUE(db.Exec("PRAGMA user_version=7"));
+  auto r = db.Migrate(kMigrations);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::db_migration);
+  EXPECT_NE(r.error().message.find("newer"), std::string::npos);
+}
+
+TEST(Sqlite, FailedMigrationLeavesVersionUntouched) {
+  test::TempDir dir;
+  auto db = Db::Open((dir / "s.db").string()).value();
+  constexpr std::array<std::string_view, 2> bad = {"CREATE TABLE t (x);", "CREATE TABLE t (y);"};
+  auto r = db.Migrate(bad);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::db_migration);
+  EXPECT_EQ(db.UserVersion().value(), 1);
+}
+
+}  // namespace
+}  // namespace steward::sqlite

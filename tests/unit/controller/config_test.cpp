@@ -1,0 +1,33 @@
+#include "controller/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace steward::controller {
+namespace {
+
+TEST(ControllerConfig, ExampleConfigLoads) {
+  auto cfg = LoadConfig(std::string(STEWARD_SOURCE_DIR) + "/configs/controller.toml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg->halt_rollback_rate, 0.05);
+  EXPECT_EQ(cfg->halt_min_attempts, 20);
+}
+
+TEST(ControllerConfig, RejectsBadValues) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"store = \"mysql://x\"", "allowed: sqlite:"},
+      {"store = \"sqlite:\"", "needs a path"},
+      {"store = \"postgresql://db/steward\"", "not built yet"},
+      {"public_url = \"controller:8443\"", "'public_url'"},
+      {"[rollout]\nhalt_rollback_rate = 1.5", "from 0 to 1"},
+      {"[rollout]\nhalt_min_attempts = 0", "from 1 to"},
+      {"listen = \"0.0.0.0\"", "'listen'"},
+  };
+  for (const auto& [text, mention] : cases) {
+    auto r = ParseConfig(text, "c.toml");
+    ASSERT_FALSE(r) << text;
+    EXPECT_NE(r.error().message.find(mention), std::string::npos) << r.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace steward::controller

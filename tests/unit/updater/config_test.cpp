@@ -1,0 +1,68 @@
+#include "updater/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace steward::updater {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(UpdaterConfig, ExampleConfigLoads) {
+  auto cfg = LoadConfig(std::string(STEWARD_SOURCE_DIR) + "/configs/updater.toml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  ASSERT_TRUE(cfg->controller);
+  EXPECT_EQ(cfg->controller->checkin_interval, 60s);
+  ASSERT_EQ(cfg->components.size(), 1u);
+  EXPECT_EQ(cfg->components[0].name, "agent");
+  EXPECT_TRUE(cfg->components[0].Managed());
+  EXPECT_EQ(cfg->components[0].grace, 10min);
+}
+
+TEST(UpdaterConfig, MinimalConfigUsesArchitectureDefaults) {
+  auto cfg = ParseConfig("[[component]]\nname = \"x\"\nexec = \"/bin/true\"\n", "u.toml").value();
+  EXPECT_FALSE(cfg.controller);
+  EXPECT_EQ(cfg.state_dir, "/var/lib/steward");
+  const auto& c = cfg.components.at(0);
+  EXPECT_EQ(c.readiness, "notify");
+  EXPECT_EQ(c.start_timeout, 90s);
+  EXPECT_EQ(c.stop_timeout, 30s);
+  EXPECT_EQ(c.restart_delay, 1s);
+  EXPECT_EQ(c.restart_delay_max, 300s);
+  EXPECT_FALSE(c.Managed());
+}
+
+TEST(UpdaterConfig, RejectsInvalidComponents) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[[component]]\nexec = \"/bin/true\"", "'component[0].name'"},
+      {"[[component]]\nname = \"Bad Name\"\nexec = \"/bin/true\"", "'component[0].name'"},
+      {"[[component]]\nname = \"a\"", "exactly one of 'binary'"},
+      {"[[component]]\nname = \"a\"\nbinary = \"x\"\nexec = \"/bin/x\"", "exactly one of"},
+      {"[[component]]\nname = \"a\"\nbinary = \"../x\"", "without '/'"},
+      {"[[component]]\nname = \"a\"\nexec = \"relative\"", "absolute path"},
+      {"[[component]]\nname = \"a\"\nexec = \"/x\"\nreadiness = \"tcp\"", "notify, none, http:<url>"},
+      {"[[component]]\nname = \"a\"\nexec = \"/x\"\ndesired = \"paused\"", "allowed: running, stopped"},
+      {"[[component]]\nname = \"a\"\nexec = \"/x\"\nrestart_delay = \"10s\"\nrestart_delay_max = \"5s\"",
+       "at least restart_delay"},
+      {"[[component]]\nname = \"a\"\nbinary = \"x\"\npin = \"latest\"", "semantic version"},
+      {"[[component]]\nname = \"a\"\nexec = \"/x\"\nhold = true", "only managed components"},
+      {"[[component]]\nname = \"a\"\nexec = \"/x\"\n[[component]]\nname = \"a\"\nexec = \"/y\"",
+       "unique"},
+      {"[[component]]\nname = \"a\"\nexec = \"/x\"\nstop_timeout = \"0s\"", "from 1s to 1h"},
+      {"state_dir = \"relative\"", "absolute path"},
+      {"[controller]\nurls = []", "at least one controller URL"},
+      {"[controller]\nurls = [\"ftp://x\"]", "https://"},
+      {"[controller]\nurls = [\"https://x\"]\ncheckin_interval = \"0s\"", "'controller.checkin_interval'"},
+      {"[trust]\nroot = 1", "'trust.root'"},
+      {"[[component]]\nname = \"a\"\nexec = \"/x\"\nrestart = \"always\"", "unknown key 'component[0].restart'"},
+  };
+  for (const auto& [text, mention] : cases) {
+    auto r = ParseConfig(text, "u.toml");
+    ASSERT_FALSE(r) << text;
+    EXPECT_NE(r.error().message.find(mention), std::string::npos)
+        << text << " -> " << r.error().message;
+    EXPECT_NE(r.error().message.find("u.toml"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace steward::updater

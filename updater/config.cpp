@@ -1,0 +1,125 @@
+#include "updater/config.hpp"
+
+#include <set>
+
+#include "common/config.hpp"
+#include "common/semver.hpp"
+
+namespace steward::updater {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+bool ValidName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void ReadComponent(config::Section& s, ComponentConfig& c) {
+  s.Get("name", c.name);
+  s.Get("channel", c.channel);
+  s.Get("binary", c.binary);
+  s.Get("exec", c.exec);
+  s.Get("args", c.args);
+  s.Get("env", c.env);
+  s.Get("user", c.user);
+  s.Get("working_dir", c.working_dir);
+  s.GetEnum("desired", c.desired, {"running", "stopped"});
+  s.Get("readiness", c.readiness);
+  s.Get("start_timeout", c.start_timeout, 1s, 24h);
+  s.Get("stop_timeout", c.stop_timeout, 1s, 1h);
+  s.Get("watchdog", c.watchdog, 0s, 1h);
+  s.Get("grace", c.grace, 0s, 24h);
+  s.Get("restart_delay", c.restart_delay, 0s, 1h);
+  s.Get("restart_delay_max", c.restart_delay_max, 0s, 24h);
+  s.Get("pin", c.pin);
+  s.Get("hold", c.hold);
+
+  if (!ValidName(c.name)) {
+    s.Invalid("name", "required; 1-64 characters of a-z, 0-9, '-', '_'");
+  }
+  if (!ValidName(c.channel)) s.Invalid("channel", "1-64 characters of a-z, 0-9, '-', '_'");
+  if (c.binary.empty() == c.exec.empty()) {
+    s.Invalid(c.exec.empty() ? "binary" : "exec",
+              "set exactly one of 'binary' (managed, updated) or 'exec' (fixed program)");
+  } else if (!c.binary.empty() && c.binary.find('/') != std::string::npos) {
+    s.Invalid("binary", "a file name inside the version directory, without '/'");
+  } else if (!c.exec.empty() && c.exec.front() != '/') {
+    s.Invalid("exec", "an absolute path");
+  }
+  if (c.readiness != "notify" && c.readiness != "none" &&
+      !(c.readiness.starts_with("http:") && c.readiness.size() > 5)) {
+    s.Invalid("readiness", "allowed: notify, none, http:<url>");
+  }
+  if (c.restart_delay_max < c.restart_delay) {
+    s.Invalid("restart_delay_max", "must be at least restart_delay");
+  }
+  if (!c.pin.empty() && !SemVer::Parse(c.pin)) {
+    s.Invalid("pin", "a semantic version such as \"1.2.3\"");
+  }
+  if (!c.exec.empty() && (!c.pin.empty() || c.hold)) {
+    s.Invalid(c.hold ? "hold" : "pin", "only managed components ('binary') take updates");
+  }
+}
+
+Result<Config> FromDocument(Result<config::Document> doc, const std::string& name) {
+  if (!doc) return std::unexpected(doc.error());
+  Config cfg;
+  cfg.path = name;
+  config::Section root = doc->Root();
+  root.Get("state_dir", cfg.state_dir);
+  root.Get("socket", cfg.socket);
+  root.GetEnum("log_level", cfg.log_level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
+  root.GetEnum("log_format", cfg.log_format, {"text", "json"});
+  if (cfg.state_dir.empty() || cfg.state_dir.front() != '/') {
+    root.Invalid("state_dir", "an absolute path");
+  }
+  if (cfg.socket.empty() || cfg.socket.size() > 100) {
+    root.Invalid("socket", "a unix socket path of at most 100 characters");
+  }
+  if (auto s = root.Table("controller")) {
+    ControllerConfig c;
+    s->Get("urls", c.urls);
+    s->Get("enroll_token_file", c.enroll_token_file);
+    s->Get("checkin_interval", c.checkin_interval, 1s, 24h);
+    s->Get("ca_file", c.ca_file);
+    s->Get("allow_insecure_http", c.allow_insecure_http);
+    if (c.urls.empty()) s->Invalid("urls", "at least one controller URL");
+    for (const auto& url : c.urls) {
+      if (!url.starts_with("https://") && !url.starts_with("http://")) {
+        s->Invalid("urls", "each URL starts with https:// (or http:// for loopback)");
+        break;
+      }
+    }
+    cfg.controller = std::move(c);
+  }
+  if (auto s = root.Table("trust")) s->Get("root", cfg.root);
+  std::set<std::string> names;
+  for (auto& s : root.TableArray("component")) {
+    ComponentConfig c;
+    ReadComponent(s, c);
+    if (!c.name.empty() && !names.insert(c.name).second) {
+      s.Invalid("name", "component names must be unique");
+    }
+    cfg.components.push_back(std::move(c));
+  }
+  if (auto r = doc->Finish(); !r) return std::unexpected(r.error());
+  return cfg;
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(std::string_view text, const std::string& name) {
+  return FromDocument(config::Document::Parse(text, name), name);
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  return FromDocument(config::Document::Load(path), path);
+}
+
+}  // namespace steward::updater

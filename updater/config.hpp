@@ -1,0 +1,59 @@
+// steward-updater's configuration (/etc/steward/updater.toml; ARCHITECTURE §4).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+
+namespace steward::updater {
+
+struct ControllerConfig {
+  std::vector<std::string> urls;  // seeds; the live list is learned from check-ins
+  std::string enroll_token_file = "/etc/steward/enroll-token";
+  Duration checkin_interval = std::chrono::seconds(60);
+  std::string ca_file;
+  bool allow_insecure_http = false;
+};
+
+struct ComponentConfig {
+  std::string name;
+  std::string channel = "stable";
+  std::string binary;  // managed: file inside the installed version directory
+  std::string exec;    // unmanaged: a fixed program, never updated
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;
+  std::string user;
+  std::string working_dir;
+  std::string desired = "running";  // running | stopped
+  std::string readiness = "notify";  // notify | http:<url> | none
+  Duration start_timeout = std::chrono::seconds(90);
+  Duration stop_timeout = std::chrono::seconds(30);
+  Duration watchdog = Duration::zero();
+  Duration grace = std::chrono::minutes(10);
+  Duration restart_delay = std::chrono::seconds(1);
+  Duration restart_delay_max = std::chrono::seconds(300);
+  std::string pin;    // stay on this version
+  bool hold = false;  // take no updates
+
+  bool Managed() const { return exec.empty(); }
+};
+
+struct Config {
+  std::string path;  // where it was loaded from
+  std::string state_dir = "/var/lib/steward";
+  std::string socket = "/run/steward/updater.sock";
+  std::string log_level = "info";
+  std::string log_format = "text";
+  std::optional<ControllerConfig> controller;
+  std::string root = "/etc/steward/root.json";
+  std::vector<ComponentConfig> components;
+};
+
+Result<Config> LoadConfig(const std::string& path);
+Result<Config> ParseConfig(std::string_view text, const std::string& name);
+
+}  // namespace steward::updater
