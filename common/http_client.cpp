@@ -1,0 +1,228 @@
+#include "common/http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <boost/asio/ip/address.hpp>
+#include <mutex>
+
+namespace steward::http {
+
+namespace {
+
+void GlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct EasyDeleter {
+  void operator()(CURL* h) const { curl_easy_cleanup(h); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+using Easy = std::unique_ptr<CURL, EasyDeleter>;
+using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
+
+struct Transfer {
+  const RequestSpec* spec = nullptr;
+  ClientResponse* response = nullptr;
+  std::uint64_t cap = 0;
+  std::uint64_t received = 0;
+  std::optional<Error> abort;
+};
+
+std::size_t OnBody(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::size_t len = size * n;
+  if (t->received + len > t->cap) {
+    t->abort = Error{ErrorCode::too_large, "response body exceeds the limit of " +
+                                               std::to_string(t->cap) + " bytes"};
+    return 0;  // makes curl fail with CURLE_WRITE_ERROR
+  }
+  t->received += len;
+  if (t->spec->sink) {
+    if (auto r = t->spec->sink(std::string_view(data, len)); !r) {
+      t->abort = r.error();
+      return 0;
+    }
+  } else {
+    t->response->body.append(data, len);
+  }
+  return len;
+}
+
+std::size_t OnHeader(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::size_t len = size * n;
+  std::string_view line(data, len);
+  // A new status line (after a redirect or 100-continue) starts a new header set.
+  if (line.starts_with("HTTP/")) {
+    t->response->headers.clear();
+    return len;
+  }
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return len;
+  std::string name(line.substr(0, colon));
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+    value.remove_suffix(1);
+  }
+  t->response->headers[name] = std::string(value);
+  return len;
+}
+
+ErrorCode CodeForCurl(CURLcode rc) {
+  switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT: return ErrorCode::http_stalled;
+    case CURLE_TOO_MANY_REDIRECTS: return ErrorCode::http_redirect;
+    case CURLE_UNSUPPORTED_PROTOCOL: return ErrorCode::http_scheme;
+    case CURLE_FILESIZE_EXCEEDED: return ErrorCode::too_large;
+    default: return ErrorCode::http_transport;
+  }
+}
+
+long Millis(Duration d) {
+  return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+}  // namespace
+
+std::string ClientResponse::Header(std::string_view name) const {
+  const auto it = headers.find(std::string(name));
+  return it == headers.end() ? std::string() : it->second;
+}
+
+bool IsLoopbackHost(std::string_view host) {
+  if (host == "localhost") return true;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  const auto addr = boost::asio::ip::make_address(std::string(host), ec);
+  return !ec && addr.is_loopback();
+}
+
+struct Client::Impl {
+  Easy easy;  // reused across requests: keeps connections alive
+};
+
+Client::Client(ClientOptions options) : options_(std::move(options)), impl_(std::make_unique<Impl>()) {
+  GlobalInit();
+}
+Client::~Client() = default;
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+
+Result<void> Client::CheckUrl(std::string_view url) const {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
+  const std::string text(url);
+  if (curl_url_set(u.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
+    return Fail(ErrorCode::invalid_argument, "'" + text + "' is not a valid URL");
+  }
+  char* scheme = nullptr;
+  char* host = nullptr;
+  curl_url_get(u.get(), CURLUPART_SCHEME, &scheme, 0);
+  curl_url_get(u.get(), CURLUPART_HOST, &host, 0);
+  const std::string s = scheme != nullptr ? scheme : "";
+  const std::string h = host != nullptr ? host : "";
+  curl_free(scheme);
+  curl_free(host);
+  if (s == "https") return {};
+  if (s == "http" &&
+      (options_.allow_insecure_http || !options_.unix_socket.empty() || IsLoopbackHost(h))) {
+    return {};
+  }
+  if (s == "http") {
+    return Fail(ErrorCode::http_scheme,
+                "refusing plain http to " + h +
+                    ": use https, or set allow_insecure_http = true for development setups");
+  }
+  return Fail(ErrorCode::http_scheme, "unsupported URL scheme '" + s + "' in " + text);
+}
+
+Result<ClientResponse> Client::Perform(const RequestSpec& spec) {
+  if (auto ok = CheckUrl(spec.url); !ok) return std::unexpected(ok.error());
+  if (!impl_->easy) impl_->easy.reset(curl_easy_init());
+  CURL* h = impl_->easy.get();
+  if (h == nullptr) return Fail(ErrorCode::internal, "curl_easy_init failed");
+  curl_easy_reset(h);
+
+  ClientResponse response;
+  Transfer t{&spec, &response, spec.max_bytes != 0 ? spec.max_bytes : options_.max_response_bytes,
+             0, std::nullopt};
+  Slist headers;
+  for (const auto& hd : spec.headers) headers.reset(curl_slist_append(headers.release(), hd.c_str()));
+  if (!spec.bearer_token.empty()) {
+    headers.reset(curl_slist_append(headers.release(),
+                                    ("Authorization: Bearer " + spec.bearer_token).c_str()));
+  }
+  const bool insecure_ok = options_.allow_insecure_http || !options_.unix_socket.empty();
+  // Redirects may go to https anywhere, to http only where plain http is allowed at all.
+  const char* protocols = insecure_ok ? "http,https" : "https";
+
+  curl_easy_setopt(h, CURLOPT_URL, spec.url.c_str());
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, options_.max_redirects > 0 ? 1L : 0L);
+  curl_easy_setopt(h, CURLOPT_MAXREDIRS, options_.max_redirects);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, Millis(options_.connect_timeout));
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, Millis(options_.timeout));
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+                   static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(options_.low_speed_time).count()));
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);  // bytes as sent: hashes see them
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+  if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (!options_.proxy.empty()) curl_easy_setopt(h, CURLOPT_PROXY, options_.proxy.c_str());
+  if (!options_.unix_socket.empty()) {
+    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, options_.unix_socket.c_str());
+  }
+  if (spec.method == "GET") {
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  } else if (spec.method == "HEAD") {
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, spec.method.c_str());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, spec.body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(spec.body.size()));
+  }
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+
+  const CURLcode rc = curl_easy_perform(h);
+  if (t.abort) return std::unexpected(*t.abort);
+  if (rc != CURLE_OK) {
+    const std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+    return Fail(CodeForCurl(rc), spec.method + " " + spec.url + ": " + detail);
+  }
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  return response;
+}
+
+Result<ClientResponse> Client::Get(const std::string& url, const std::string& bearer) {
+  RequestSpec spec;
+  spec.url = url;
+  spec.bearer_token = bearer;
+  return Perform(spec);
+}
+
+Result<ClientResponse> Client::PostJson(const std::string& url, const std::string& json,
+                                        const std::string& bearer) {
+  RequestSpec spec;
+  spec.method = "POST";
+  spec.url = url;
+  spec.body = json;
+  spec.bearer_token = bearer;
+  spec.headers.push_back("Content-Type: application/json");
+  return Perform(spec);
+}
+
+}  // namespace steward::http

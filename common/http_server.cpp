@@ -1,0 +1,622 @@
+#include "common/http_server.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <condition_variable>
+#include <list>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/files.hpp"
+#include "common/log.hpp"
+
+namespace steward::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+// ---- Request / Response helpers -------------------------------------------------------------
+
+std::string Request::Header(std::string_view name) const {
+  const auto it = headers.find(std::string(name));
+  return it == headers.end() ? std::string() : it->second;
+}
+
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
+               HexValue(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> Request::Query(std::string_view name) const {
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    const auto eq = pair.find('=');
+    if (PercentDecode(pair.substr(0, eq)) == name) {
+      return eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1));
+    }
+  }
+  return std::nullopt;
+}
+
+std::string Request::BearerToken() const {
+  const std::string auth = Header("authorization");
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (auth.size() <= kPrefix.size() || !auth.starts_with(kPrefix)) return "";
+  return auth.substr(kPrefix.size());
+}
+
+Response Response::Json(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Response Response::Text(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::move(body);
+  return r;
+}
+
+Response Response::File(std::string path, std::string content_type) {
+  Response r;
+  r.content_type = std::move(content_type);
+  r.file = std::move(path);
+  return r;
+}
+
+Response Response::Error(int status, ErrorCode code, std::string_view message) {
+  nlohmann::json j;
+  j["error"]["code"] = ErrorCodeName(code);
+  j["error"]["message"] = message;
+  return Json(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+int StatusFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::unauthorized: return 401;
+    case ErrorCode::forbidden:
+    case ErrorCode::permission_denied: return 403;
+    case ErrorCode::not_found:
+    case ErrorCode::route_not_found:
+    case ErrorCode::unknown_component: return 404;
+    case ErrorCode::method_not_allowed: return 405;
+    case ErrorCode::conflict:
+    case ErrorCode::already_exists:
+    case ErrorCode::update_in_progress: return 409;
+    case ErrorCode::payload_too_large:
+    case ErrorCode::too_large:
+    case ErrorCode::manifest_too_large: return 413;
+    case ErrorCode::internal:
+    case ErrorCode::io:
+    case ErrorCode::db_query:
+    case ErrorCode::db_corrupt: return 500;
+    case ErrorCode::unavailable:
+    case ErrorCode::db_busy:
+    case ErrorCode::db_open: return 503;
+    default: break;
+  }
+  // Everything else the client sent and can fix: bad input, bad signatures, bad values.
+  return 400;
+}
+
+Response Response::FromError(const steward::Error& error) {
+  return Error(StatusFor(error.code), error.code, error.message);
+}
+
+// ---- Router ----------------------------------------------------------------------------------
+
+namespace {
+
+std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const auto slash = path.find('/', start);
+    const auto end = slash == std::string_view::npos ? path.size() : slash;
+    if (end > start) out.emplace_back(path.substr(start, end - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+Router& Router::Add(std::string method, std::string pattern, Handler handler) {
+  routes_.push_back(Route{std::move(method), SplitPath(pattern), std::move(handler)});
+  return *this;
+}
+
+Response Router::Dispatch(Request& request) const {
+  const auto segments = SplitPath(request.path);
+  bool path_matched = false;
+  for (const auto& route : routes_) {
+    if (route.segments.size() != segments.size()) continue;
+    std::map<std::string, std::string> params;
+    bool match = true;
+    for (std::size_t i = 0; i < segments.size() && match; ++i) {
+      const auto& want = route.segments[i];
+      if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
+        params[want.substr(1, want.size() - 2)] = PercentDecode(segments[i]);
+      } else {
+        match = want == segments[i];
+      }
+    }
+    if (!match) continue;
+    path_matched = true;
+    if (route.method != request.method &&
+        !(request.method == "HEAD" && route.method == "GET")) {
+      continue;
+    }
+    request.params = std::move(params);
+    return route.handler(request);
+  }
+  if (path_matched) {
+    return Response::Error(405, ErrorCode::method_not_allowed,
+                           request.method + " is not allowed on " + request.path);
+  }
+  return Response::Error(404, ErrorCode::route_not_found, "no route for " + request.path);
+}
+
+// ---- Server ----------------------------------------------------------------------------------
+
+namespace {
+
+struct Shared {
+  Router router;
+  ServerOptions options;
+  std::atomic<bool> draining{false};
+  std::mutex mu;
+  std::condition_variable idle_cv;
+  std::size_t connections = 0;
+};
+
+// "bytes=N-" or "bytes=N-M" against a file of `size` bytes -> [first, last) or nullopt when it
+// cannot be satisfied. No multi-range.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> ParseRange(std::string_view h,
+                                                                 std::uint64_t size) {
+  if (!h.starts_with("bytes=")) return std::nullopt;
+  h.remove_prefix(6);
+  const auto dash = h.find('-');
+  if (dash == std::string_view::npos || dash == 0) return std::nullopt;
+  std::uint64_t first = 0;
+  auto [p, ec] = std::from_chars(h.data(), h.data() + dash, first);
+  if (ec != std::errc{} || p != h.data() + dash || first >= size) return std::nullopt;
+  std::uint64_t last = size;
+  if (dash + 1 < h.size()) {
+    std::uint64_t end = 0;
+    auto [p2, ec2] = std::from_chars(h.data() + dash + 1, h.data() + h.size(), end);
+    if (ec2 != std::errc{} || p2 != h.data() + h.size() || end < first) return std::nullopt;
+    last = std::min(end + 1, size);
+  }
+  return std::make_pair(first, last);
+}
+
+template <class Protocol>
+class Session : public std::enable_shared_from_this<Session<Protocol>> {
+ public:
+  using Stream = beast::basic_stream<Protocol>;
+
+  Session(typename Protocol::socket socket, std::shared_ptr<Shared> shared, std::string remote,
+          std::optional<uid_t> peer_uid)
+      : stream_(std::move(socket)), shared_(std::move(shared)), remote_(std::move(remote)),
+        peer_uid_(peer_uid) {}
+
+  void Run() { ReadHeader(); }
+
+  // Closes an idle connection (waiting for a request) so a graceful stop does not wait on it.
+  void CloseIfIdle() {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (!self->busy_) self->stream_.socket().close();
+    });
+  }
+
+  void CloseNow() {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      beast::error_code ec;
+      self->stream_.socket().close(ec);
+    });
+  }
+
+ private:
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->body_limit(shared_->options.max_body);
+    parser_->header_limit(static_cast<std::uint32_t>(shared_->options.max_header));
+    busy_ = false;
+    if (shared_->draining) return Close();
+    stream_.expires_after(shared_->options.idle_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                               self->OnHeader(ec);
+                             });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    busy_ = true;
+    stream_.expires_after(shared_->options.read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = this->shared_from_this()](beast::error_code e, std::size_t) {
+                        self->OnBody(e);
+                      });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      return SendError(Response::Error(413, ErrorCode::payload_too_large,
+                                       "request body larger than " +
+                                           std::to_string(shared_->options.max_body) + " bytes"));
+    }
+    if (ec == bhttp::error::header_limit) {
+      return SendError(Response::Error(431, ErrorCode::payload_too_large,
+                                       "request headers larger than " +
+                                           std::to_string(shared_->options.max_header) + " bytes"));
+    }
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+        ec == beast::error::timeout || ec == asio::error::connection_reset ||
+        ec == asio::error::bad_descriptor || ec == asio::error::eof) {
+      return Close();
+    }
+    // Anything else is a malformed request.
+    SendError(Response::Error(400, ErrorCode::bad_request, "malformed HTTP request: " + ec.message()));
+  }
+
+  void SendError(Response response) {
+    keep_alive_ = false;
+    busy_ = true;
+    Write(std::move(response), false);
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    auto& msg = parser_->get();
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    const auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    for (const auto& field : msg) {
+      std::string name(field.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers[name] = std::string(field.value());
+    }
+    req.body = std::move(msg.body());
+    req.remote = remote_;
+    req.peer_uid = peer_uid_;
+    keep_alive_ = msg.keep_alive() && !shared_->draining;
+    const bool head = msg.method() == bhttp::verb::head;
+
+    Response res;
+    try {
+      res = shared_->router.Dispatch(req);
+    } catch (const std::exception& e) {
+      log::Get("http").error("handler for {} {} threw: {}", req.method, req.path, e.what());
+      res = Response::Error(500, ErrorCode::internal, "internal error");
+    }
+    if (res.file.empty()) return Write(std::move(res), head);
+    WriteFile(std::move(res), req.Header("range"), head);
+  }
+
+  template <class Message>
+  void Prepare(Message& m, const Response& res) {
+    m.set(bhttp::field::server, shared_->options.server_name);
+    m.set(bhttp::field::content_type, res.content_type);
+    for (const auto& [k, v] : res.headers) m.set(k, v);
+    m.keep_alive(keep_alive_);
+  }
+
+  void Write(Response res, bool head) {
+    auto msg = std::make_shared<bhttp::response<bhttp::string_body>>(
+        static_cast<bhttp::status>(res.status), 11);
+    Prepare(*msg, res);
+    msg->body() = std::move(res.body);
+    msg->prepare_payload();
+    if (head) msg->body().clear();
+    stream_.expires_after(shared_->options.read_timeout);
+    if (head) {
+      auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*msg);
+      bhttp::async_write_header(stream_, *sr,
+                                [self = this->shared_from_this(), msg, sr](beast::error_code ec,
+                                                                            std::size_t) {
+                                  self->AfterWrite(ec);
+                                });
+      return;
+    }
+    bhttp::async_write(stream_, *msg,
+                       [self = this->shared_from_this(), msg](beast::error_code ec, std::size_t) {
+                         self->AfterWrite(ec);
+                       });
+  }
+
+  // Files stream in chunks with pread so that any size is served in constant memory.
+  void WriteFile(Response res, const std::string& range, bool head) {
+    files::UniqueFd fd(::open(res.file.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st {};
+    if (!fd || ::fstat(fd.Get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return Write(Response::Error(404, ErrorCode::not_found, "no such file"), head);
+    }
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    std::uint64_t first = 0;
+    std::uint64_t last = size;
+    int status = 200;
+    if (!range.empty()) {
+      const auto r = ParseRange(range, size);
+      if (!r) {
+        Response bad = Response::Error(416, ErrorCode::bad_request, "range not satisfiable");
+        bad.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
+        return Write(std::move(bad), head);
+      }
+      std::tie(first, last) = *r;
+      status = 206;
+    }
+    auto msg = std::make_shared<bhttp::response<bhttp::empty_body>>(static_cast<bhttp::status>(status), 11);
+    Prepare(*msg, res);
+    msg->set(bhttp::field::accept_ranges, "bytes");
+    if (status == 206) {
+      msg->set(bhttp::field::content_range, "bytes " + std::to_string(first) + "-" +
+                                                std::to_string(last - 1) + "/" + std::to_string(size));
+    }
+    msg->content_length(last - first);
+    auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*msg);
+    auto file = std::make_shared<files::UniqueFd>(std::move(fd));
+    stream_.expires_after(shared_->options.read_timeout);
+    bhttp::async_write_header(
+        stream_, *sr,
+        [self = this->shared_from_this(), msg, sr, file, first, last, head](beast::error_code ec,
+                                                                             std::size_t) {
+          if (ec || head) return self->AfterWrite(ec);
+          self->SendChunk(file, first, last);
+        });
+  }
+
+  void SendChunk(std::shared_ptr<files::UniqueFd> file, std::uint64_t pos, std::uint64_t last) {
+    if (pos >= last) return AfterWrite({});
+    chunk_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(last - pos, 256 << 10)));
+    const ssize_t n = ::pread(file->Get(), chunk_.data(), chunk_.size(), static_cast<off_t>(pos));
+    if (n <= 0) {
+      keep_alive_ = false;  // the length promised can no longer be met
+      return Close();
+    }
+    stream_.expires_after(shared_->options.read_timeout);
+    asio::async_write(stream_, asio::buffer(chunk_.data(), static_cast<std::size_t>(n)),
+                      [self = this->shared_from_this(), file, pos, last](beast::error_code ec,
+                                                                          std::size_t written) {
+                        if (ec) return self->Close();
+                        self->SendChunk(file, pos + written, last);
+                      });
+  }
+
+  void AfterWrite(beast::error_code ec) {
+    if (ec || !keep_alive_) return Close();
+    ReadHeader();
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(Protocol::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::shared_ptr<Shared> shared_;
+  std::string remote_;
+  std::optional<uid_t> peer_uid_;
+  std::vector<char> chunk_;
+  bool keep_alive_ = true;
+  std::atomic<bool> busy_{false};
+};
+
+template <class Protocol>
+class ServerImpl final : public Server {
+ public:
+  ServerImpl(std::shared_ptr<Shared> shared, std::string address)
+      : shared_(std::move(shared)), acceptor_(ioc_), address_(std::move(address)) {}
+
+  ~ServerImpl() override { Stop(Duration::zero()); }
+
+  Result<void> Listen(const typename Protocol::endpoint& endpoint) {
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
+      if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Fail(ec == asio::error::address_in_use ? ErrorCode::already_exists
+                  : ec == asio::error::access_denied ? ErrorCode::permission_denied
+                                                     : ErrorCode::io,
+                  "listen on " + address_ + ": " + ec.message());
+    }
+    if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
+      port_ = acceptor_.local_endpoint().port();
+      const auto ip = acceptor_.local_endpoint().address();
+      address_ = (ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string()) + ":" + std::to_string(port_);
+    }
+    return {};
+  }
+
+  std::uint16_t port() const override { return port_; }
+  std::string address() const override { return address_; }
+  std::size_t active_connections() const override {
+    std::lock_guard lock(shared_->mu);
+    return shared_->connections;
+  }
+
+  void Start() override {
+    Accept();
+    for (int i = 0; i < std::max(1, shared_->options.threads); ++i) {
+      threads_.emplace_back([this] { ioc_.run(); });
+    }
+  }
+
+  void Stop(Duration drain) override {
+    if (stopped_.exchange(true)) return;
+    shared_->draining = true;
+    asio::post(ioc_, [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+    });
+    ForEachSession([](auto& s) { s.CloseIfIdle(); });
+    {
+      std::unique_lock lock(shared_->mu);
+      shared_->idle_cv.wait_for(lock, drain, [&] { return shared_->connections == 0; });
+    }
+    ForEachSession([](auto& s) { s.CloseNow(); });
+    {
+      // Closed sockets complete their handlers promptly; then the context runs out of work.
+      std::unique_lock lock(shared_->mu);
+      shared_->idle_cv.wait_for(lock, std::chrono::seconds(2),
+                                [&] { return shared_->connections == 0; });
+    }
+    ioc_.stop();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    if constexpr (std::is_same_v<Protocol, asio::local::stream_protocol>) ::unlink(address_.c_str());
+  }
+
+ private:
+  void ForEachSession(const std::function<void(Session<Protocol>&)>& fn) {
+    std::lock_guard lock(sessions_mu_);
+    for (auto& weak : sessions_) {
+      if (auto s = weak.lock()) fn(*s);
+    }
+  }
+
+  void Accept() {
+    acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec,
+                                                           typename Protocol::socket socket) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        log::Get("http").warn("accept on {}: {}", address_, ec.message());
+        return Accept();
+      }
+      std::string remote = "unix";
+      std::optional<uid_t> uid;
+      if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
+        beast::error_code e;
+        const auto ep = socket.remote_endpoint(e);
+        if (!e) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+      } else {
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+          uid = cred.uid;
+        }
+      }
+      {
+        std::lock_guard lock(shared_->mu);
+        ++shared_->connections;
+      }
+      auto session = std::shared_ptr<Session<Protocol>>(
+          new Session<Protocol>(std::move(socket), shared_, std::move(remote), uid),
+          [shared = shared_](Session<Protocol>* s) {
+            delete s;
+            std::lock_guard lock(shared->mu);
+            --shared->connections;
+            shared->idle_cv.notify_all();
+          });
+      {
+        std::lock_guard lock(sessions_mu_);
+        std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+        sessions_.push_back(session);
+      }
+      session->Run();
+      Accept();
+    });
+  }
+
+  std::shared_ptr<Shared> shared_;
+  asio::io_context ioc_;
+  typename Protocol::acceptor acceptor_;
+  std::string address_;
+  std::uint16_t port_ = 0;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopped_{false};
+  std::mutex sessions_mu_;
+  std::list<std::weak_ptr<Session<Protocol>>> sessions_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::ListenTcp(const HostPort& address, Router router,
+                                                  ServerOptions options) {
+  beast::error_code ec;
+  auto ip = asio::ip::make_address(address.host == "localhost" ? "127.0.0.1" : address.host, ec);
+  if (ec) {
+    return Fail(ErrorCode::invalid_argument,
+                "listen address '" + address.host + "' is not an IP address (or localhost)");
+  }
+  auto shared = std::make_shared<Shared>();
+  shared->router = std::move(router);
+  shared->options = options;
+  auto server = std::make_unique<ServerImpl<asio::ip::tcp>>(shared, address.ToString());
+  if (auto r = server->Listen({ip, address.port}); !r) return std::unexpected(r.error());
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+Result<std::unique_ptr<Server>> Server::ListenUnix(const std::string& path, Router router,
+                                                   ServerOptions options, mode_t mode) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return Fail(ErrorCode::already_exists,
+                  path + " exists and is not a socket; refusing to replace it");
+    }
+    ::unlink(path.c_str());
+  }
+  auto shared = std::make_shared<Shared>();
+  shared->router = std::move(router);
+  shared->options = options;
+  auto server = std::make_unique<ServerImpl<asio::local::stream_protocol>>(shared, path);
+  const mode_t old = ::umask(static_cast<mode_t>(~mode & 0777));
+  auto r = server->Listen(asio::local::stream_protocol::endpoint(path));
+  ::umask(old);
+  if (!r) return std::unexpected(r.error());
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace steward::http
