@@ -47,8 +47,8 @@ int ExitCodeFor(ErrorCode code) {
 
 std::string_view ExitKindName(ExitKind kind) {
   switch (kind) {
-#define STEWARD_X(name)  \
-  case ExitKind::name: \
+#define STEWARD_X(name) \
+  case ExitKind::name:  \
     return #name;
     STEWARD_EXIT_KINDS(STEWARD_X)
 #undef STEWARD_X

@@ -88,10 +88,10 @@ void Section::Invalid(std::string_view key, std::string_view why) {
 }
 
 void Section::TypeError(std::string_view key, const void* node, std::string_view expected) {
-  ctx_->Record(Error{ErrorCode::config_invalid,
-                     ctx_->file + ": key '" + Path(key) + "'" + Where(*AsNode(node)) +
-                         " has value " + Describe(*AsNode(node)) + ": expected " +
-                         std::string(expected)});
+  ctx_->Record(Error{ErrorCode::config_invalid, ctx_->file + ": key '" + Path(key) + "'" +
+                                                    Where(*AsNode(node)) + " has value " +
+                                                    Describe(*AsNode(node)) + ": expected " +
+                                                    std::string(expected)});
 }
 
 void Section::Get(std::string_view key, std::string& out) {
@@ -151,8 +151,8 @@ void Section::Get(std::string_view key, Duration& out, Duration min, Duration ma
   auto d = ParseDuration(s->get());
   if (!d) return Invalid(key, d.error().message);
   if (*d < min || *d > max) {
-    return Invalid(key, "out of range; allowed: from " + FormatDuration(min) + " to " +
-                            FormatDuration(max));
+    return Invalid(
+        key, "out of range; allowed: from " + FormatDuration(min) + " to " + FormatDuration(max));
   }
   out = *d;
 }
@@ -245,10 +245,9 @@ Result<Document> Document::Parse(std::string_view text, std::string name) {
   try {
     ctx->root = toml::parse(text, ctx->file);
   } catch (const toml::parse_error& err) {
-    return Fail(ErrorCode::config_parse,
-                ctx->file + ":" + std::to_string(err.source().begin.line) + ":" +
-                    std::to_string(err.source().begin.column) + ": invalid TOML: " +
-                    std::string(err.description()));
+    return Fail(ErrorCode::config_parse, ctx->file + ":" + std::to_string(err.source().begin.line) +
+                                             ":" + std::to_string(err.source().begin.column) +
+                                             ": invalid TOML: " + std::string(err.description()));
   }
   return Document(std::move(ctx));
 }
@@ -256,9 +255,9 @@ Result<Document> Document::Parse(std::string_view text, std::string name) {
 Result<Document> Document::Load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return Fail(ErrorCode::config_unreadable,
-                "cannot read config file " + path + ": " + std::strerror(errno) +
-                    "; check the path and its permissions");
+    return Fail(ErrorCode::config_unreadable, "cannot read config file " + path + ": " +
+                                                  std::strerror(errno) +
+                                                  "; check the path and its permissions");
   }
   constexpr std::size_t kMaxConfig = 1 << 20;
   std::string text(kMaxConfig + 1, '\0');
@@ -282,7 +281,8 @@ Result<void> Document::Finish() {
       if (v.asked.contains(k.str())) continue;
       std::string allowed;
       for (const auto& a : v.asked) allowed += (allowed.empty() ? "" : ", ") + a;
-      const std::string path = v.path.empty() ? std::string(k.str()) : v.path + "." + std::string(k.str());
+      const std::string path =
+          v.path.empty() ? std::string(k.str()) : v.path + "." + std::string(k.str());
       return Fail(ErrorCode::config_invalid,
                   ctx_->file + ": unknown key '" + path + "'" + Where(node) +
                       "; allowed here: " + (allowed.empty() ? "none" : allowed));

@@ -25,7 +25,8 @@ UniqueFd::~UniqueFd() {
 
 Result<void> UniqueFd::Close() {
   const int fd = Release();
-  if (fd >= 0 && ::close(fd) != 0 && errno != EINTR) return std::unexpected(ErrnoError("close", errno));
+  if (fd >= 0 && ::close(fd) != 0 && errno != EINTR)
+    return std::unexpected(ErrnoError("close", errno));
   return {};
 }
 
@@ -137,8 +138,10 @@ Result<std::string> ReadFile(const fs::path& path, std::size_t max_bytes) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return std::unexpected(ErrnoError("open " + path.string(), errno));
   struct stat st {};
-  if (::fstat(fd.Get(), &st) != 0) return std::unexpected(ErrnoError("stat " + path.string(), errno));
-  if (!S_ISREG(st.st_mode)) return Fail(ErrorCode::invalid_argument, path.string() + " is not a regular file");
+  if (::fstat(fd.Get(), &st) != 0)
+    return std::unexpected(ErrnoError("stat " + path.string(), errno));
+  if (!S_ISREG(st.st_mode))
+    return Fail(ErrorCode::invalid_argument, path.string() + " is not a regular file");
   std::string out;
   char buf[65536];
   for (;;) {

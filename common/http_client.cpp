@@ -36,8 +36,8 @@ std::size_t OnBody(char* data, std::size_t size, std::size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::size_t len = size * n;
   if (t->received + len > t->cap) {
-    t->abort = Error{ErrorCode::too_large, "response body exceeds the limit of " +
-                                               std::to_string(t->cap) + " bytes"};
+    t->abort = Error{ErrorCode::too_large,
+                     "response body exceeds the limit of " + std::to_string(t->cap) + " bytes"};
     return 0;  // makes curl fail with CURLE_WRITE_ERROR
   }
   t->received += len;
@@ -77,11 +77,16 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t n, void* user) {
 
 ErrorCode CodeForCurl(CURLcode rc) {
   switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT: return ErrorCode::http_stalled;
-    case CURLE_TOO_MANY_REDIRECTS: return ErrorCode::http_redirect;
-    case CURLE_UNSUPPORTED_PROTOCOL: return ErrorCode::http_scheme;
-    case CURLE_FILESIZE_EXCEEDED: return ErrorCode::too_large;
-    default: return ErrorCode::http_transport;
+    case CURLE_OPERATION_TIMEDOUT:
+      return ErrorCode::http_stalled;
+    case CURLE_TOO_MANY_REDIRECTS:
+      return ErrorCode::http_redirect;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return ErrorCode::http_scheme;
+    case CURLE_FILESIZE_EXCEEDED:
+      return ErrorCode::too_large;
+    default:
+      return ErrorCode::http_transport;
   }
 }
 
@@ -98,7 +103,8 @@ std::string ClientResponse::Header(std::string_view name) const {
 
 bool IsLoopbackHost(std::string_view host) {
   if (host == "localhost") return true;
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   boost::system::error_code ec;
   const auto addr = boost::asio::ip::make_address(std::string(host), ec);
   return !ec && addr.is_loopback();
@@ -108,7 +114,8 @@ struct Client::Impl {
   Easy easy;  // reused across requests: keeps connections alive
 };
 
-Client::Client(ClientOptions options) : options_(std::move(options)), impl_(std::make_unique<Impl>()) {
+Client::Client(ClientOptions options)
+    : options_(std::move(options)), impl_(std::make_unique<Impl>()) {
   GlobalInit();
 }
 Client::~Client() = default;
@@ -153,7 +160,8 @@ Result<ClientResponse> Client::Perform(const RequestSpec& spec) {
   Transfer t{&spec, &response, spec.max_bytes != 0 ? spec.max_bytes : options_.max_response_bytes,
              0, std::nullopt};
   Slist headers;
-  for (const auto& hd : spec.headers) headers.reset(curl_slist_append(headers.release(), hd.c_str()));
+  for (const auto& hd : spec.headers)
+    headers.reset(curl_slist_append(headers.release(), hd.c_str()));
   if (!spec.bearer_token.empty()) {
     headers.reset(curl_slist_append(headers.release(),
                                     ("Authorization: Bearer " + spec.bearer_token).c_str()));
@@ -170,8 +178,10 @@ Result<ClientResponse> Client::Perform(const RequestSpec& spec) {
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, Millis(options_.connect_timeout));
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, Millis(options_.timeout));
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
-                   static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(options_.low_speed_time).count()));
+  curl_easy_setopt(
+      h, CURLOPT_LOW_SPEED_TIME,
+      static_cast<long>(
+          std::chrono::duration_cast<std::chrono::seconds>(options_.low_speed_time).count()));
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);  // bytes as sent: hashes see them

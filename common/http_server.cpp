@@ -111,27 +111,36 @@ Response Response::Error(int status, ErrorCode code, std::string_view message) {
 
 int StatusFor(ErrorCode code) {
   switch (code) {
-    case ErrorCode::unauthorized: return 401;
+    case ErrorCode::unauthorized:
+      return 401;
     case ErrorCode::forbidden:
-    case ErrorCode::permission_denied: return 403;
+    case ErrorCode::permission_denied:
+      return 403;
     case ErrorCode::not_found:
     case ErrorCode::route_not_found:
-    case ErrorCode::unknown_component: return 404;
-    case ErrorCode::method_not_allowed: return 405;
+    case ErrorCode::unknown_component:
+      return 404;
+    case ErrorCode::method_not_allowed:
+      return 405;
     case ErrorCode::conflict:
     case ErrorCode::already_exists:
-    case ErrorCode::update_in_progress: return 409;
+    case ErrorCode::update_in_progress:
+      return 409;
     case ErrorCode::payload_too_large:
     case ErrorCode::too_large:
-    case ErrorCode::manifest_too_large: return 413;
+    case ErrorCode::manifest_too_large:
+      return 413;
     case ErrorCode::internal:
     case ErrorCode::io:
     case ErrorCode::db_query:
-    case ErrorCode::db_corrupt: return 500;
+    case ErrorCode::db_corrupt:
+      return 500;
     case ErrorCode::unavailable:
     case ErrorCode::db_busy:
-    case ErrorCode::db_open: return 503;
-    default: break;
+    case ErrorCode::db_open:
+      return 503;
+    default:
+      break;
   }
   // Everything else the client sent and can fix: bad input, bad signatures, bad values.
   return 400;
@@ -182,8 +191,7 @@ Response Router::Dispatch(Request& request) const {
     }
     if (!match) continue;
     path_matched = true;
-    if (route.method != request.method &&
-        !(request.method == "HEAD" && route.method == "GET")) {
+    if (route.method != request.method && !(request.method == "HEAD" && route.method == "GET")) {
       continue;
     }
     request.params = std::move(params);
@@ -212,7 +220,7 @@ struct Shared {
 // "bytes=N-" or "bytes=N-M" against a file of `size` bytes -> [first, last) or nullopt when it
 // cannot be satisfied. No multi-range.
 std::optional<std::pair<std::uint64_t, std::uint64_t>> ParseRange(std::string_view h,
-                                                                 std::uint64_t size) {
+                                                                  std::uint64_t size) {
   if (!h.starts_with("bytes=")) return std::nullopt;
   h.remove_prefix(6);
   const auto dash = h.find('-');
@@ -237,7 +245,9 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
 
   Session(typename Protocol::socket socket, std::shared_ptr<Shared> shared, std::string remote,
           std::optional<uid_t> peer_uid)
-      : stream_(std::move(socket)), shared_(std::move(shared)), remote_(std::move(remote)),
+      : stream_(std::move(socket)),
+        shared_(std::move(shared)),
+        remote_(std::move(remote)),
         peer_uid_(peer_uid) {}
 
   void Run() { ReadHeader(); }
@@ -274,22 +284,21 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
     if (ec) return OnReadError(ec);
     busy_ = true;
     stream_.expires_after(shared_->options.read_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = this->shared_from_this()](beast::error_code e, std::size_t) {
-                        self->OnBody(e);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code e, std::size_t) { self->OnBody(e); });
   }
 
   void OnReadError(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
-      return SendError(Response::Error(413, ErrorCode::payload_too_large,
-                                       "request body larger than " +
-                                           std::to_string(shared_->options.max_body) + " bytes"));
+      return SendError(Response::Error(
+          413, ErrorCode::payload_too_large,
+          "request body larger than " + std::to_string(shared_->options.max_body) + " bytes"));
     }
     if (ec == bhttp::error::header_limit) {
-      return SendError(Response::Error(431, ErrorCode::payload_too_large,
-                                       "request headers larger than " +
-                                           std::to_string(shared_->options.max_header) + " bytes"));
+      return SendError(Response::Error(
+          431, ErrorCode::payload_too_large,
+          "request headers larger than " + std::to_string(shared_->options.max_header) + " bytes"));
     }
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
         ec == beast::error::timeout || ec == asio::error::connection_reset ||
@@ -297,7 +306,8 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
       return Close();
     }
     // Anything else is a malformed request.
-    SendError(Response::Error(400, ErrorCode::bad_request, "malformed HTTP request: " + ec.message()));
+    SendError(
+        Response::Error(400, ErrorCode::bad_request, "malformed HTTP request: " + ec.message()));
   }
 
   void SendError(Response response) {
@@ -356,10 +366,8 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
     if (head) {
       auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*msg);
       bhttp::async_write_header(stream_, *sr,
-                                [self = this->shared_from_this(), msg, sr](beast::error_code ec,
-                                                                            std::size_t) {
-                                  self->AfterWrite(ec);
-                                });
+                                [self = this->shared_from_this(), msg, sr](
+                                    beast::error_code ec, std::size_t) { self->AfterWrite(ec); });
       return;
     }
     bhttp::async_write(stream_, *msg,
@@ -389,24 +397,25 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
       std::tie(first, last) = *r;
       status = 206;
     }
-    auto msg = std::make_shared<bhttp::response<bhttp::empty_body>>(static_cast<bhttp::status>(status), 11);
+    auto msg = std::make_shared<bhttp::response<bhttp::empty_body>>(
+        static_cast<bhttp::status>(status), 11);
     Prepare(*msg, res);
     msg->set(bhttp::field::accept_ranges, "bytes");
     if (status == 206) {
       msg->set(bhttp::field::content_range, "bytes " + std::to_string(first) + "-" +
-                                                std::to_string(last - 1) + "/" + std::to_string(size));
+                                                std::to_string(last - 1) + "/" +
+                                                std::to_string(size));
     }
     msg->content_length(last - first);
     auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*msg);
     auto file = std::make_shared<files::UniqueFd>(std::move(fd));
     stream_.expires_after(shared_->options.read_timeout);
-    bhttp::async_write_header(
-        stream_, *sr,
-        [self = this->shared_from_this(), msg, sr, file, first, last, head](beast::error_code ec,
-                                                                             std::size_t) {
-          if (ec || head) return self->AfterWrite(ec);
-          self->SendChunk(file, first, last);
-        });
+    bhttp::async_write_header(stream_, *sr,
+                              [self = this->shared_from_this(), msg, sr, file, first, last, head](
+                                  beast::error_code ec, std::size_t) {
+                                if (ec || head) return self->AfterWrite(ec);
+                                self->SendChunk(file, first, last);
+                              });
   }
 
   void SendChunk(std::shared_ptr<files::UniqueFd> file, std::uint64_t pos, std::uint64_t last) {
@@ -420,7 +429,7 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
     stream_.expires_after(shared_->options.read_timeout);
     asio::async_write(stream_, asio::buffer(chunk_.data(), static_cast<std::size_t>(n)),
                       [self = this->shared_from_this(), file, pos, last](beast::error_code ec,
-                                                                          std::size_t written) {
+                                                                         std::size_t written) {
                         if (ec) return self->Close();
                         self->SendChunk(file, pos + written, last);
                       });
@@ -465,7 +474,7 @@ class ServerImpl final : public Server {
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      return Fail(ec == asio::error::address_in_use ? ErrorCode::already_exists
+      return Fail(ec == asio::error::address_in_use  ? ErrorCode::already_exists
                   : ec == asio::error::access_denied ? ErrorCode::permission_denied
                                                      : ErrorCode::io,
                   "listen on " + address_ + ": " + ec.message());
@@ -473,7 +482,8 @@ class ServerImpl final : public Server {
     if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
       port_ = acceptor_.local_endpoint().port();
       const auto ip = acceptor_.local_endpoint().address();
-      address_ = (ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string()) + ":" + std::to_string(port_);
+      address_ =
+          (ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string()) + ":" + std::to_string(port_);
     }
     return {};
   }
@@ -515,7 +525,8 @@ class ServerImpl final : public Server {
     for (auto& t : threads_) {
       if (t.joinable()) t.join();
     }
-    if constexpr (std::is_same_v<Protocol, asio::local::stream_protocol>) ::unlink(address_.c_str());
+    if constexpr (std::is_same_v<Protocol, asio::local::stream_protocol>)
+      ::unlink(address_.c_str());
   }
 
  private:
@@ -527,46 +538,46 @@ class ServerImpl final : public Server {
   }
 
   void Accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec,
-                                                           typename Protocol::socket socket) {
-      if (ec) {
-        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-        log::Get("http").warn("accept on {}: {}", address_, ec.message());
-        return Accept();
-      }
-      std::string remote = "unix";
-      std::optional<uid_t> uid;
-      if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
-        beast::error_code e;
-        const auto ep = socket.remote_endpoint(e);
-        if (!e) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
-      } else {
-        ucred cred{};
-        socklen_t len = sizeof cred;
-        if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-          uid = cred.uid;
-        }
-      }
-      {
-        std::lock_guard lock(shared_->mu);
-        ++shared_->connections;
-      }
-      auto session = std::shared_ptr<Session<Protocol>>(
-          new Session<Protocol>(std::move(socket), shared_, std::move(remote), uid),
-          [shared = shared_](Session<Protocol>* s) {
-            delete s;
-            std::lock_guard lock(shared->mu);
-            --shared->connections;
-            shared->idle_cv.notify_all();
-          });
-      {
-        std::lock_guard lock(sessions_mu_);
-        std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
-        sessions_.push_back(session);
-      }
-      session->Run();
-      Accept();
-    });
+    acceptor_.async_accept(
+        asio::make_strand(ioc_), [this](beast::error_code ec, typename Protocol::socket socket) {
+          if (ec) {
+            if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+            log::Get("http").warn("accept on {}: {}", address_, ec.message());
+            return Accept();
+          }
+          std::string remote = "unix";
+          std::optional<uid_t> uid;
+          if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
+            beast::error_code e;
+            const auto ep = socket.remote_endpoint(e);
+            if (!e) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+          } else {
+            ucred cred{};
+            socklen_t len = sizeof cred;
+            if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+              uid = cred.uid;
+            }
+          }
+          {
+            std::lock_guard lock(shared_->mu);
+            ++shared_->connections;
+          }
+          auto session = std::shared_ptr<Session<Protocol>>(
+              new Session<Protocol>(std::move(socket), shared_, std::move(remote), uid),
+              [shared = shared_](Session<Protocol>* s) {
+                delete s;
+                std::lock_guard lock(shared->mu);
+                --shared->connections;
+                shared->idle_cv.notify_all();
+              });
+          {
+            std::lock_guard lock(sessions_mu_);
+            std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+            sessions_.push_back(session);
+          }
+          session->Run();
+          Accept();
+        });
   }
 
   std::shared_ptr<Shared> shared_;

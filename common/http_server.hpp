@@ -24,10 +24,10 @@
 namespace steward::http {
 
 struct Request {
-  std::string method;  // "GET", "POST", …
-  std::string target;  // as sent: "/v1/nodes?limit=10"
-  std::string path;    // "/v1/nodes"
-  std::string query;   // "limit=10"
+  std::string method;                          // "GET", "POST", …
+  std::string target;                          // as sent: "/v1/nodes?limit=10"
+  std::string path;                            // "/v1/nodes"
+  std::string query;                           // "limit=10"
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::map<std::string, std::string> params;  // from the route pattern: {id} -> "abc"
@@ -92,8 +92,7 @@ class Server {
                                                    ServerOptions options = {});
   // Creates the socket file with `mode` (an existing socket file is replaced).
   static Result<std::unique_ptr<Server>> ListenUnix(const std::string& path, Router router,
-                                                    ServerOptions options = {},
-                                                    mode_t mode = 0660);
+                                                    ServerOptions options = {}, mode_t mode = 0660);
   virtual ~Server() = default;
 
   virtual std::uint16_t port() const = 0;

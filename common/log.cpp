@@ -15,9 +15,9 @@ namespace steward::log {
 
 namespace {
 
-constexpr std::array<std::string_view, 12> kNames = {
-    "main", "supervisor", "update", "fetch",   "trust",  "store",
-    "http", "api",        "controller", "rollout", "agent", "cli"};
+constexpr std::array<std::string_view, 12> kNames = {"main",       "supervisor", "update", "fetch",
+                                                     "trust",      "store",      "http",   "api",
+                                                     "controller", "rollout",    "agent",  "cli"};
 
 // {"ts":"2026-01-01T00:00:00.123Z","level":"info","logger":"update","msg":"…"}
 class JsonFormatter final : public spdlog::formatter {
@@ -54,11 +54,21 @@ class JsonFormatter final : public spdlog::formatter {
   static void Escape(spdlog::memory_buf_t& dest, std::string_view s) {
     for (const char c : s) {
       switch (c) {
-        case '"': Append(dest, "\\\""); break;
-        case '\\': Append(dest, "\\\\"); break;
-        case '\n': Append(dest, "\\n"); break;
-        case '\r': Append(dest, "\\r"); break;
-        case '\t': Append(dest, "\\t"); break;
+        case '"':
+          Append(dest, "\\\"");
+          break;
+        case '\\':
+          Append(dest, "\\\\");
+          break;
+        case '\n':
+          Append(dest, "\\n");
+          break;
+        case '\r':
+          Append(dest, "\\r");
+          break;
+        case '\t':
+          Append(dest, "\\t");
+          break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
             char buf[8];
@@ -92,7 +102,8 @@ std::array<std::shared_ptr<spdlog::logger>, kNames.size()>& Loggers() {
   static auto loggers = [] {
     std::array<std::shared_ptr<spdlog::logger>, kNames.size()> out;
     auto sink = DefaultSink();
-    for (std::size_t i = 0; i < kNames.size(); ++i) out[i] = Make(kNames[i], sink, spdlog::level::info);
+    for (std::size_t i = 0; i < kNames.size(); ++i)
+      out[i] = Make(kNames[i], sink, spdlog::level::info);
     return out;
   }();
   return loggers;

@@ -85,7 +85,8 @@ Result<SemVer> SemVer::Parse(std::string_view text) {
 }
 
 std::string SemVer::ToString() const {
-  std::string out = std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+  std::string out =
+      std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
   for (std::size_t i = 0; i < prerelease.size(); ++i) out += (i == 0 ? "-" : ".") + prerelease[i];
   if (!build.empty()) out += "+" + build;
   return out;

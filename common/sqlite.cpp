@@ -35,7 +35,8 @@ std::string Advice(ErrorCode code, const std::string& path) {
   switch (code) {
     case ErrorCode::db_corrupt:
       return "; the database is corrupt or not a SQLite file and will not be recreated: "
-             "restore it from a backup, or move " + path + " aside to start with empty state";
+             "restore it from a backup, or move " +
+             path + " aside to start with empty state";
     case ErrorCode::db_open:
       return "; check that the directory exists and is writable by this user";
     case ErrorCode::db_busy:
@@ -66,8 +67,10 @@ Result<Db> Db::Open(const std::string& path, const OpenOptions& options) {
   Db db(raw, path);
   if (rc != SQLITE_OK) return std::unexpected(db.LastError("open", rc));
   sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, static_cast<int>(
-                                std::chrono::duration_cast<std::chrono::milliseconds>(options.busy_timeout).count()));
+  sqlite3_busy_timeout(
+      raw,
+      static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(options.busy_timeout).count()));
   // The first statement reads the header: this is where a file that is not a database fails.
   if (!options.read_only) {
     auto mode = db.Prepare("PRAGMA journal_mode=WAL");
@@ -144,9 +147,9 @@ Result<void> Db::Migrate(std::span<const std::string_view> migrations) {
     auto tx = Transaction::Begin(*this);
     if (!tx) return std::unexpected(tx.error());
     if (auto r = Exec(migrations[static_cast<std::size_t>(v)]); !r) {
-      return std::unexpected(Error{ErrorCode::db_migration, "migration to schema version " +
-                                                                std::to_string(v + 1) + ": " +
-                                                                r.error().message});
+      return std::unexpected(
+          Error{ErrorCode::db_migration,
+                "migration to schema version " + std::to_string(v + 1) + ": " + r.error().message});
     }
     if (auto r = Exec("PRAGMA user_version=" + std::to_string(v + 1)); !r) return r;
     if (auto r = tx->Commit(); !r) return r;
@@ -184,8 +187,8 @@ Stmt& Stmt::Bind(int index, std::int64_t value) {
 }
 
 Stmt& Stmt::Bind(int index, std::string_view text) {
-  BindResult(sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                                 SQLITE_UTF8));
+  BindResult(
+      sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
   return *this;
 }
 
@@ -239,7 +242,8 @@ bool Stmt::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQL
 std::string Stmt::Text(int col) const {
   const auto* p = sqlite3_column_text(stmt_, col);
   const int n = sqlite3_column_bytes(stmt_, col);
-  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+  return p == nullptr ? std::string()
+                      : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
 }
 
 Result<Transaction> Transaction::Begin(Db& db) {

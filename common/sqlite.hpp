@@ -18,7 +18,7 @@ struct sqlite3_stmt;
 namespace steward::sqlite {
 
 struct OpenOptions {
-  bool create = true;            // create the file when missing
+  bool create = true;  // create the file when missing
   bool read_only = false;
   bool synchronous_full = true;  // FULL: a committed transaction survives power loss
   bool check_integrity = false;  // run PRAGMA quick_check at open (small databases)

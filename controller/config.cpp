@@ -21,7 +21,8 @@ Result<Config> FromDocument(Result<config::Document> doc, const std::string& nam
   root.Get("admin_token_file", cfg.admin_token_file);
   root.Get("enroll_token_file", cfg.enroll_token_file);
   root.Get("blob_dir", cfg.blob_dir);
-  root.GetEnum("log_level", cfg.log_level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
+  root.GetEnum("log_level", cfg.log_level,
+               {"trace", "debug", "info", "warn", "error", "critical", "off"});
   root.GetEnum("log_format", cfg.log_format, {"text", "json"});
   root.Get("checkin_interval", cfg.checkin_interval, 1s, 24h);
   if (auto r = ParseHostPort(cfg.listen); !r) root.Invalid("listen", r.error().message);
@@ -30,7 +31,8 @@ Result<Config> FromDocument(Result<config::Document> doc, const std::string& nam
   } else if (cfg.store.starts_with("postgresql://")) {
     root.Invalid("store", "the PostgreSQL store is not built yet; use sqlite:/path/controller.db");
   } else if (cfg.store.size() <= 7) {
-    root.Invalid("store", "sqlite: needs a path, e.g. sqlite:/var/lib/steward-controller/controller.db");
+    root.Invalid("store",
+                 "sqlite: needs a path, e.g. sqlite:/var/lib/steward-controller/controller.db");
   }
   if (!cfg.public_url.empty() && !cfg.public_url.starts_with("http://") &&
       !cfg.public_url.starts_with("https://")) {

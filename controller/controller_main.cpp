@@ -22,7 +22,8 @@ int Main(const std::vector<std::string>& args) {
       std::cerr << "steward-controller: " << cfg.error().message << "\n";
       return exit_code::kConfig;
     }
-    std::cout << cfg->path << ": ok\nlisten = " << cfg->listen << "\nstore = " << cfg->store << "\n";
+    std::cout << cfg->path << ": ok\nlisten = " << cfg->listen << "\nstore = " << cfg->store
+              << "\n";
     return exit_code::kOk;
   }
   return exit_code::kUsage;

@@ -74,7 +74,8 @@ Result<Config> FromDocument(Result<config::Document> doc, const std::string& nam
   config::Section root = doc->Root();
   root.Get("state_dir", cfg.state_dir);
   root.Get("socket", cfg.socket);
-  root.GetEnum("log_level", cfg.log_level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
+  root.GetEnum("log_level", cfg.log_level,
+               {"trace", "debug", "info", "warn", "error", "critical", "off"});
   root.GetEnum("log_format", cfg.log_format, {"text", "json"});
   if (cfg.state_dir.empty() || cfg.state_dir.front() != '/') {
     root.Invalid("state_dir", "an absolute path");

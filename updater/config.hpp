@@ -28,7 +28,7 @@ struct ComponentConfig {
   std::map<std::string, std::string> env;
   std::string user;
   std::string working_dir;
-  std::string desired = "running";  // running | stopped
+  std::string desired = "running";   // running | stopped
   std::string readiness = "notify";  // notify | http:<url> | none
   Duration start_timeout = std::chrono::seconds(90);
   Duration stop_timeout = std::chrono::seconds(30);

@@ -18,12 +18,14 @@ int CheckConfig(const std::string& path) {
   }
   std::cout << cfg->path << ": ok\n"
             << "state_dir = " << cfg->state_dir << "\nsocket = " << cfg->socket << "\n"
-            << "controller = " << (cfg->controller ? cfg->controller->urls.front() : "(none: supervision only)")
+            << "controller = "
+            << (cfg->controller ? cfg->controller->urls.front() : "(none: supervision only)")
             << "\n";
   for (const auto& c : cfg->components) {
-    std::cout << "component " << c.name << ": " << (c.Managed() ? "binary " + c.binary : "exec " + c.exec)
-              << ", desired " << c.desired << ", readiness " << c.readiness << ", grace "
-              << FormatDuration(c.grace) << "\n";
+    std::cout << "component " << c.name << ": "
+              << (c.Managed() ? "binary " + c.binary : "exec " + c.exec) << ", desired "
+              << c.desired << ", readiness " << c.readiness << ", grace " << FormatDuration(c.grace)
+              << "\n";
   }
   return exit_code::kOk;
 }

@@ -52,12 +52,18 @@ TEST(Programs, CheckConfigNamesTheBadKey) {
 
 TEST(Programs, ExampleConfigsPass) {
   const std::string src = STEWARD_SOURCE_DIR;
-  EXPECT_EQ(RunProgram({Bin("steward-updater"), "check-config", "--config", src + "/configs/updater.toml"})
-                .status.code(), 0);
-  EXPECT_EQ(RunProgram({Bin("steward-agent"), "check-config", "--config", src + "/configs/agent.toml"})
-                .status.code(), 0);
+  EXPECT_EQ(RunProgram(
+                {Bin("steward-updater"), "check-config", "--config", src + "/configs/updater.toml"})
+                .status.code(),
+            0);
+  EXPECT_EQ(
+      RunProgram({Bin("steward-agent"), "check-config", "--config", src + "/configs/agent.toml"})
+          .status.code(),
+      0);
   EXPECT_EQ(RunProgram({Bin("steward-controller"), "check-config", "--config",
-                 src + "/configs/controller.toml"}).status.code(), 0);
+                        src + "/configs/controller.toml"})
+                .status.code(),
+            0);
 }
 
 }  // namespace

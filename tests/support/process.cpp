@@ -1,6 +1,7 @@
 #include "tests/support/process.hpp"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -13,8 +14,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 extern char** environ;
 
@@ -143,7 +142,7 @@ bool Child::WaitForOutput(const std::string& text, std::chrono::milliseconds tim
 }
 
 RunResult RunProgram(const std::vector<std::string>& argv, const Child::Options& options,
-              std::chrono::milliseconds timeout) {
+                     std::chrono::milliseconds timeout) {
   Child c = Child::Spawn(argv, options);
   auto st = c.Wait(timeout);
   if (!st) {

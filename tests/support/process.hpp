@@ -23,7 +23,7 @@ std::string Bin(const std::string& name);
 struct ExitStatus {
   int raw = 0;  // as from waitpid
   bool exited() const;
-  int code() const;    // exit code when exited()
+  int code() const;  // exit code when exited()
   bool signaled() const;
   int signal() const;  // signal number when signaled()
 };
@@ -69,7 +69,7 @@ struct RunResult {
 };
 // Runs a program to completion (killing it past `timeout`, which fails the test).
 RunResult RunProgram(const std::vector<std::string>& argv, const Child::Options& options = {},
-              std::chrono::milliseconds timeout = 60s);
+                     std::chrono::milliseconds timeout = 60s);
 
 // Polls `ready` until it returns true or `timeout` passes, for conditions with no event to
 // wait on (a port answering, a file appearing). Returns the final value of `ready`.

@@ -12,10 +12,10 @@ namespace {
 TEST(Codes, NamesRoundTripAndAreUnique) {
   std::set<std::string_view> names;
   std::set<int> numbers;
-#define STEWARD_X(name, number)                                            \
-  EXPECT_EQ(ErrorCodeName(ErrorCode::name), #name);                        \
-  EXPECT_EQ(ErrorCodeFromName(#name), ErrorCode::name);                    \
-  EXPECT_TRUE(names.insert(#name).second) << #name;                        \
+#define STEWARD_X(name, number)                         \
+  EXPECT_EQ(ErrorCodeName(ErrorCode::name), #name);     \
+  EXPECT_EQ(ErrorCodeFromName(#name), ErrorCode::name); \
+  EXPECT_TRUE(names.insert(#name).second) << #name;     \
   EXPECT_TRUE(numbers.insert(number).second) << number;
   STEWARD_ERROR_CODES(STEWARD_X)
 #undef STEWARD_X

@@ -57,7 +57,8 @@ env = { A = "1" }
 mode = "b"
 [sub]
 name = "y"
-)").value();
+)")
+               .value();
   EXPECT_EQ(s.name, "y");
   EXPECT_TRUE(s.on);
   EXPECT_EQ(s.count, 7);
@@ -94,7 +95,9 @@ TEST(Config, BadInputNamesFileKeyValueAndWhatIsAllowed) {
       {"env = { A = 1 }", ErrorCode::config_invalid, {"'env'", "a table of strings"}},
       {"mode = \"c\"", ErrorCode::config_invalid, {"'mode'", "\"c\"", "allowed: a, b"}},
       {"sub = 3", ErrorCode::config_invalid, {"'sub'", "a table"}},
-      {"nmae = \"typo\"", ErrorCode::config_invalid, {"unknown key 'nmae'", "line 1", "allowed here:"}},
+      {"nmae = \"typo\"",
+       ErrorCode::config_invalid,
+       {"unknown key 'nmae'", "line 1", "allowed here:"}},
       {"[sub]\nextra = 1", ErrorCode::config_invalid, {"unknown key 'sub.extra'"}},
       {std::string_view("name = \"a\0b\"", 12).data(), ErrorCode::config_parse, {}},
   };

@@ -1,9 +1,8 @@
 #include "common/files.hpp"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include "tests/support/temp_dir.hpp"
 

@@ -1,8 +1,7 @@
 // The HTTP server and client against each other on loopback and over a unix socket.
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
 #include <future>
@@ -172,7 +171,8 @@ TEST(Http, ServesFilesWithRanges) {
 
 TEST(Http, ClientCapsResponseBytes) {
   Router router;
-  router.Add("GET", "/big", [](const Request&) { return Response::Text(200, std::string(10000, 'z')); });
+  router.Add("GET", "/big",
+             [](const Request&) { return Response::Text(200, std::string(10000, 'z')); });
   Running srv(std::move(router));
   ClientOptions options;
   options.max_response_bytes = 1000;

@@ -1,9 +1,9 @@
 #include "common/log.hpp"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "tests/support/temp_dir.hpp"
@@ -61,9 +61,7 @@ TEST(Log, TextLinesNameTheLogger) {
   ASSERT_TRUE(Init({}));
 }
 
-TEST(LogDeathTest, UnknownLoggerAborts) {
-  EXPECT_DEATH(Get("nonsense"), "unknown logger");
-}
+TEST(LogDeathTest, UnknownLoggerAborts) { EXPECT_DEATH(Get("nonsense"), "unknown logger"); }
 
 }  // namespace
 }  // namespace steward::log

@@ -33,7 +33,8 @@ TEST(Sqlite, BindsStepsAndReads) {
   auto db = Db::Open((dir / "s.db").string()).value();
   ASSERT_TRUE(db.Migrate(kMigrations));
   auto ins = db.Prepare("INSERT INTO kv (k, v, n) VALUES (?1, ?2, ?3)").value();
-  ASSERT_TRUE(ins.Bind(1, "a").Bind(2, std::string_view("x\0y", 3)).Bind(3, std::int64_t{42}).Run());
+  ASSERT_TRUE(
+      ins.Bind(1, "a").Bind(2, std::string_view("x\0y", 3)).Bind(3, std::int64_t{42}).Run());
   ins.Reset();
   auto dup = ins.Bind(1, "a").Bind(2, "z").Bind(3, std::int64_t{1}).Run();
   ASSERT_FALSE(dup);
@@ -66,7 +67,8 @@ TEST(Sqlite, TransactionRollsBackUnlessCommitted) {
 
 TEST(Sqlite, CorruptFileIsAClearErrorAndIsNotRecreated) {
   test::TempDir dir;
-  const std::string garbage = "this is not a database, but it is long enough to have a header......";
+  const std::string garbage =
+      "this is not a database, but it is long enough to have a header......";
   const auto path = dir.Write("s.db", garbage);
   auto db = Db::Open(path);
   ASSERT_FALSE(db);

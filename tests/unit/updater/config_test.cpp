@@ -39,9 +39,12 @@ TEST(UpdaterConfig, RejectsInvalidComponents) {
       {"[[component]]\nname = \"a\"\nbinary = \"x\"\nexec = \"/bin/x\"", "exactly one of"},
       {"[[component]]\nname = \"a\"\nbinary = \"../x\"", "without '/'"},
       {"[[component]]\nname = \"a\"\nexec = \"relative\"", "absolute path"},
-      {"[[component]]\nname = \"a\"\nexec = \"/x\"\nreadiness = \"tcp\"", "notify, none, http:<url>"},
-      {"[[component]]\nname = \"a\"\nexec = \"/x\"\ndesired = \"paused\"", "allowed: running, stopped"},
-      {"[[component]]\nname = \"a\"\nexec = \"/x\"\nrestart_delay = \"10s\"\nrestart_delay_max = \"5s\"",
+      {"[[component]]\nname = \"a\"\nexec = \"/x\"\nreadiness = \"tcp\"",
+       "notify, none, http:<url>"},
+      {"[[component]]\nname = \"a\"\nexec = \"/x\"\ndesired = \"paused\"",
+       "allowed: running, stopped"},
+      {"[[component]]\nname = \"a\"\nexec = \"/x\"\nrestart_delay = \"10s\"\nrestart_delay_max = "
+       "\"5s\"",
        "at least restart_delay"},
       {"[[component]]\nname = \"a\"\nbinary = \"x\"\npin = \"latest\"", "semantic version"},
       {"[[component]]\nname = \"a\"\nexec = \"/x\"\nhold = true", "only managed components"},
@@ -51,9 +54,11 @@ TEST(UpdaterConfig, RejectsInvalidComponents) {
       {"state_dir = \"relative\"", "absolute path"},
       {"[controller]\nurls = []", "at least one controller URL"},
       {"[controller]\nurls = [\"ftp://x\"]", "https://"},
-      {"[controller]\nurls = [\"https://x\"]\ncheckin_interval = \"0s\"", "'controller.checkin_interval'"},
+      {"[controller]\nurls = [\"https://x\"]\ncheckin_interval = \"0s\"",
+       "'controller.checkin_interval'"},
       {"[trust]\nroot = 1", "'trust.root'"},
-      {"[[component]]\nname = \"a\"\nexec = \"/x\"\nrestart = \"always\"", "unknown key 'component[0].restart'"},
+      {"[[component]]\nname = \"a\"\nexec = \"/x\"\nrestart = \"always\"",
+       "unknown key 'component[0].restart'"},
   };
   for (const auto& [text, mention] : cases) {
     auto r = ParseConfig(text, "u.toml");
