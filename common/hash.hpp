@@ -1,0 +1,66 @@
+// Streaming hashes over libsodium: SHA-256 for artifacts, BLAKE2b-512 for minisign's prehashed
+// `ED` signatures. Files of any size are hashed in constant memory. Hex helpers for digests.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace steward {
+
+using Sha256Digest = std::array<std::uint8_t, 32>;
+using Blake2b512Digest = std::array<std::uint8_t, 64>;
+
+// Initialises libsodium once (thread-safe); every entry point of ours calls it.
+void EnsureSodium();
+
+class Sha256 {
+ public:
+  Sha256();
+  void Update(std::span<const std::uint8_t> data);
+  void Update(std::string_view data);
+  // Finishes the hash; the object must not be used afterwards.
+  Sha256Digest Finish();
+
+ private:
+  alignas(16) unsigned char state_[128];
+};
+
+class Blake2b512 {
+ public:
+  Blake2b512();
+  void Update(std::span<const std::uint8_t> data);
+  void Update(std::string_view data);
+  Blake2b512Digest Finish();
+
+ private:
+  alignas(64) unsigned char state_[384];
+};
+
+Sha256Digest Sha256Of(std::string_view data);
+Blake2b512Digest Blake2b512Of(std::string_view data);
+// Streams a file through the hash in fixed-size chunks.
+Result<Sha256Digest> Sha256File(const std::filesystem::path& path);
+Result<Blake2b512Digest> Blake2b512File(const std::filesystem::path& path);
+// Both at once in one read pass; `size` receives the byte count.
+struct FileDigests {
+  Sha256Digest sha256;
+  std::uint64_t size = 0;
+};
+Result<FileDigests> Sha256FileWithSize(const std::filesystem::path& path);
+
+// Lower-case hex.
+std::string HexEncode(std::span<const std::uint8_t> bytes);
+// Accepts lower- or upper-case; nullopt for odd length or other characters.
+std::optional<std::vector<std::uint8_t>> HexDecode(std::string_view hex);
+// Exactly 64 lower-case hex digits, as manifests carry SHA-256.
+std::optional<Sha256Digest> ParseSha256Hex(std::string_view hex);
+
+}  // namespace steward
