@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 
-.PHONY: all deps configure build test demo bench fuzz clean
+.PHONY: all deps configure build test demo bench package package-test clean
 
 all: build
 
@@ -28,5 +28,17 @@ demo: build
 bench: build
 	@tools/bench.sh $(BUILD_DIR)
 
+# Release packages: no failpoints, no tests, from their own build tree.
+PACKAGE_DIR ?= build-release
+package: deps
+	@cmake -S . -B $(PACKAGE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DSTEWARD_FAILPOINTS=OFF \
+	  -DSTEWARD_BUILD_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(PACKAGE_DIR) -j $(JOBS)
+	@cd $(PACKAGE_DIR) && cpack -G "DEB;RPM" >/dev/null && ls -1 $(CURDIR)/$(PACKAGE_DIR)/*.deb $(CURDIR)/$(PACKAGE_DIR)/*.rpm
+
+# Every packaging check, including installs and upgrades in a bookworm root.
+package-test: package
+	@packaging/tests/run-all.sh $(PACKAGE_DIR)
+
 clean:
-	@rm -rf $(BUILD_DIR)
+	@rm -rf $(BUILD_DIR) $(PACKAGE_DIR)
