@@ -49,12 +49,24 @@ fresh_root() {
 }
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"; }
 fail() { echo "FAIL: $*"; exit 1; }
-check() { local what=$1; shift; "$@" || fail "$what"; echo "ok: $what"; }
+# check WHAT COMMAND...: runs COMMAND quietly; on failure shows its output and stops.
+check() {
+  local what=$1 log
+  shift
+  log=$(mktemp)
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log"
+    rm -f "$log"
+    fail "$what"
+  fi
+  rm -f "$log"
+  echo "ok: $what"
+}
 
 fresh_root
 in_root apt-get update -qq
 check "install the deb with its dependencies" \
-  in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "/tmp/$(basename "$deb")" >/dev/null
+  in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "/tmp/$(basename "$deb")"
 check "binaries installed and runnable" in_root steward-updater --version
 check "steward user created" in_root getent passwd steward
 check "agent state dir owned by steward" \
@@ -69,12 +81,12 @@ run_install() {
   in_root sh /tmp/install.sh --package "/tmp/$(basename "$deb")" --sha256 "$sum" \
     --controller http://127.0.0.1:9 --enroll-token secret-token --root /tmp/root.json --channel beta
 }
-check "install.sh configures the updater" run_install >/dev/null
+check "install.sh configures the updater" run_install
 check "controller URL written" grep -q '^urls = \["http://127.0.0.1:9"\]' "$root/etc/steward/updater.toml"
 check "channel written" grep -q '^channel = "beta"' "$root/etc/steward/updater.toml"
 check "enroll token private" test "$(stat -c %a "$root/etc/steward/enroll-token")" = 600
 before=$(cd "$root/etc/steward" && sha256sum ./* | sort)
-check "install.sh again" run_install >/dev/null
+check "install.sh again" run_install
 after=$(cd "$root/etc/steward" && sha256sum ./* | sort)
 check "install.sh is idempotent" test "$before" = "$after"
 
@@ -103,27 +115,27 @@ dpkg-deb -R "$deb" "$work/pkg"
 sed -i 's/^Version: .*/&+upgrade1/' "$work/pkg/DEBIAN/control"
 echo "# changed in the newer package" >>"$work/pkg/etc/steward/updater.toml"
 (cd "$work/pkg" && find etc usr -type f -exec md5sum {} + >DEBIAN/md5sums)
-dpkg-deb -b "$work/pkg" "$root/tmp/steward-upgrade.deb" >/dev/null
+dpkg-deb -b "$work/pkg" "$root/tmp/steward-upgrade.deb"
 rm -rf "$work"
 check "upgrade to the newer package" in_root env DEBIAN_FRONTEND=noninteractive \
-  apt-get install -y -qq -o Dpkg::Options::=--force-confold /tmp/steward-upgrade.deb >/dev/null
+  apt-get install -y -qq -o Dpkg::Options::=--force-confold /tmp/steward-upgrade.deb
 check "upgraded version installed" \
   sh -c "chroot '$root' dpkg-query -W -f='\${Version}' steward | grep -q upgrade1"
 check "conffile kept on upgrade" test "$(sha256sum <"$root/etc/steward/updater.toml")" = "$mine"
 check "state kept on upgrade" test -d "$root/var/lib/steward-agent"
 
-check "remove" in_root env DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq steward >/dev/null
+check "remove" in_root env DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq steward
 check "binaries gone after remove" test ! -e "$root/usr/bin/steward-updater"
 check "config kept after remove" test -f "$root/etc/steward/updater.toml"
 check "state kept after remove" test -d "$root/var/lib/steward"
-check "purge" in_root dpkg --purge steward >/dev/null
+check "purge" in_root dpkg --purge steward
 check "config gone after purge" test ! -e "$root/etc/steward/updater.toml"
 check "state gone after purge" test ! -e "$root/var/lib/steward"
 
 # The rpm's scripts, run by rpm itself inside a fresh root: install (1), upgrade (2), erase (0).
 fresh_root
 in_root apt-get update -qq
-in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rpm passwd >/dev/null
+in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rpm passwd
 check "rpm install runs %post" in_root rpm -i --nodeps "/tmp/$(basename "$rpmfile")"
 check "rpm %post created the steward user" in_root getent passwd steward
 check "rpm upgrade (same files, --replacepkgs)" \
