@@ -85,6 +85,7 @@ inline constexpr int kConfig = 78;        // EX_CONFIG: never restart-looped by 
   X(disk_full, 508)                                  \
   X(all_mirrors_failed, 509)                         \
   X(resume_invalid, 510)                             \
+  X(http_truncated, 511)                             \
   /* 6xx supervision */                              \
   X(spawn_failed, 600)                               \
   X(start_timeout, 601)                              \

@@ -30,11 +30,34 @@ struct Transfer {
   std::uint64_t cap = 0;
   std::uint64_t received = 0;
   std::optional<Error> abort;
+  CURL* easy = nullptr;
+  bool head_checked = false;
 };
+
+// Runs the caller's HeadCheck once, on the final response (redirect bodies are never
+// delivered to the write callback, so the first body byte belongs to the final response).
+bool CheckHead(Transfer* t) {
+  if (t->head_checked) return true;
+  t->head_checked = true;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->response->status);
+  if (!t->spec->on_head) return true;
+  if (auto r = t->spec->on_head(*t->response); !r) {
+    t->abort = r.error();
+    return false;
+  }
+  return true;
+}
+
+std::uint64_t AnnouncedLength(CURL* easy) {
+  curl_off_t length = -1;
+  curl_easy_getinfo(easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+  return length > 0 ? static_cast<std::uint64_t>(length) : 0;
+}
 
 std::size_t OnBody(char* data, std::size_t size, std::size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::size_t len = size * n;
+  if (!CheckHead(t)) return 0;  // makes curl fail with CURLE_WRITE_ERROR
   if (t->received + len > t->cap) {
     t->abort = Error{ErrorCode::too_large,
                      "response body exceeds the limit of " + std::to_string(t->cap) + " bytes"};
@@ -49,6 +72,7 @@ std::size_t OnBody(char* data, std::size_t size, std::size_t n, void* user) {
   } else {
     t->response->body.append(data, len);
   }
+  if (t->spec->progress) t->spec->progress(t->received, AnnouncedLength(t->easy));
   return len;
 }
 
@@ -85,6 +109,8 @@ ErrorCode CodeForCurl(CURLcode rc) {
       return ErrorCode::http_scheme;
     case CURLE_FILESIZE_EXCEEDED:
       return ErrorCode::too_large;
+    case CURLE_PARTIAL_FILE:
+      return ErrorCode::http_truncated;
     default:
       return ErrorCode::http_transport;
   }
@@ -157,8 +183,10 @@ Result<ClientResponse> Client::Perform(const RequestSpec& spec) {
   curl_easy_reset(h);
 
   ClientResponse response;
-  Transfer t{&spec, &response, spec.max_bytes != 0 ? spec.max_bytes : options_.max_response_bytes,
-             0, std::nullopt};
+  Transfer t{
+      &spec, &response,    spec.max_bytes != 0 ? spec.max_bytes : options_.max_response_bytes,
+      0,     std::nullopt, h,
+      false};
   Slist headers;
   for (const auto& hd : spec.headers)
     headers.reset(curl_slist_append(headers.release(), hd.c_str()));
@@ -185,6 +213,8 @@ Result<ClientResponse> Client::Perform(const RequestSpec& spec) {
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);  // bytes as sent: hashes see them
+  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t.cap));
+  if (options_.buffer_size > 0) curl_easy_setopt(h, CURLOPT_BUFFERSIZE, options_.buffer_size);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
@@ -211,9 +241,15 @@ Result<ClientResponse> Client::Perform(const RequestSpec& spec) {
   if (t.abort) return std::unexpected(*t.abort);
   if (rc != CURLE_OK) {
     const std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+    if (rc == CURLE_FILESIZE_EXCEEDED) {
+      return Fail(ErrorCode::too_large, spec.method + " " + spec.url + ": the server announces " +
+                                            response.Header("content-length") +
+                                            " bytes, more than the limit of " +
+                                            std::to_string(t.cap));
+    }
     return Fail(CodeForCurl(rc), spec.method + " " + spec.url + ": " + detail);
   }
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  if (!CheckHead(&t)) return std::unexpected(*t.abort);
   return response;
 }
 

@@ -31,6 +31,8 @@ struct ClientOptions {
   long max_redirects = 5;
   std::uint64_t max_response_bytes = 16 << 20;
   std::string user_agent = "steward";
+  // Receive buffer per transfer; larger buffers mean fewer callbacks on big downloads.
+  long buffer_size = 0;  // 0: libcurl's default (16 KiB)
 };
 
 struct ClientResponse {
@@ -42,6 +44,12 @@ struct ClientResponse {
 
 // Receives body bytes as they arrive; returning an Error aborts the transfer with it.
 using BodySink = std::function<Result<void>(std::string_view chunk)>;
+// Sees the final response's status and headers (body empty) once, before the first body byte
+// reaches the sink, or after the transfer when there was no body. Redirect responses are not
+// shown. Returning an Error aborts the transfer with it: nothing of that body is delivered.
+using HeadCheck = std::function<Result<void>(const ClientResponse& head)>;
+// Body bytes received so far by this request, and the announced length (0 when unknown).
+using ProgressFn = std::function<void(std::uint64_t received, std::uint64_t total)>;
 
 struct RequestSpec {
   std::string method = "GET";
@@ -51,8 +59,11 @@ struct RequestSpec {
   std::string bearer_token;
   // When set, body bytes go here instead of ClientResponse::body (downloads).
   BodySink sink;
-  // Caps the body for this request (0: options.max_response_bytes).
+  // Caps the body for this request (0: options.max_response_bytes). A Content-Length above the
+  // cap fails before any body byte arrives; a body that grows past it fails at the cap.
   std::uint64_t max_bytes = 0;
+  HeadCheck on_head;
+  ProgressFn progress;
 };
 
 // True for 127.0.0.0/8, ::1 and "localhost".

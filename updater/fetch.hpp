@@ -1,0 +1,99 @@
+// Fetching releases: given a verified manifest's artifact for this host, get it onto disk as an
+// installed version directory, or fail with a precise error code and leave nothing behind that
+// could be mistaken for a good version.
+//
+// Bytes stream into `staging/` (0700, same filesystem as the versions) and are hashed as they
+// arrive. A resume record next to the partial file lets a restarted updater continue with a
+// Range request. After the size, the SHA-256 and the executable format check out, the file is
+// made 0755, fsynced and moved into `components/<name>/versions/<version>-<sha8>/<binary>`; the
+// version directory appears in one rename, last, so it exists only when complete.
+// docs/fetching.md has the details.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/http_client.hpp"
+#include "common/trust.hpp"
+
+namespace steward::updater {
+
+struct FetchProgress {
+  std::string url;
+  std::uint64_t received = 0;  // bytes of the artifact on disk, resumed bytes included
+  std::uint64_t size = 0;      // the manifest's size
+};
+
+struct FetchOptions {
+  // Timeouts, low-speed limit, CA file, proxy, allow_insecure_http. max_response_bytes is
+  // ignored: the cap is always the manifest's size.
+  http::ClientOptions client;
+  // Free space that must remain beyond the artifact's remaining bytes before the first byte.
+  std::uint64_t reserve_bytes = std::uint64_t{64} << 20;
+  // The resume record is rewritten after this many new bytes (and when a transfer breaks).
+  std::uint64_t persist_every = std::uint64_t{16} << 20;
+  // Platform for the executable-format check; empty: this host.
+  std::string platform;
+  std::function<void(const FetchProgress&)> progress;
+};
+
+struct FetchRequest {
+  std::string component;  // [A-Za-z0-9._-], as in the config
+  std::string version;    // the manifest's version string
+  std::string binary;     // file name inside the version directory; empty: the component name
+  trust::Artifact artifact;
+};
+
+struct Installed {
+  std::filesystem::path dir;     // components/<name>/versions/<version>-<sha8>
+  std::filesystem::path binary;  // dir/<binary>
+  std::string url;               // where the bytes came from (empty when already installed)
+  std::uint64_t downloaded = 0;  // bytes transferred by this call; < size after a resume
+  bool resumed = false;
+  bool already_installed = false;
+};
+
+// "<version>-<first 8 hex digits of the sha256>".
+std::string VersionDirName(std::string_view version, const Sha256Digest& sha256);
+// Names of the staging files for one artifact: <key>.partial, <key>.resume.json.
+std::string StagingKey(std::string_view component, const Sha256Digest& sha256);
+
+class Fetcher {
+ public:
+  // `state_dir` holds staging/ and components/ (ARCHITECTURE §4).
+  Fetcher(std::filesystem::path state_dir, FetchOptions options);
+  ~Fetcher();
+  Fetcher(const Fetcher&) = delete;
+  Fetcher& operator=(const Fetcher&) = delete;
+
+  // Downloads (resuming when a record allows), verifies and installs. Tries the artifact's url,
+  // then each mirror; a mirror serving wrong bytes is one more failed mirror. Errors: the one
+  // URL's error, or all_mirrors_failed listing each; disk_full, hash_mismatch, size_mismatch,
+  // exec_format, http_* (see docs/fetching.md). On failure no version directory exists and
+  // staging holds at most a resumable partial file and its record.
+  Result<Installed> FetchAndInstall(const FetchRequest& request);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Retention: removes version directories of `component` other than the targets of its
+// `current` and `previous` links and the names in `keep` (e.g. a version just installed and not
+// yet switched to). Returns the names removed.
+Result<std::vector<std::string>> PruneVersions(const std::filesystem::path& state_dir,
+                                               std::string_view component,
+                                               std::span<const std::string> keep = {});
+
+// Removes staging entries that do not belong to the staging keys in `keep` (partials of
+// artifacts still wanted). Returns the names removed.
+Result<std::vector<std::string>> PruneStaging(const std::filesystem::path& state_dir,
+                                              std::span<const std::string> keep = {});
+
+}  // namespace steward::updater
