@@ -8,7 +8,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "common/failpoint.hpp"
 #include "common/files.hpp"
@@ -28,12 +32,12 @@ constexpr std::size_t kMaxRecordBytes = 64 * 1024;
 
 // Streaming SHA-256 through OpenSSL's EVP: it uses the CPU's SHA extensions where present,
 // several times faster than a portable implementation on multi-hundred-MiB artifacts.
-class StreamHash {
+class Sha256Evp {
  public:
-  StreamHash() : ctx_(EVP_MD_CTX_new()) { Reset(); }
-  ~StreamHash() { EVP_MD_CTX_free(ctx_); }
-  StreamHash(const StreamHash&) = delete;
-  StreamHash& operator=(const StreamHash&) = delete;
+  Sha256Evp() : ctx_(EVP_MD_CTX_new()) { Reset(); }
+  ~Sha256Evp() { EVP_MD_CTX_free(ctx_); }
+  Sha256Evp(const Sha256Evp&) = delete;
+  Sha256Evp& operator=(const Sha256Evp&) = delete;
   void Reset() {
     if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) {
       std::fputs("fatal: OpenSSL SHA-256 unavailable\n", stderr);
@@ -50,6 +54,104 @@ class StreamHash {
 
  private:
   EVP_MD_CTX* ctx_;
+};
+
+// The hash of a download runs on its own thread, a few blocks behind the bytes as they arrive,
+// so hashing overlaps receiving and writing instead of adding to them. Bytes are copied into
+// blocks of a bounded pool: a slow hash slows the transfer down rather than growing memory.
+class StreamHash {
+ public:
+  StreamHash() : worker_([this] { Run(); }) {}
+  ~StreamHash() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    work_cv_.notify_all();
+    worker_.join();
+  }
+  StreamHash(const StreamHash&) = delete;
+  StreamHash& operator=(const StreamHash&) = delete;
+
+  void Update(std::string_view data) {
+    while (!data.empty()) {
+      if (current_.capacity() == 0) current_ = TakeBlock();
+      const std::size_t n = std::min(kBlock - current_.size(), data.size());
+      current_.append(data.data(), n);
+      data.remove_prefix(n);
+      if (current_.size() == kBlock) Push();
+    }
+  }
+  void Reset() {
+    Drain();
+    hash_.Reset();
+  }
+  Sha256Digest Finish() {
+    Drain();
+    return hash_.Finish();
+  }
+
+ private:
+  static constexpr std::size_t kBlock = 1 << 20;
+  static constexpr std::size_t kMaxBlocks = 16;
+
+  std::string TakeBlock() {
+    std::unique_lock lock(mu_);
+    free_cv_.wait(lock, [&] { return !free_.empty() || allocated_ < kMaxBlocks; });
+    std::string b;
+    if (!free_.empty()) {
+      b = std::move(free_.back());
+      free_.pop_back();
+      b.clear();
+    } else {
+      ++allocated_;
+      b.reserve(kBlock);
+    }
+    return b;
+  }
+  void Push() {
+    if (current_.empty()) return;
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(current_));
+    }
+    current_ = std::string();
+    work_cv_.notify_one();
+  }
+  // Waits until every byte given to Update is in the hash; the worker is idle afterwards.
+  void Drain() {
+    Push();
+    std::unique_lock lock(mu_);
+    idle_cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
+  }
+  void Run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      std::string block = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+      lock.unlock();
+      hash_.Update(block);
+      lock.lock();
+      busy_ = false;
+      free_.push_back(std::move(block));
+      free_cv_.notify_one();
+      if (queue_.empty()) idle_cv_.notify_all();
+    }
+  }
+
+  Sha256Evp hash_;  // touched by the worker only while busy_, by callers only after Drain
+  std::string current_;
+  std::mutex mu_;
+  std::condition_variable work_cv_, free_cv_, idle_cv_;
+  std::deque<std::string> queue_;
+  std::vector<std::string> free_;
+  std::size_t allocated_ = 0;
+  bool busy_ = false;
+  bool stop_ = false;
+  std::thread worker_;
 };
 
 bool IsSafeName(std::string_view s) {
