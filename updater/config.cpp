@@ -90,6 +90,7 @@ Result<Config> FromDocument(Result<config::Document> doc, const std::string& nam
     s->Get("checkin_interval", c.checkin_interval, 1s, 24h);
     s->Get("ca_file", c.ca_file);
     s->Get("allow_insecure_http", c.allow_insecure_http);
+    s->Get("proxy", c.proxy);
     if (c.urls.empty()) s->Invalid("urls", "at least one controller URL");
     for (const auto& url : c.urls) {
       if (!url.starts_with("https://") && !url.starts_with("http://")) {

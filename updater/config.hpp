@@ -17,6 +17,7 @@ struct ControllerConfig {
   Duration checkin_interval = std::chrono::seconds(60);
   std::string ca_file;
   bool allow_insecure_http = false;
+  std::string proxy;  // for the controller and artifact servers; empty: https_proxy etc. apply
 };
 
 struct ComponentConfig {

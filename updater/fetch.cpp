@@ -282,6 +282,24 @@ std::string ReadLinkName(const fs::path& link) {
 
 }  // namespace
 
+http::ClientOptions DownloadClientOptions() {
+  http::ClientOptions o;
+  o.connect_timeout = std::chrono::seconds(30);
+  o.timeout = std::chrono::hours(6);
+  o.low_speed_bytes = 1024;
+  o.low_speed_time = std::chrono::seconds(60);
+  o.buffer_size = 256 * 1024;
+  return o;
+}
+
+FetchOptions FetchOptionsFor(const ControllerConfig& controller) {
+  FetchOptions o;
+  o.client.ca_file = controller.ca_file;
+  o.client.allow_insecure_http = controller.allow_insecure_http;
+  o.client.proxy = controller.proxy;
+  return o;
+}
+
 std::string VersionDirName(std::string_view version, const Sha256Digest& sha256) {
   return std::string(version) + "-" + HexEncode(sha256).substr(0, 8);
 }

@@ -21,6 +21,7 @@
 #include "common/error.hpp"
 #include "common/http_client.hpp"
 #include "common/trust.hpp"
+#include "updater/config.hpp"
 
 namespace steward::updater {
 
@@ -30,10 +31,14 @@ struct FetchProgress {
   std::uint64_t size = 0;      // the manifest's size
 };
 
+// Client settings for artifact downloads: a long overall deadline (large artifacts on slow
+// links) with a low-speed limit that catches stalled servers, and a larger receive buffer.
+http::ClientOptions DownloadClientOptions();
+
 struct FetchOptions {
   // Timeouts, low-speed limit, CA file, proxy, allow_insecure_http. max_response_bytes is
   // ignored: the cap is always the manifest's size.
-  http::ClientOptions client;
+  http::ClientOptions client = DownloadClientOptions();
   // Free space that must remain beyond the artifact's remaining bytes before the first byte.
   std::uint64_t reserve_bytes = std::uint64_t{64} << 20;
   // The resume record is rewritten after this many new bytes (and when a transfer breaks).
@@ -42,6 +47,9 @@ struct FetchOptions {
   std::string platform;
   std::function<void(const FetchProgress&)> progress;
 };
+
+// FetchOptions for the updater's [controller] settings: CA file, proxy, allow_insecure_http.
+FetchOptions FetchOptionsFor(const ControllerConfig& controller);
 
 struct FetchRequest {
   std::string component;  // [A-Za-z0-9._-], as in the config

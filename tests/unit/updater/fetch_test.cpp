@@ -471,6 +471,27 @@ TEST_F(FetchTest, StagingThatIsASymlinkIsRefused) {
   EXPECT_TRUE(srv.requests().empty());
 }
 
+TEST_F(FetchTest, ProxyFromTheConfigCarriesTheRequest) {
+  HostileServer proxy(HostileServer::ServeFile(body_));
+  auto cfg = ParseConfig(
+      "state_dir = \"/var/lib/steward\"\n[controller]\n"
+      "urls = [\"https://c.example\"]\nallow_insecure_http = true\n"
+      "proxy = \"" +
+          proxy.Url("") + "\"\n",
+      "updater.toml");
+  ASSERT_TRUE(cfg) << cfg.error().ToString();
+  FetchOptions o = FetchOptionsFor(*cfg->controller);
+  EXPECT_EQ(o.client.proxy, proxy.Url(""));
+  EXPECT_TRUE(o.client.allow_insecure_http);
+  EXPECT_GE(o.client.timeout, std::chrono::hours(1));  // big artifacts on slow links
+  o.platform = test::kPlatform;
+  o.reserve_bytes = 0;
+  auto r = Fetch(Request(body_, "http://artifacts.invalid/agent"), o);
+  ASSERT_TRUE(r) << r.error().ToString();
+  ASSERT_EQ(proxy.requests().size(), 1u);
+  EXPECT_EQ(proxy.requests()[0].target, "http://artifacts.invalid/agent");
+}
+
 TEST(Retention, KeepsCurrentPreviousAndNamedVersions) {
   test::TempDir dir;
   const fs::path comp = dir.path() / "components" / "agent";
