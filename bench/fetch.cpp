@@ -112,7 +112,6 @@ int main() {
 
     const fs::path state = dir / ("state" + std::to_string(i));
     updater::FetchOptions options;
-    options.client.buffer_size = 512 * 1024;
     options.reserve_bytes = 0;
     if (const char* p = std::getenv("STEWARD_BENCH_PERSIST_MIB"); p != nullptr) {
       options.persist_every = std::strtoull(p, nullptr, 10) << 20;
