@@ -418,5 +418,96 @@ TEST(Agent, TestFailuresSimulateBadReleases) {
   }
 }
 
+TEST(Agent, StalledWatchdogAndIgnoredStopSimulateAWedgedNode) {
+  TempDir dir;
+  {
+    NotifySocket notify(dir / "notify.sock");
+    Agent stall(dir, {.root_extra = "test_fail = \"stall_watchdog\"\ntest_fail_after = \"1s\"\n",
+                      .env = {{"NOTIFY_SOCKET", notify.path()}, {"WATCHDOG_USEC", "200000"}}});
+    ASSERT_TRUE(notify.WaitFor("WATCHDOG=1", 10s));
+    ASSERT_TRUE(stall.child().WaitForOutput("no more WATCHDOG=1", 20s));
+    while (notify.Receive(0ms)) {
+    }
+    EXPECT_FALSE(notify.WaitFor("WATCHDOG=1", 600ms));
+    EXPECT_EQ(Get(stall.WaitListening() + "/healthz").status, 200);
+  }
+  {
+    Agent stubborn(dir, {.root_extra = "test_fail = \"ignore_stop\"\n"});
+    ASSERT_FALSE(stubborn.WaitListening().empty());
+    stubborn.child().Signal(SIGTERM);
+    ASSERT_TRUE(stubborn.child().WaitForOutput("ignoring signal", 20s));
+    EXPECT_TRUE(stubborn.child().running());
+    stubborn.child().Signal(SIGKILL);
+    const auto st = stubborn.child().Wait(15s);
+    ASSERT_TRUE(st);
+    EXPECT_TRUE(st->signaled() && st->signal() == SIGKILL);
+  }
+}
+
+TEST(Agent, RestartsAStandaloneConsoleThatDies) {
+  TempDir dir;
+  Agent agent(dir, {.flags = R"({"console.standalone": true})"});
+  const std::string base = agent.WaitListening();
+  ASSERT_FALSE(base.empty());
+  int pid = 0;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        pid = json::parse(Get(base + "/status").body)["console"].value("standalone_pid", 0);
+        return pid > 0;
+      },
+      20s));
+  ::kill(pid, SIGKILL);
+  ASSERT_TRUE(agent.child().WaitForOutput("restarting in", 20s)) << agent.child().Stderr();
+  int next = 0;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        next = json::parse(Get(base + "/status").body)["console"].value("standalone_pid", 0);
+        return next > 0 && next != pid;
+      },
+      20s))
+      << agent.child().Stderr();
+  agent.child().Signal(SIGTERM);
+  const auto st = agent.child().Wait(15s);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->code(), 0);
+  // The console went with the agent.
+  EXPECT_TRUE(Eventually([&] { return ::kill(next, 0) != 0; }, 10s));
+}
+
+TEST(Agent, BrokenFlagsFileAtStartRunsWithDefaults) {
+  TempDir dir;
+  Agent agent(dir, {.flags = "{not json"});
+  const std::string base = agent.WaitListening();
+  ASSERT_FALSE(base.empty());
+  EXPECT_TRUE(agent.child().WaitForOutput("running with default flags", 10s));
+  EXPECT_NE(agent.child().Stderr().find("flags.json"), std::string::npos);
+  ASSERT_TRUE(Eventually([&] { return Get(base + "/readyz").status == 200; }, 20s));
+  EXPECT_EQ(Get(base + "/console/v1/overview").status, 200);
+}
+
+TEST(Agent, UnusableStateFailsWithAMessageAndNoReady) {
+  TempDir dir;
+  NotifySocket notify(dir / "notify.sock");
+  Child::Options options;
+  options.env = {{"NOTIFY_SOCKET", notify.path()}};
+  // state_dir is a file.
+  dir.Write("state", "not a directory");
+  const auto cfg = dir.Write("a.toml", ConfigText(dir, ""));
+  auto r = RunProgram({Bin("steward-agent"), "run", "--config", cfg}, options, 30s);
+  EXPECT_NE(r.status.code(), 0);
+  EXPECT_NE(r.err.find("state_dir"), std::string::npos) << r.err;
+  // A state file that is not a database is reported, never replaced.
+  std::filesystem::remove(dir / "state");
+  std::filesystem::create_directory(dir / "state");
+  dir.Write("state/agent.db", std::string(4096, 'z'));
+  r = RunProgram({Bin("steward-agent"), "run", "--config", cfg}, options, 30s);
+  EXPECT_NE(r.status.code(), 0);
+  EXPECT_NE(r.err.find("agent.db"), std::string::npos) << r.err;
+  EXPECT_EQ(std::filesystem::file_size(dir / "state/agent.db"), 4096u);
+  while (notify.Receive(0ms)) {
+  }
+  for (const auto& msg : notify.seen()) EXPECT_EQ(msg.find("READY=1"), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace steward::test
