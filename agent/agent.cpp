@@ -256,8 +256,10 @@ void Agent::Reload() {
     outcome = "config kept";
   } else {
     if (next->listen != cfg_.listen || next->state_dir != cfg_.state_dir) {
-      log_.warn("listen or state_dir changed; exiting {} so the supervisor restarts with them",
-                exit_code::kRestartRequested);
+      log_.warn(
+          "listen ({} -> {}) or state_dir ({} -> {}) changed; exiting {} so the supervisor "
+          "restarts with them",
+          cfg_.listen, next->listen, cfg_.state_dir, next->state_dir, exit_code::kRestartRequested);
       RecordEvent("reload", "restart requested to apply listen/state_dir");
       exit_code_ = exit_code::kRestartRequested;
       stop_ = true;
@@ -279,8 +281,10 @@ void Agent::Reload() {
     RecordEvent("reload_failed", flags.error().message);
     outcome = "flags kept";
   } else {
-    if (!(*flags == live_.flags())) log_.info("flags applied flags={}", flags->ToJson());
+    const bool changed = !(*flags == live_.flags());
+    const std::string text = flags->ToJson();
     live_.SetFlags(std::move(*flags));
+    if (changed) log_.info("flags applied flags={}", text);
   }
   console_backoff_ = kConsoleBackoffMin;
   ApplyConsole();
