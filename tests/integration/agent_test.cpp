@@ -1,6 +1,8 @@
 // steward-agent as the updater sees it: the real binary on loopback, its sd_notify datagrams
 // read from a socket the test owns, its HTTP endpoints, signals and exit codes.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -525,6 +527,69 @@ TEST(Agent, UnusableStateFailsWithAMessageAndNoReady) {
   while (notify.Receive(0ms)) {
   }
   for (const auto& msg : notify.seen()) EXPECT_EQ(msg.find("READY=1"), std::string::npos) << msg;
+}
+
+// A TCP connection to the agent, driven by hand so a request can be left half-sent.
+class RawConnection {
+ public:
+  explicit RawConnection(const std::string& base) {
+    const auto colon = base.rfind(':');
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(std::stoi(base.substr(colon + 1))));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+      ADD_FAILURE() << "connect " << base << ": " << std::strerror(errno);
+    }
+  }
+  ~RawConnection() { ::close(fd_); }
+  void Send(std::string_view data) {
+    ASSERT_EQ(::send(fd_, data.data(), data.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(data.size()));
+  }
+  // Everything until the peer closes, waiting up to `timeout`.
+  std::string ReadAll(std::chrono::milliseconds timeout) {
+    std::string out;
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return out;
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return out;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+TEST(Agent, StopFinishesTheRequestInFlight) {
+  TempDir dir;
+  Agent agent(dir);
+  const std::string base = agent.WaitListening();
+  ASSERT_FALSE(base.empty());
+  ASSERT_TRUE(Eventually([&] { return Get(base + "/readyz").status == 200; }, 20s));
+  // Headers sent, body still owed: the request is in flight.
+  RawConnection in_flight(base);
+  in_flight.Send(
+      "GET /status HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(Get(base + "/healthz").status, 200);  // the server has read what came before
+  agent.child().Signal(SIGTERM);
+  ASSERT_TRUE(agent.child().WaitForOutput("stopping: draining", 10s));
+  EXPECT_TRUE(Eventually([&] { return Refuses(base + "/healthz"); }, 10s));
+  EXPECT_TRUE(agent.child().running()) << "exited before finishing the request in flight";
+  in_flight.Send("body");
+  const std::string answer = in_flight.ReadAll(10s);
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 200")) << answer;
+  EXPECT_NE(answer.find("\"phase\":\"stopping\""), std::string::npos) << answer;
+  const auto st = agent.child().Wait(15s);
+  ASSERT_TRUE(st);
+  EXPECT_TRUE(st->exited() && st->code() == 0) << agent.child().Stderr();
 }
 
 }  // namespace
