@@ -5,6 +5,8 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 
 #include "cli/commands.hpp"
 #include "common/duration.hpp"
@@ -98,11 +100,23 @@ int VerifyRoot(const VerifyRootOptions& o) {
   if (!text) return Report(text.error());
   auto shape = trust::ParseRoot(*text);
   if (!shape) return Report(shape.error().Wrap(o.file));
+  std::optional<trust::Root> previous;
+  if (!o.previous.empty()) {
+    auto prev_text = ReadInput(o.previous, trust::kMaxRootBytes);
+    if (!prev_text) return Report(prev_text.error());
+    auto prev = trust::ParseRoot(*prev_text);
+    if (!prev) return Report(prev.error().Wrap(o.previous));
+    previous = std::move(*prev);
+  }
   std::vector<std::string> sig_paths = o.sigs;
   if (sig_paths.empty()) {
-    std::vector<std::string> labels;
-    for (const auto& [label, key] : shape->keys) labels.push_back(label);
-    sig_paths = FindSignatureFiles(o.file, labels);
+    // Signers of a rotation may be in the old root only: look for both roots' labels.
+    std::set<std::string> labels;
+    for (const auto& [label, key] : shape->keys) labels.insert(label);
+    if (previous) {
+      for (const auto& [label, key] : previous->keys) labels.insert(label);
+    }
+    sig_paths = FindSignatureFiles(o.file, {labels.begin(), labels.end()});
   }
   std::vector<std::string> sigs;
   for (const auto& p : sig_paths) {
@@ -110,16 +124,8 @@ int VerifyRoot(const VerifyRootOptions& o) {
     if (!s) return Report(s.error());
     sigs.push_back(std::move(*s));
   }
-  Result<trust::Root> root = Fail(ErrorCode::internal, "unset");
-  if (!o.previous.empty()) {
-    auto prev_text = ReadInput(o.previous, trust::kMaxRootBytes);
-    if (!prev_text) return Report(prev_text.error());
-    auto prev = trust::ParseRoot(*prev_text);
-    if (!prev) return Report(prev.error().Wrap(o.previous));
-    root = trust::VerifyRootRotation(*prev, *text, sigs);
-  } else {
-    root = trust::VerifyInitialRoot(*text, sigs);
-  }
+  Result<trust::Root> root = previous ? trust::VerifyRootRotation(*previous, *text, sigs)
+                                      : trust::VerifyInitialRoot(*text, sigs);
   if (!root) return Report(root.error());
   const bool expired = SystemClock::Instance().Now() >= root->expires;
   std::cout << o.file << ": root version " << root->version << " verified"
