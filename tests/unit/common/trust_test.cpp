@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/rfc3339.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace steward::trust {
 namespace {
@@ -387,6 +388,28 @@ TEST_F(TrustTest, RootRotationNeedsOldAndNewThresholds) {
   auto same = VerifyRootRotation(trusted, v1, sigs1);
   ASSERT_FALSE(same);
   EXPECT_EQ(same.error().code, ErrorCode::root_rotation);
+}
+
+TEST_F(TrustTest, LoadRootFileFindsSignaturesBesideIt) {
+  test::TempDir dir;
+  const auto text = RootJson();
+  const auto path = dir.Write("root.json", text);
+  dir.Write("root.json.r0.minisig", Sign(R(0), text));
+  auto one = LoadRootFile(path);
+  ASSERT_FALSE(one);
+  EXPECT_EQ(one.error().code, ErrorCode::threshold_not_met);
+  EXPECT_NE(one.error().message.find(path), std::string::npos) << one.error().message;
+  dir.Write("root.json.r1.minisig", Sign(R(1), text));
+  auto two = LoadRootFile(path);
+  ASSERT_TRUE(two) << two.error().ToString();
+  EXPECT_EQ(two->version, 1u);
+  dir.Write("root.json.r1.minisig", "junk");
+  auto junk = LoadRootFile(path);
+  ASSERT_FALSE(junk);
+  EXPECT_EQ(junk.error().code, ErrorCode::sig_malformed);
+  auto missing = LoadRootFile(dir / "none.json");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::not_found);
 }
 
 TEST(TrustNames, ComponentChannelAndLabelRules) {
