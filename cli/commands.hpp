@@ -28,8 +28,10 @@ Result<std::string> ReadPasswordFile(const std::string& path);
 // Prompts on the terminal without echo; fails (key_password) when there is no terminal.
 Result<std::string> PromptPassword(const std::string& prompt);
 
-// Reads a whole small input file (keys, signatures, manifests): too_large past `max_bytes`.
-Result<std::string> ReadInput(const std::string& path, std::size_t max_bytes);
+// Reads a whole small input file (keys, signatures, manifests). Past `max_bytes` the error has
+// `oversize` (e.g. sig_malformed): an oversize key or signature is a bad one.
+Result<std::string> ReadInput(const std::string& path, std::size_t max_bytes,
+                              ErrorCode oversize = ErrorCode::too_large);
 
 // Splits "LABEL=VALUE"; usage error otherwise.
 Result<std::pair<std::string, std::string>> SplitAssignment(const std::string& text,

@@ -134,22 +134,17 @@ int Create(const CreateOptions& o) {
 }
 
 int VerifyReleaseCommand(const VerifyReleaseOptions& o) {
-  auto root_text = ReadInput(o.root, trust::kMaxRootBytes);
+  auto root_text = ReadInput(o.root, trust::kMaxRootBytes, ErrorCode::root_malformed);
   if (!root_text) return Report(root_text.error());
   auto root = trust::ParseRoot(*root_text);
   if (!root) return Report(root.error().Wrap(o.root));
-  auto text = ReadInput(o.manifest, trust::kMaxManifestBytes);
-  if (!text) {
-    if (text.error().code == ErrorCode::too_large) {
-      return Report(Error{ErrorCode::manifest_too_large, text.error().message});
-    }
-    return Report(text.error());
-  }
+  auto text = ReadInput(o.manifest, trust::kMaxManifestBytes, ErrorCode::manifest_too_large);
+  if (!text) return Report(text.error());
   std::vector<std::string> paths = o.sigs;
   if (paths.empty()) paths = FindSignatureFiles(o.manifest, root->release.keys);
   std::vector<std::string> sigs;
   for (const auto& p : paths) {
-    auto s = ReadInput(p, minisign::kMaxSignatureFile);
+    auto s = ReadInput(p, minisign::kMaxSignatureFile, ErrorCode::sig_malformed);
     if (!s)
       return Report(s.error().code == ErrorCode::too_large
                         ? Error{ErrorCode::sig_malformed, s.error().message}

@@ -48,7 +48,7 @@ Result<std::vector<std::string>> LoadKeys(const std::vector<std::string>& assign
       return Fail(ErrorCode::usage, "key label '" + label +
                                         "' is not valid ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 64)");
     }
-    auto text = ReadInput(path, minisign::kMaxKeyFile);
+    auto text = ReadInput(path, minisign::kMaxKeyFile, ErrorCode::key_malformed);
     if (!text) return std::unexpected(text.error());
     auto key = minisign::ParsePublicKeyFile(*text);
     if (!key) return std::unexpected(key.error().Wrap(path));
@@ -96,13 +96,13 @@ int Init(const InitOptions& o) {
 }
 
 int VerifyRoot(const VerifyRootOptions& o) {
-  auto text = ReadInput(o.file, trust::kMaxRootBytes);
+  auto text = ReadInput(o.file, trust::kMaxRootBytes, ErrorCode::root_malformed);
   if (!text) return Report(text.error());
   auto shape = trust::ParseRoot(*text);
   if (!shape) return Report(shape.error().Wrap(o.file));
   std::optional<trust::Root> previous;
   if (!o.previous.empty()) {
-    auto prev_text = ReadInput(o.previous, trust::kMaxRootBytes);
+    auto prev_text = ReadInput(o.previous, trust::kMaxRootBytes, ErrorCode::root_malformed);
     if (!prev_text) return Report(prev_text.error());
     auto prev = trust::ParseRoot(*prev_text);
     if (!prev) return Report(prev.error().Wrap(o.previous));
@@ -120,7 +120,7 @@ int VerifyRoot(const VerifyRootOptions& o) {
   }
   std::vector<std::string> sigs;
   for (const auto& p : sig_paths) {
-    auto s = ReadInput(p, minisign::kMaxSignatureFile);
+    auto s = ReadInput(p, minisign::kMaxSignatureFile, ErrorCode::sig_malformed);
     if (!s) return Report(s.error());
     sigs.push_back(std::move(*s));
   }

@@ -35,7 +35,7 @@ struct VerifyOptions {
 
 Result<minisign::SecretKey> LoadSecretKey(const std::string& path,
                                           const std::string& password_file) {
-  auto text = ReadInput(path, minisign::kMaxKeyFile);
+  auto text = ReadInput(path, minisign::kMaxKeyFile, ErrorCode::key_malformed);
   if (!text) return std::unexpected(text.error());
   auto encrypted = minisign::SecretKeyFileIsEncrypted(*text);
   if (!encrypted) return std::unexpected(encrypted.error().Wrap(path));
@@ -86,7 +86,7 @@ int Verify(const VerifyOptions& o) {
     return Report(Error{ErrorCode::usage, "give either -p or -P, not both"});
   }
   if (!o.pub.empty()) {
-    auto text = ReadInput(o.pub, minisign::kMaxKeyFile);
+    auto text = ReadInput(o.pub, minisign::kMaxKeyFile, ErrorCode::key_malformed);
     if (!text) return Report(text.error());
     key = minisign::ParsePublicKeyFile(*text);
     if (!key) return Report(key.error().Wrap(o.pub));
@@ -95,7 +95,7 @@ int Verify(const VerifyOptions& o) {
   }
   if (!key) return Report(key.error());
   const std::string sig_path = o.sig_file.empty() ? o.file + ".minisig" : o.sig_file;
-  auto sig_text = ReadInput(sig_path, minisign::kMaxSignatureFile);
+  auto sig_text = ReadInput(sig_path, minisign::kMaxSignatureFile, ErrorCode::sig_malformed);
   if (!sig_text) return Report(sig_text.error());
   auto sig = minisign::ParseSignatureFile(*sig_text);
   if (!sig) return Report(sig.error().Wrap(sig_path));

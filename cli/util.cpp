@@ -15,9 +15,13 @@ int Report(const Error& error) {
   return ExitCodeFor(error.code);
 }
 
-Result<std::string> ReadInput(const std::string& path, std::size_t max_bytes) {
+Result<std::string> ReadInput(const std::string& path, std::size_t max_bytes, ErrorCode oversize) {
   auto text = files::ReadFile(path, max_bytes);
-  if (!text) return std::unexpected(text.error().Wrap("reading " + path));
+  if (!text) {
+    Error e = text.error().Wrap("reading " + path);
+    if (e.code == ErrorCode::too_large) e.code = oversize;
+    return std::unexpected(std::move(e));
+  }
   return text;
 }
 

@@ -58,6 +58,20 @@ TEST_F(CliSigning, GenerateSignVerify) {
   EXPECT_NE(bad.err.find("sig_invalid"), std::string::npos) << bad.err;
 }
 
+TEST_F(CliSigning, OversizeKeysAndSignaturesAreDataErrors) {
+  Key("a");
+  dir_.Write("data", "x");
+  ASSERT_EQ(Ctl({"sign", "-s", P("a.key"), P("data")}).code, 0);
+  dir_.Write("huge.pub", std::string(64 * 1024, 'A'));
+  auto key = Ctl({"verify", "-p", P("huge.pub"), P("data")});
+  EXPECT_EQ(key.code, exit_code::kDataError);
+  EXPECT_NE(key.err.find("key_malformed"), std::string::npos) << key.err;
+  dir_.Write("data.minisig", std::string(64 * 1024, 'A'));
+  auto sig = Ctl({"verify", "-p", P("a.pub"), P("data")});
+  EXPECT_EQ(sig.code, exit_code::kDataError);
+  EXPECT_NE(sig.err.find("sig_malformed"), std::string::npos) << sig.err;
+}
+
 TEST_F(CliSigning, DefaultTrustedCommentLikeMinisign) {
   Key("a");
   dir_.Write("file.bin", "x");
