@@ -390,6 +390,21 @@ TEST_F(TrustTest, RootRotationNeedsOldAndNewThresholds) {
   EXPECT_EQ(same.error().code, ErrorCode::root_rotation);
 }
 
+TEST_F(TrustTest, KeysSharingAnIdAreToldApartByTheirBytes) {
+  // k1 is replaced by a key that claims k0's id: each signature still counts for its own key.
+  keys_[4] = *SecretKey::FromBytes(K(0).key_id(), SecretKey::Generate().bytes());
+  const auto root = TheRoot();
+  ASSERT_EQ(root.keys.at("k0").key_id, root.keys.at("k1").key_id);
+  const auto m = ManifestJson();
+  auto r = VerifyRelease(root, m, Sigs(m), {}, HostExpect(), now_);
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->signers, (std::vector<std::string>{"k0", "k1"}));
+  const std::vector<std::string> same = {Sign(K(1), m), Sign(K(1), m, "again")};
+  auto twice = VerifyRelease(root, m, same, {}, HostExpect(), now_);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, ErrorCode::threshold_not_met);
+}
+
 TEST_F(TrustTest, LoadRootFileFindsSignaturesBesideIt) {
   test::TempDir dir;
   const auto text = RootJson();
