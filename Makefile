@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 
-.PHONY: all deps configure build test demo bench package package-test clean
+.PHONY: all deps configure build test demo bench fuzz package package-test clean
 
 all: build
 
@@ -39,6 +39,11 @@ package: deps
 # Every packaging check, including installs and upgrades in a bookworm root.
 package-test: package
 	@packaging/tests/run-all.sh $(PACKAGE_DIR)
+
+# libFuzzer targets (clang 16+): FUZZ_SECONDS per target; findings in $(BUILD_DIR)/fuzz/findings.
+FUZZ_SECONDS ?= 300
+fuzz: build
+	@tests/fuzz/run.sh $(BUILD_DIR)/fuzz $(FUZZ_SECONDS)
 
 clean:
 	@rm -rf $(BUILD_DIR) $(PACKAGE_DIR)

@@ -1,5 +1,6 @@
 #include "cli/cli_main.hpp"
 
+#include "cli/commands.hpp"
 #include "common/cli_args.hpp"
 
 namespace steward::cli {
@@ -9,8 +10,14 @@ int Main(const std::vector<std::string>& args) {
   app.name("stewardctl");
   AddVersionFlag(app);
   app.require_subcommand(1);
+  Action action;
+  AddKeyCommands(app, action);
+  AddSignCommands(app, action);
+  AddRootCommands(app, action);
+  AddReleaseCommands(app, action);
   if (auto code = ParseArgs(app, args)) return *code;
-  return exit_code::kUsage;
+  if (!action) return exit_code::kUsage;
+  return action();
 }
 
 }  // namespace steward::cli

@@ -78,6 +78,8 @@ Result<WallTime> ParseRfc3339(std::string_view text) {
                  second = num(17, 2);
   static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (year < 1970) return bad("year before 1970");
+  // Wall time is nanoseconds in 64 bits: it ends in 2262.
+  if (year > 2200) return bad("year after 2200");
   if (month < 1 || month > 12) return bad("month out of range");
   const unsigned mdays = kDays[month - 1] + ((month == 2 && IsLeap(year)) ? 1u : 0u);
   if (day < 1 || day > mdays) return bad("day out of range");

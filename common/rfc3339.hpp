@@ -12,7 +12,7 @@ namespace steward {
 
 // Truncates to whole seconds.
 std::string FormatRfc3339(WallTime t);
-// Exactly "YYYY-MM-DDTHH:MM:SSZ", years 1970-9999; invalid_argument otherwise.
+// Exactly "YYYY-MM-DDTHH:MM:SSZ", years 1970-2200; invalid_argument otherwise.
 Result<WallTime> ParseRfc3339(std::string_view text);
 
 }  // namespace steward

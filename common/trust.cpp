@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/files.hpp"
 #include "common/json_strict.hpp"
 #include "common/platform.hpp"
 #include "common/rfc3339.hpp"
@@ -313,6 +314,32 @@ Result<Root> VerifyInitialRoot(std::string_view bytes,
   auto ok = CheckSignatures(root, root.root, "root", bytes, signature_texts);
   if (!ok)
     return std::unexpected(ok.error().Wrap("root.json version " + std::to_string(root.version)));
+  return root;
+}
+
+Result<Root> LoadRootFile(const std::filesystem::path& path) {
+  auto text = files::ReadFile(path, kMaxRootBytes);
+  if (!text) {
+    if (text.error().code == ErrorCode::too_large) {
+      return Fail(ErrorCode::root_malformed, text.error().message);
+    }
+    return std::unexpected(text.error().Wrap("reading root " + path.string()));
+  }
+  auto shape = ParseRoot(*text);
+  if (!shape) return std::unexpected(shape.error().Wrap(path.string()));
+  std::vector<std::string> sigs;
+  for (const auto& label : shape->root.keys) {
+    const auto sig_path = path.string() + "." + label + ".minisig";
+    std::error_code ec;
+    if (!std::filesystem::exists(sig_path, ec)) continue;
+    auto sig = files::ReadFile(sig_path, minisign::kMaxSignatureFile);
+    if (!sig) {
+      return Fail(ErrorCode::sig_malformed, "reading " + sig_path + ": " + sig.error().message);
+    }
+    sigs.push_back(std::move(*sig));
+  }
+  auto root = VerifyInitialRoot(*text, sigs);
+  if (!root) return std::unexpected(root.error().Wrap(path.string()));
   return root;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <span>
@@ -61,6 +62,11 @@ Result<Root> VerifyInitialRoot(std::string_view bytes,
 // signed by a threshold of the trusted root's root keys and of its own root keys.
 Result<Root> VerifyRootRotation(const Root& trusted, std::string_view new_bytes,
                                 std::span<const std::string> signature_texts);
+
+// Reads root.json from `path` and the signature files beside it (`<path>.<label>.minisig`, one
+// per root key that signed), and verifies it as VerifyInitialRoot does. The way a host loads
+// its shipped root.
+Result<Root> LoadRootFile(const std::filesystem::path& path);
 
 struct Artifact {
   std::string url;

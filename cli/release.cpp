@@ -1,0 +1,227 @@
+// stewardctl release create / release verify: signed release manifests.
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "common/duration.hpp"
+#include "common/files.hpp"
+#include "common/hash.hpp"
+#include "common/platform.hpp"
+#include "common/rfc3339.hpp"
+#include "common/semver.hpp"
+#include "common/trust.hpp"
+
+namespace steward::cli {
+
+namespace {
+
+struct CreateOptions {
+  std::string component;
+  std::string channel;
+  std::string version;
+  std::uint64_t sequence = 0;
+  std::uint64_t root_version = 1;
+  std::vector<std::string> artifacts;
+  std::vector<std::string> urls;
+  std::vector<std::string> mirrors;
+  std::string expires;
+  std::string min_updater_version;
+  std::string out;
+};
+
+struct VerifyReleaseOptions {
+  std::string root;
+  std::string manifest;
+  std::vector<std::string> sigs;
+  std::string component;
+  std::string channel;
+  std::string platform;
+  std::string updater_version;
+  bool allow_legacy = false;
+};
+
+Result<std::map<std::string, std::vector<std::string>>> ByPlatform(
+    const std::vector<std::string>& items, std::string_view option) {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& item : items) {
+    auto kv = SplitAssignment(item, option);
+    if (!kv) return std::unexpected(kv.error());
+    if (!IsValidPlatformName(kv->first)) {
+      return Fail(ErrorCode::usage, std::string(option) + ": platform '" + kv->first +
+                                        "' is not valid (like " + std::string(HostPlatform()) +
+                                        ")");
+    }
+    out[kv->first].push_back(kv->second);
+  }
+  return out;
+}
+
+int Create(const CreateOptions& o) {
+  auto artifacts = ByPlatform(o.artifacts, "--artifact");
+  if (!artifacts) return Report(artifacts.error());
+  auto urls = ByPlatform(o.urls, "--url");
+  if (!urls) return Report(urls.error());
+  auto mirrors = ByPlatform(o.mirrors, "--mirror");
+  if (!mirrors) return Report(mirrors.error());
+  for (const auto& [platform, list] : *artifacts) {
+    if (list.size() != 1) {
+      return Report(Error{ErrorCode::usage, "--artifact given twice for " + platform});
+    }
+    if (!urls->contains(platform) || (*urls)[platform].size() != 1) {
+      return Report(Error{ErrorCode::usage, "give exactly one --url " + platform + "=URL"});
+    }
+  }
+  for (const auto& [platform, list] : *urls) {
+    if (!artifacts->contains(platform)) {
+      return Report(Error{ErrorCode::usage, "--url for " + platform + " has no --artifact"});
+    }
+  }
+  for (const auto& [platform, list] : *mirrors) {
+    if (!artifacts->contains(platform)) {
+      return Report(Error{ErrorCode::usage, "--mirror for " + platform + " has no --artifact"});
+    }
+  }
+  if (auto v = SemVer::Parse(o.version); !v) return Report(v.error().Wrap("--version"));
+  if (!o.min_updater_version.empty()) {
+    if (auto v = SemVer::Parse(o.min_updater_version); !v) {
+      return Report(v.error().Wrap("--min-updater-version"));
+    }
+  }
+  auto ttl = ParseDuration(o.expires);
+  if (!ttl) return Report(ttl.error().Wrap("--expires"));
+  if (*ttl <= Duration::zero()) return Report(Error{ErrorCode::usage, "--expires must be > 0"});
+  const auto now = SystemClock::Instance().Now();
+
+  nlohmann::ordered_json doc;
+  doc["schema"] = trust::kReleaseSchema;
+  doc["component"] = o.component;
+  doc["channel"] = o.channel;
+  doc["version"] = o.version;
+  doc["sequence"] = o.sequence;
+  doc["root_version"] = o.root_version;
+  doc["issued_at"] = FormatRfc3339(now);
+  doc["expires"] = FormatRfc3339(now + *ttl);
+  if (!o.min_updater_version.empty()) doc["min_updater_version"] = o.min_updater_version;
+  doc["artifacts"] = nlohmann::ordered_json::object();
+  for (const auto& [platform, paths] : *artifacts) {
+    auto digests = Sha256FileWithSize(paths.front());
+    if (!digests) return Report(digests.error());
+    nlohmann::ordered_json a;
+    a["url"] = (*urls)[platform].front();
+    a["mirrors"] = mirrors->contains(platform) ? (*mirrors)[platform] : std::vector<std::string>{};
+    a["size"] = digests->size;
+    a["sha256"] = HexEncode(digests->sha256);
+    a["format"] = "binary";
+    doc["artifacts"][platform] = std::move(a);
+  }
+  std::string text;
+  try {
+    text = doc.dump(2) + "\n";
+  } catch (const nlohmann::json::exception& e) {
+    return Report(Error{ErrorCode::usage, std::string("cannot write the manifest: ") + e.what()});
+  }
+  // Whatever we write must pass the same parser every host runs.
+  auto parsed = trust::ParseManifest(text);
+  if (!parsed) return Report(parsed.error());
+  if (auto ok = files::AtomicWrite(o.out, text, 0644); !ok) return Report(ok.error());
+  std::cout << "Wrote " << o.out << " (" << o.component << " " << o.version << " on " << o.channel
+            << ", sequence " << o.sequence << ").\n"
+            << "Sign it with release keys: stewardctl sign -s LABEL.key --label LABEL " << o.out
+            << "\n";
+  return exit_code::kOk;
+}
+
+int VerifyReleaseCommand(const VerifyReleaseOptions& o) {
+  auto root_text = ReadInput(o.root, trust::kMaxRootBytes, ErrorCode::root_malformed);
+  if (!root_text) return Report(root_text.error());
+  auto root = trust::ParseRoot(*root_text);
+  if (!root) return Report(root.error().Wrap(o.root));
+  auto text = ReadInput(o.manifest, trust::kMaxManifestBytes, ErrorCode::manifest_too_large);
+  if (!text) return Report(text.error());
+  std::vector<std::string> paths = o.sigs;
+  if (paths.empty()) paths = FindSignatureFiles(o.manifest, root->release.keys);
+  std::vector<std::string> sigs;
+  for (const auto& p : paths) {
+    auto s = ReadInput(p, minisign::kMaxSignatureFile, ErrorCode::sig_malformed);
+    if (!s)
+      return Report(s.error().code == ErrorCode::too_large
+                        ? Error{ErrorCode::sig_malformed, s.error().message}
+                        : s.error());
+    sigs.push_back(std::move(*s));
+  }
+  trust::Expect expect;
+  if (!o.component.empty()) expect.component = o.component;
+  if (!o.channel.empty()) expect.channel = o.channel;
+  if (!o.platform.empty()) expect.platform = o.platform;
+  if (!o.updater_version.empty()) {
+    auto v = SemVer::Parse(o.updater_version);
+    if (!v) return Report(v.error().Wrap("--updater-version"));
+    expect.updater_version = *v;
+  }
+  expect.allow_legacy_signatures = o.allow_legacy;
+  auto verified = trust::VerifyRelease(*root, *text, sigs, trust::Floor{}, expect,
+                                       SystemClock::Instance().Now());
+  if (!verified) return Report(verified.error().Wrap(o.manifest));
+  const auto& m = verified->manifest;
+  std::string signers;
+  for (const auto& s : verified->signers) signers += (signers.empty() ? "" : ", ") + s;
+  std::cout << o.manifest << ": verified " << m.component << " " << m.version.ToString() << " on "
+            << m.channel << ", sequence " << m.sequence << ", root version " << m.root_version
+            << ", expires " << FormatRfc3339(m.expires) << "; signed by " << signers << "\n";
+  for (const auto& [platform, a] : m.artifacts) {
+    std::cout << "  " << platform << ": " << a.size << " bytes, sha256 " << HexEncode(a.sha256)
+              << ", " << a.url << "\n";
+  }
+  return exit_code::kOk;
+}
+
+}  // namespace
+
+void AddReleaseCommands(CLI::App& app, Action& action) {
+  auto* release = app.add_subcommand("release", "Create and check signed release manifests");
+  release->require_subcommand(1);
+
+  auto co = std::make_shared<CreateOptions>();
+  auto* create = release->add_subcommand(
+      "create", "Write a release manifest, computing each artifact's size and SHA-256");
+  create->add_option("--component", co->component, "Component name, e.g. agent")->required();
+  create->add_option("--channel", co->channel, "Channel, e.g. stable")->required();
+  create->add_option("--version", co->version, "Semantic version of the release")->required();
+  create->add_option("--sequence", co->sequence, "Release sequence; must grow for each release")
+      ->required()
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 53));
+  create
+      ->add_option("--root-version", co->root_version,
+                   "Version of the root.json whose release keys sign this (default 1)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 53));
+  create->add_option("--artifact", co->artifacts, "PLATFORM=PATH of a built artifact (repeatable)")
+      ->required();
+  create->add_option("--url", co->urls, "PLATFORM=URL the artifact is served from")->required();
+  create->add_option("--mirror", co->mirrors, "PLATFORM=URL of a mirror (repeatable)");
+  create->add_option("--expires", co->expires, "Lifetime from now, e.g. 30d")->required();
+  create->add_option("--min-updater-version", co->min_updater_version,
+                     "Oldest updater version that may install this release");
+  create->add_option("-o,--output", co->out, "File to write (manifest.json)")->required();
+  create->callback([&action, co] { action = [co] { return Create(*co); }; });
+
+  auto vo = std::make_shared<VerifyReleaseOptions>();
+  auto* verify = release->add_subcommand(
+      "verify",
+      "Run every client check on a manifest except the host's stored floor, and say "
+      "why it fails");
+  verify->add_option("--root", vo->root, "Trusted root.json")->required();
+  verify->add_option("--component", vo->component, "Expected component");
+  verify->add_option("--channel", vo->channel, "Expected channel");
+  verify->add_option("--platform", vo->platform, "Platform whose artifact must be present");
+  verify->add_option("--updater-version", vo->updater_version,
+                     "Check min_updater_version against this updater version");
+  verify->add_flag("--allow-legacy", vo->allow_legacy, "Accept legacy 'Ed' signatures");
+  verify->add_option("MANIFEST", vo->manifest, "Manifest file")->required();
+  verify->add_option("SIG", vo->sigs,
+                     "Signature files (default: MANIFEST.<label>.minisig for release keys)");
+  verify->callback([&action, vo] { action = [vo] { return VerifyReleaseCommand(*vo); }; });
+}
+
+}  // namespace steward::cli
