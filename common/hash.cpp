@@ -1,9 +1,8 @@
 #include "common/hash.hpp"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <sodium.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,57 +10,28 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 #include "common/files.hpp"
 
 namespace steward {
 
-static_assert(sizeof(crypto_hash_sha256_state) <= 128);
-static_assert(alignof(crypto_hash_sha256_state) <= 16);
 static_assert(sizeof(crypto_generichash_state) <= 384);
 static_assert(alignof(crypto_generichash_state) <= 64);
 
 namespace {
 
-auto* Sha(unsigned char* s) { return reinterpret_cast<crypto_hash_sha256_state*>(s); }
 auto* B2(unsigned char* s) { return reinterpret_cast<crypto_generichash_state*>(s); }
 
 constexpr std::size_t kChunk = 1 << 20;
 
-constexpr std::size_t kWindow = 8 << 20;
-
-// Feeds `path` to `sink` in fixed-size pieces; returns the byte count. Regular files are mapped
-// a window at a time (no copy, and memory stays at one window whatever the size); anything
-// that cannot be mapped is read in chunks.
+// Feeds `path` to `sink` in fixed-size chunks (constant memory whatever the size); returns the
+// byte count. Plain reads, not mmap: a file truncated meanwhile ends early instead of faulting.
 template <class Sink>
 Result<std::uint64_t> StreamFile(const std::filesystem::path& path, Sink&& sink) {
   files::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return std::unexpected(ErrnoError("open " + path.string(), errno));
   ::posix_fadvise(fd.Get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-  struct stat st {};
-  if (::fstat(fd.Get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-    const auto size = static_cast<std::uint64_t>(st.st_size);
-    std::uint64_t offset = 0;
-    bool mapped_all = true;
-    while (offset < size) {
-      const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(kWindow, size - offset));
-      void* p = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.Get(),
-                       static_cast<off_t>(offset));
-      if (p == MAP_FAILED) {
-        if (offset == 0) {
-          mapped_all = false;
-          break;  // fall back to read()
-        }
-        return std::unexpected(ErrnoError("mmap " + path.string(), errno));
-      }
-      sink(std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(p), len));
-      ::munmap(p, len);
-      offset += len;
-    }
-    // A file that shrank while mapped would have faulted (SIGBUS) above; one that grew is
-    // hashed up to the size it had when opened.
-    if (mapped_all) return size;
-  }
   std::unique_ptr<std::uint8_t[]> buf(new std::uint8_t[kChunk]);
   std::uint64_t total = 0;
   for (;;) {
@@ -87,20 +57,37 @@ void EnsureSodium() {
   }
 }
 
-Sha256::Sha256() {
-  EnsureSodium();
-  crypto_hash_sha256_init(Sha(state_));
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { Reset(); }
+
+Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+
+Sha256::Sha256(Sha256&& other) noexcept : ctx_(std::exchange(other.ctx_, nullptr)) {}
+
+Sha256& Sha256::operator=(Sha256&& other) noexcept {
+  if (this != &other) {
+    EVP_MD_CTX_free(ctx_);
+    ctx_ = std::exchange(other.ctx_, nullptr);
+  }
+  return *this;
 }
+
+void Sha256::Reset() {
+  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) {
+    std::fputs("fatal: OpenSSL SHA-256 unavailable\n", stderr);
+    std::abort();
+  }
+}
+
 void Sha256::Update(std::span<const std::uint8_t> data) {
-  crypto_hash_sha256_update(Sha(state_), data.data(), data.size());
+  EVP_DigestUpdate(ctx_, data.data(), data.size());
 }
-void Sha256::Update(std::string_view data) {
-  crypto_hash_sha256_update(Sha(state_), reinterpret_cast<const unsigned char*>(data.data()),
-                            data.size());
-}
+
+void Sha256::Update(std::string_view data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
+
 Sha256Digest Sha256::Finish() {
   Sha256Digest d{};
-  crypto_hash_sha256_final(Sha(state_), d.data());
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx_, d.data(), &len);
   return d;
 }
 

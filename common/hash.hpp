@@ -1,5 +1,6 @@
-// Streaming hashes over libsodium: SHA-256 for artifacts, BLAKE2b-512 for minisign's prehashed
-// `ED` signatures. Files of any size are hashed in constant memory. Hex helpers for digests.
+// Streaming hashes: SHA-256 (OpenSSL) for artifacts, BLAKE2b-512 (libsodium) for minisign's
+// prehashed `ED` signatures. Files of any size are hashed in constant memory. Hex helpers for
+// digests.
 #pragma once
 
 #include <array>
@@ -13,6 +14,8 @@
 
 #include "common/error.hpp"
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header
+
 namespace steward {
 
 using Sha256Digest = std::array<std::uint8_t, 32>;
@@ -21,16 +24,25 @@ using Blake2b512Digest = std::array<std::uint8_t, 64>;
 // Initialises libsodium once (thread-safe); every entry point of ours calls it.
 void EnsureSodium();
 
+// OpenSSL's SHA-256: it uses the CPU's SHA extensions where present, several times faster than
+// a portable implementation on large artifacts.
 class Sha256 {
  public:
   Sha256();
+  ~Sha256();
+  Sha256(Sha256&& other) noexcept;
+  Sha256& operator=(Sha256&& other) noexcept;
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  // Starts over, as if newly constructed.
+  void Reset();
   void Update(std::span<const std::uint8_t> data);
   void Update(std::string_view data);
-  // Finishes the hash; the object must not be used afterwards.
+  // Finishes the hash; call Reset() before using the object again.
   Sha256Digest Finish();
 
  private:
-  alignas(16) unsigned char state_[128];
+  evp_md_ctx_st* ctx_;
 };
 
 class Blake2b512 {

@@ -1,7 +1,6 @@
 #include "updater/fetch.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,32 +28,6 @@ namespace {
 
 constexpr std::string_view kRecordSchema = "steward.partial/1";
 constexpr std::size_t kMaxRecordBytes = 64 * 1024;
-
-// Streaming SHA-256 through OpenSSL's EVP: it uses the CPU's SHA extensions where present,
-// several times faster than a portable implementation on multi-hundred-MiB artifacts.
-class Sha256Evp {
- public:
-  Sha256Evp() : ctx_(EVP_MD_CTX_new()) { Reset(); }
-  ~Sha256Evp() { EVP_MD_CTX_free(ctx_); }
-  Sha256Evp(const Sha256Evp&) = delete;
-  Sha256Evp& operator=(const Sha256Evp&) = delete;
-  void Reset() {
-    if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) {
-      std::fputs("fatal: OpenSSL SHA-256 unavailable\n", stderr);
-      std::abort();
-    }
-  }
-  void Update(std::string_view data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
-  Sha256Digest Finish() {
-    Sha256Digest d{};
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, d.data(), &len);
-    return d;
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
 
 // The hash of a download runs on its own thread, a few blocks behind the bytes as they arrive,
 // so hashing overlaps receiving and writing instead of adding to them. Bytes are copied into
@@ -142,7 +115,7 @@ class StreamHash {
     }
   }
 
-  Sha256Evp hash_;  // touched by the worker only while busy_, by callers only after Drain
+  Sha256 hash_;  // touched by the worker only while busy_, by callers only after Drain
   std::string current_;
   std::mutex mu_;
   std::condition_variable work_cv_, free_cv_, idle_cv_;
