@@ -104,7 +104,7 @@ TEST(SupervisionExit, GrandchildrenAreReapedBySubreaper) {
   // The child forks a grandchild that leaves its process group, then exits; the grandchild
   // ends later, re-parented to the updater, which must reap it (no zombie left).
   u.Start(Component("parent", {"--grandchild", "600", "--after", "100", "--exit", "0"},
-                    "readiness = \"none\"\nrestart_delay = \"1h\""));
+                    "readiness = \"none\"\nrestart_delay = \"5m\""));
   ASSERT_TRUE(u.proc().WaitForOutput("grandchild=", std::chrono::seconds(10)));
   const std::string out = u.proc().Stdout();
   const pid_t g = std::stoi(out.substr(out.find("grandchild=") + 11));
