@@ -1,5 +1,7 @@
 #include "updater/state_db.hpp"
 
+#include <sqlite3.h>
+
 #include <array>
 
 #include "common/files.hpp"
@@ -127,8 +129,13 @@ Result<void> StateDb::CountRestart(std::string_view name) {
 
 Result<void> StateDb::RecordExit(std::string_view name, const ExitInfo& info, pid_t pid,
                                  Duration runtime, int consecutive_failures) {
-  auto tx = sqlite::Transaction::Begin(db_);
-  if (!tx) return std::unexpected(tx.error());
+  // Its own transaction, unless it is part of a Batch already.
+  std::optional<sqlite::Transaction> tx;
+  if (sqlite3_get_autocommit(db_.Raw()) != 0) {
+    auto t = sqlite::Transaction::Begin(db_);
+    if (!t) return std::unexpected(t.error());
+    tx.emplace(std::move(*t));
+  }
   auto ins = db_.Prepare(
       "INSERT INTO exit_history(component, at_ms, kind, code, signal, core_dumped, oom, pid, "
       "runtime_ms, failure) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
@@ -160,7 +167,22 @@ Result<void> StateDb::RecordExit(std::string_view name, const ExitInfo& info, pi
                     "WHERE name = ?1",
                     name, [&](sqlite::Stmt& s) { s.Bind(2, std::int64_t{consecutive_failures}); });
   if (!upd) return upd;
-  return tx->Commit();
+  return tx ? tx->Commit() : Result<void>{};
+}
+
+StateDb::Batch::Batch(StateDb& db) : db_(&db) {
+  if (sqlite3_get_autocommit(db_->db_.Raw()) != 0)
+    open_ = db_->db_.Exec("BEGIN IMMEDIATE").has_value();
+}
+
+StateDb::Batch::~Batch() { (void)Commit(); }
+
+Result<void> StateDb::Batch::Commit() {
+  if (!open_) return {};
+  open_ = false;
+  auto r = db_->db_.Exec("COMMIT");
+  if (!r) (void)db_->db_.Exec("ROLLBACK");
+  return r;
 }
 
 Result<void> StateDb::ResetStreak(std::string_view name, WallTime at) {

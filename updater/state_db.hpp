@@ -53,6 +53,22 @@ class StateDb {
 
   sqlite::Db& db() { return db_; }
 
+  // Groups the writes of one event into one transaction, so one fsync covers them; the
+  // supervisor opens one around a child's exit and its replacement's start, and commits it
+  // before anything that must be durable first (a stop intent). Nested batches join the outer.
+  class Batch {
+   public:
+    explicit Batch(StateDb& db);
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    Result<void> Commit();
+
+   private:
+    StateDb* db_;
+    bool open_ = false;
+  };
+
  private:
   explicit StateDb(sqlite::Db db) : db_(std::move(db)) {}
   sqlite::Db db_;

@@ -611,6 +611,9 @@ Duration Supervisor::BackoffDelay(const Unit& u) const {
 
 void Supervisor::DoExit(Unit& u, const Event& e) {
   const ComponentConfig& c = *u.cfg;
+  // The exit record, the restart count and the new pid share one transaction, committed
+  // after the replacement is started: the restart does not wait for an fsync.
+  StateDb::Batch batch(deps_.db);
   ExitContext ctx;
   ctx.stop_requested = u.stop_requested;
   ctx.watchdog_fired = u.watchdog_fired;
@@ -651,6 +654,7 @@ void Supervisor::DoExit(Unit& u, const Event& e) {
 
   if (shutting_down_) {
     SetState(u, UnitState::stopped);
+    Persist(batch.Commit(), "exit");  // before the next stop intent, which must be durable
     ContinueShutdown();
     return;
   }
