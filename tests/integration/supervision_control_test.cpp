@@ -2,9 +2,13 @@
 // that outlive an updater restart, what a child is given, and readiness from the real
 // systemd-notify tool.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <map>
 
@@ -198,6 +202,87 @@ TEST(SupervisionControl, ManagedComponentWithoutAnInstallIsNotInstalled) {
   EXPECT_EQ(unit["state"], "not_installed");
   EXPECT_TRUE(unit["last_exit"].is_null());
   EXPECT_EQ(unit["restarts"], 0);
+}
+
+}  // namespace
+}  // namespace steward::test
+
+namespace steward::test {
+namespace {
+
+// A datagram socket standing in for systemd's notify socket.
+class FakeSystemd {
+ public:
+  explicit FakeSystemd(const std::string& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.data(), path.size());
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+  }
+  ~FakeSystemd() { ::close(fd_); }
+  // Waits for a datagram containing `text`.
+  bool WaitFor(const std::string& text, int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) != 1) continue;
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n > 0) {
+        received_ += std::string(buf, static_cast<std::size_t>(n)) + "\n";
+        if (received_.find(text) != std::string::npos) return true;
+      }
+    }
+    return false;
+  }
+  const std::string& received() const { return received_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::string received_;
+};
+
+TEST(SupervisionControl, UpdaterTellsItsOwnServiceManagerReadyAndWatchdog) {
+  TempDir dir;
+  FakeSystemd systemd((dir / "systemd.sock").string());
+  UpdaterProcess u(dir);
+  Child::Options env;
+  env.env = {{"NOTIFY_SOCKET", (dir / "systemd.sock").string()}, {"WATCHDOG_USEC", "400000"}};
+  u.Start(Component("svc", {"--hang"}), env);
+  EXPECT_TRUE(systemd.WaitFor("READY=1", 5000)) << systemd.received();
+  EXPECT_TRUE(systemd.WaitFor("WATCHDOG=1", 5000)) << systemd.received();
+  // The component got its own notify socket, not the updater's.
+  EXPECT_TRUE(u.WaitUnit("svc", [](const json& j) { return j["state"] == "running"; }));
+  auto st = u.Stop();
+  ASSERT_TRUE(st && st->code() == 0);
+  EXPECT_TRUE(systemd.WaitFor("STOPPING=1", 5000)) << systemd.received();
+}
+
+TEST(SupervisionControl, LocalApiRejectsBadRequestsWithAReason) {
+  TempDir dir;
+  UpdaterProcess u(dir);
+  u.Start(Component("svc", {"--hang"}));
+  http::ClientOptions options;
+  options.unix_socket = u.socket();
+  http::Client client(options);
+  http::RequestSpec bad;
+  bad.method = "POST";
+  bad.url = "http://localhost/v1/components/svc/explode";
+  auto r = client.Perform(bad);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("unknown command 'explode'"), std::string::npos) << r->body;
+  bad.url = "http://localhost/v1/components/nosuch/stop";
+  r = client.Perform(bad);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_NE(r->body.find("unknown_component"), std::string::npos) << r->body;
+  auto get = client.Get("http://localhost/v1/components/svc/stop");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 405);
+  EXPECT_EQ(u.Unit("svc")["state"], "running");
 }
 
 }  // namespace
