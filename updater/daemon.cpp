@@ -252,9 +252,9 @@ int RunDaemon(const Config& config, Clock& clock) {
     // The answer runs on the loop thread, like every other event.
     prober.Probe(url, [&sup_ptr, name, gen](bool ok) { sup_ptr->ProbeResult(name, gen, ok); });
   };
-  Supervisor sup(
-      config, notify_dir,
-      Supervisor::Deps{clock, launcher, *db, [&] { return uniform(rng); }, OomKillCount, probe});
+  Supervisor::Deps deps{clock, launcher, *db, [&] { return uniform(rng); }, OomKillCount, probe};
+  deps.is_our_child = IsOurChildGroupLeader;
+  Supervisor sup(config, notify_dir, deps);
   sup_ptr = &sup;
   std::map<std::string, NotifySocket> notify;
   for (const auto& name : sup.Names()) {

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 extern char** environ;
@@ -213,6 +214,20 @@ int OpenPidfd(pid_t pid) {
   (void)pid;
 #endif
   return -1;
+}
+
+bool IsOurChildGroupLeader(pid_t pid) {
+  if (pid <= 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses: parse after the last ')'.
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return false;
+  std::istringstream rest(text.substr(close + 1));
+  char state = 0;
+  long ppid = 0, pgrp = 0;
+  if (!(rest >> state >> ppid >> pgrp)) return false;
+  return state != 'Z' && ppid == ::getpid() && pgrp == pid;
 }
 
 Result<void> BecomeSubreaper() {

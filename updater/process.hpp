@@ -67,6 +67,9 @@ std::vector<Reaped> ReapExited();
 // A pidfd for `pid` (readable when it ends), or -1 where the kernel has none.
 int OpenPidfd(pid_t pid);
 
+// True when `pid` is a live child of this process and leads its own process group.
+bool IsOurChildGroupLeader(pid_t pid);
+
 // Marks this process a child subreaper: orphaned grandchildren are re-parented to it.
 Result<void> BecomeSubreaper();
 

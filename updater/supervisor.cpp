@@ -107,6 +107,8 @@ struct Supervisor::Unit {
   bool restart_after_stop = false;
   std::optional<std::uint64_t> oom_at_start;
   bool spawned_before = false;
+  pid_t recorded_pid = 0;  // from the state database, at Load
+  bool recorded_stop_intent = false;
   // History.
   std::optional<ExitInfo> last_exit;
   std::int64_t restarts = 0;
@@ -212,6 +214,8 @@ Result<void> Supervisor::Load() {
     auto rec = deps_.db.Load(name);
     if (!rec) return std::unexpected(rec.error().Wrap("loading component " + name));
     if (rec->desired) u->desired = *rec->desired;
+    u->recorded_pid = rec->pid;
+    u->recorded_stop_intent = rec->stop_intent;
     u->restarts = rec->restarts;
     u->consecutive = rec->consecutive_failures;
     u->streak_start = rec->streak_start;
@@ -242,12 +246,44 @@ Result<void> Supervisor::Load() {
 
 void Supervisor::StartAll() {
   for (auto& u : units_) {
+    if (u->recorded_pid > 0 && deps_.is_our_child(u->recorded_pid)) {
+      Adopt(*u);
+      continue;
+    }
+    if (u->recorded_pid > 0) {
+      Log().warn(
+          "component={} pid={} was running under a previous updater and is not our child "
+          "now; starting a new one",
+          u->cfg->name, u->recorded_pid);
+    }
     if (u->desired == "running") {
       DoSpawn(*u, Event{Ev::start});
     } else {
       SetState(*u, UnitState::stopped);
     }
   }
+}
+
+void Supervisor::Adopt(Unit& u) {
+  u.pid = u.recorded_pid;
+  ++u.generation;
+  u.spawned_before = true;
+  u.started_mono = deps_.clock.Monotonic();
+  u.oom_at_start = deps_.oom_count();
+  const fs::path dir = fs::path(config_.state_dir) / "components" / u.cfg->name;
+  u.running_version = u.cfg->Managed() ? VersionOfLink(dir / "current") : "";
+  if (u.recorded_stop_intent) {
+    Log().info("component={} pid={} adopted; its stop was under way", u.cfg->name, u.pid);
+    u.stop_requested = true;
+    u.ready = true;
+    SetState(u, UnitState::stopping);
+    deps_.launcher.Signal(u.pid, SIGTERM, true);
+    u.timers[Ev::t_kill] = deps_.clock.Monotonic() + u.cfg->stop_timeout;
+    return;
+  }
+  // Its readiness was established before the re-exec.
+  Log().info("component={} pid={} adopted as running", u.cfg->name, u.pid);
+  DoReady(u, Event{Ev::ready});
 }
 
 void Supervisor::Dispatch(Unit& u, const Event& e) {
@@ -509,6 +545,7 @@ void Supervisor::DoSpawn(Unit& u, const Event&) {
       if (!u.crash_loop) Log().error("component={} crash_loop=true failures={}", c.name, *n);
       u.crash_loop = true;
     }
+    deps_.on_exit(c.name, info, u.crash_loop);
     const Duration delay = std::max(BackoffDelay(u), kMinSpawnRetry);
     Log().error("component={} start failed: {}; retrying in {}", c.name, u.last_error,
                 FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(delay)));
@@ -547,6 +584,7 @@ void Supervisor::DoReady(Unit& u, const Event&) {
   SetState(u, UnitState::running);
   const MonoTime now = deps_.clock.Monotonic();
   Log().info("component={} pid={} ready", u.cfg->name, u.pid);
+  deps_.on_ready(u.cfg->name);
   if (u.cfg->watchdog > Duration::zero()) u.timers[Ev::t_watchdog] = now + u.cfg->watchdog;
   u.timers[Ev::t_healthy] = now + u.cfg->restart_reset;
 }
@@ -652,6 +690,7 @@ void Supervisor::DoExit(Unit& u, const Event& e) {
     }
   }
 
+  deps_.on_exit(c.name, info, u.crash_loop);
   if (shutting_down_) {
     SetState(u, UnitState::stopped);
     Persist(batch.Commit(), "exit");  // before the next stop intent, which must be durable

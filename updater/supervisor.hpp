@@ -58,6 +58,14 @@ class Supervisor {
     // Starts an HTTP readiness probe; its answer comes back as ProbeResult().
     std::function<void(const std::string& name, const std::string& url, std::uint64_t gen)> probe =
         [](const std::string&, const std::string&, std::uint64_t) {};
+    // True when `pid` is still our child and leads its own process group: a component started
+    // by this same process before it re-executed itself (self-update keeps children).
+    std::function<bool(pid_t)> is_our_child = [](pid_t) { return false; };
+    // Observers for the update transaction's health gate (ready; ended, with the crash-loop
+    // verdict after this exit).
+    std::function<void(const std::string& name)> on_ready = [](const std::string&) {};
+    std::function<void(const std::string& name, const ExitInfo& exit, bool crash_loop)> on_exit =
+        [](const std::string&, const ExitInfo&, bool) {};
   };
 
   // `notify_dir`: where each component's notify socket lives (<notify_dir>/<name>.notify).
@@ -68,7 +76,9 @@ class Supervisor {
 
   // Reads each component's persisted state (desired override, failure streak, history).
   Result<void> Load();
-  // Brings every component toward its desired state.
+  // Brings every component toward its desired state. A component whose recorded process is
+  // still our child (the updater re-executed itself) is adopted as running instead of started
+  // again; one whose stop was under way is still being stopped.
   void StartAll();
 
   // Operator commands: "start", "stop", "restart". unknown_component for other names.
@@ -109,6 +119,7 @@ class Supervisor {
   const Unit* Find(std::string_view name) const;
   void Dispatch(Unit& u, const Event& e);
   void SetState(Unit& u, UnitState s);
+  void Adopt(Unit& u);
   void Persist(const Result<void>& r, std::string_view what);
   void ContinueShutdown();
 

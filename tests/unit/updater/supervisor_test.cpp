@@ -67,6 +67,12 @@ class SupervisorTest : public ::testing::Test {
     deps.probe = [this](const std::string& name, const std::string& url, std::uint64_t gen) {
       probes.push_back({name, url, gen});
     };
+    deps.is_our_child = [this](pid_t pid) { return our_children.count(pid) > 0; };
+    deps.on_ready = [this](const std::string& name) { observed.push_back("ready " + name); };
+    deps.on_exit = [this](const std::string& name, const ExitInfo& e, bool loop) {
+      observed.push_back("exit " + name + " " + std::string(ExitKindName(e.kind)) +
+                         (loop ? " loop" : ""));
+    };
     sup = std::make_unique<Supervisor>(config, (dir / "notify").string(), deps);
     EXPECT_TRUE(sup->Load());
     return *sup;
@@ -104,6 +110,8 @@ class SupervisorTest : public ::testing::Test {
   std::unique_ptr<Supervisor> sup;
   double jitter = 0.0;
   std::vector<Probe> probes;
+  std::set<pid_t> our_children;
+  std::vector<std::string> observed;
 };
 
 TEST_F(SupervisorTest, StartsWhatShouldRunWithItsSpec) {
@@ -460,6 +468,42 @@ TEST_F(SupervisorTest, CommandsNameAComponent) {
   auto bad = sup->Command("a", "pause");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::invalid_argument);
+}
+
+TEST_F(SupervisorTest, AfterReExecOurOwnChildrenAreAdoptedNotStartedTwice) {
+  Add("a").stop_timeout = 5s;
+  Add("b").stop_timeout = 5s;
+  Add("gone");
+  Make().StartAll();
+  const pid_t a = sup->MainPid("a"), b = sup->MainPid("b"), gone = sup->MainPid("gone");
+  ASSERT_TRUE(sup->Command("b", "stop"));  // re-exec in the middle of stopping b
+  our_children = {a, b};                   // "gone" ended while nobody watched
+  sup.reset();
+  launcher.signals.clear();
+  Make().StartAll();
+  EXPECT_EQ(sup->MainPid("a"), a);
+  EXPECT_EQ(Status("a").state, UnitState::running);
+  EXPECT_EQ(sup->MainPid("b"), b);
+  EXPECT_EQ(Status("b").state, UnitState::stopping);
+  ASSERT_EQ(launcher.signals.size(), 1u);
+  EXPECT_EQ(launcher.signals[0].sig, SIGTERM);
+  EXPECT_NE(sup->MainPid("gone"), gone);  // started afresh
+  EXPECT_EQ(launcher.specs.size(), 4u);
+  Exit("b", Signaled(SIGTERM));
+  EXPECT_EQ(Status("b").last_exit->kind, ExitKind::requested);
+  EXPECT_EQ(Status("b").state, UnitState::stopped);
+}
+
+TEST_F(SupervisorTest, ObserversSeeReadinessAndExitsForTheHealthGate) {
+  Add("a", "notify").restart_delay = 0s;
+  Make().StartAll();
+  Notify("a", "READY=1");
+  for (int i = 0; i < 5; ++i) Exit("a", Exited(1));
+  ASSERT_EQ(observed.size(), 6u);
+  EXPECT_EQ(observed[0], "ready a");
+  EXPECT_EQ(observed[1], "exit a error_exit");
+  EXPECT_EQ(observed[2], "exit a start_failure");  // never ready again
+  EXPECT_EQ(observed[5], "exit a start_failure loop");
 }
 
 TEST_F(SupervisorTest, EventsTheTableDoesNotListAreIgnored) {
