@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "common/sd_notify.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -118,6 +122,66 @@ TEST(NotifySocket, RefusesToReplaceSomethingThatIsNotASocket) {
   auto long_path = NotifySocket::Bind("/tmp/" + std::string(200, 'x'), std::nullopt);
   ASSERT_FALSE(long_path);
   EXPECT_NE(long_path.error().message.find("longer than"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace steward::updater
+
+namespace steward::updater {
+namespace {
+
+TEST(NotifySocket, OversizedDatagramIsDroppedWithAReason) {
+  test::TempDir dir;
+  auto sock = NotifySocket::Bind((dir / "n.sock").string(), std::nullopt);
+  ASSERT_TRUE(sock);
+  ASSERT_TRUE(Notifier((dir / "n.sock").string()).Notify(std::string(5000, 'x')));
+  auto d = sock->Receive();
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, ErrorCode::notify_socket);
+  EXPECT_NE(d.error().message.find("larger than 4096"), std::string::npos) << d.error().message;
+  auto next = sock->Receive();  // the socket goes on working
+  ASSERT_TRUE(next);
+  EXPECT_FALSE(*next);
+}
+
+TEST(NotifySocket, PassedDescriptorsAreClosedReleasingABarrier) {
+  // systemd-notify sends BARRIER=1 with a pipe's write end and waits for EOF on the read end.
+  test::TempDir dir;
+  const std::string path = (dir / "n.sock").string();
+  auto sock = NotifySocket::Bind(path, std::nullopt);
+  ASSERT_TRUE(sock);
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  char text[] = "BARRIER=1";
+  iovec iov{text, sizeof(text) - 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_name = &addr;
+  msg.msg_namelen = sizeof(addr);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &p[1], sizeof(int));
+  ASSERT_GE(::sendmsg(fd, &msg, 0), 0);
+  ::close(fd);
+  ::close(p[1]);
+  auto d = sock->Receive();
+  ASSERT_TRUE(d && *d);
+  EXPECT_EQ((*d)->text, "BARRIER=1");
+  pollfd pf{p[0], POLLIN, 0};
+  ASSERT_EQ(::poll(&pf, 1, 5000), 1);
+  char buf;
+  EXPECT_EQ(::read(p[0], &buf, 1), 0) << "the write end is still open somewhere";
+  ::close(p[0]);
 }
 
 }  // namespace
