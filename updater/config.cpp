@@ -37,6 +37,9 @@ void ReadComponent(config::Section& s, ComponentConfig& c) {
   s.Get("grace", c.grace, 0s, 24h);
   s.Get("restart_delay", c.restart_delay, 0s, 1h);
   s.Get("restart_delay_max", c.restart_delay_max, 0s, 24h);
+  s.Get("restart_reset", c.restart_reset, 1s, 24h);
+  s.Get("crash_loop_failures", c.crash_loop_failures, 1, 1000);
+  s.Get("crash_loop_window", c.crash_loop_window, 1s, 24h);
   s.Get("pin", c.pin);
   s.Get("hold", c.hold);
 

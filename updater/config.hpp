@@ -1,6 +1,7 @@
 // steward-updater's configuration (/etc/steward/updater.toml; ARCHITECTURE §4).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,8 +38,11 @@ struct ComponentConfig {
   Duration grace = std::chrono::minutes(10);
   Duration restart_delay = std::chrono::seconds(1);
   Duration restart_delay_max = std::chrono::seconds(300);
-  std::string pin;    // stay on this version
-  bool hold = false;  // take no updates
+  Duration restart_reset = std::chrono::minutes(10);      // healthy this long: backoff starts over
+  std::int64_t crash_loop_failures = 5;                   // this many failures within
+  Duration crash_loop_window = std::chrono::minutes(10);  // this window is a crash loop
+  std::string pin;                                        // stay on this version
+  bool hold = false;                                      // take no updates
 
   bool Managed() const { return exec.empty(); }
 };

@@ -1,14 +1,23 @@
 #include "updater/updater_main.hpp"
 
+#include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <variant>
 
 #include "common/cli_args.hpp"
+#include "common/clock.hpp"
 #include "common/duration.hpp"
+#include "common/http_client.hpp"
+#include "common/log.hpp"
 #include "updater/config.hpp"
+#include "updater/daemon.hpp"
 
 namespace steward::updater {
 
 namespace {
+
+using nlohmann::json;
 
 int CheckConfig(const std::string& path) {
   auto cfg = LoadConfig(path);
@@ -30,6 +39,111 @@ int CheckConfig(const std::string& path) {
   return exit_code::kOk;
 }
 
+int Run(const std::string& path) {
+  auto cfg = LoadConfig(path);
+  if (!cfg) {
+    std::cerr << "steward-updater: " << cfg.error().message << "\n";
+    return exit_code::kConfig;
+  }
+  log::Options options;
+  options.level = log::ParseLevel(cfg->log_level).value_or(spdlog::level::info);
+  options.format = log::ParseFormat(cfg->log_format).value_or(log::Format::text);
+  if (auto r = log::Init(options); !r) {
+    std::cerr << "steward-updater: " << r.error().message << "\n";
+    return exit_code::kConfig;
+  }
+  return RunDaemon(*cfg, SystemClock::Instance());
+}
+
+// Where the local API listens: --socket, else the config's `socket`.
+Result<std::string> ApiSocket(const std::string& socket, const std::string& config_path) {
+  if (!socket.empty()) return socket;
+  auto cfg = LoadConfig(config_path);
+  if (!cfg) return std::unexpected(cfg.error());
+  return cfg->socket;
+}
+
+// Calls the local API; prints the error and returns its exit code when the call fails.
+std::variant<json, int> CallApi(const std::string& socket, const std::string& method,
+                                const std::string& path) {
+  http::ClientOptions options;
+  options.unix_socket = socket;
+  options.connect_timeout = std::chrono::seconds(5);
+  options.timeout = std::chrono::seconds(30);
+  http::Client client(options);
+  http::RequestSpec spec;
+  spec.method = method;
+  spec.url = "http://localhost" + path;
+  auto r = client.Perform(spec);
+  if (!r) {
+    std::cerr << "steward-updater: cannot reach the updater at " << socket << ": "
+              << r.error().message << "; is `steward-updater run` running?\n";
+    return exit_code::kUnavailable;
+  }
+  json body = json::parse(r->body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    std::cerr << "steward-updater: the updater at " << socket << " answered HTTP " << r->status
+              << " with a body that is not a JSON object\n";
+    return exit_code::kSoftware;
+  }
+  if (r->status < 200 || r->status >= 300) {
+    std::string code = "internal", message = "HTTP " + std::to_string(r->status);
+    if (body.contains("error") && body["error"].is_object()) {
+      code = body["error"].value("code", code);
+      message = body["error"].value("message", message);
+    }
+    std::cerr << "steward-updater: " << message << " (" << code << ")\n";
+    return ExitCodeFor(ErrorCodeFromName(code).value_or(ErrorCode::internal));
+  }
+  return body;
+}
+
+std::string Field(const json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return "-";
+  if (j[key].is_string()) return j[key].get<std::string>();
+  return j[key].dump();
+}
+
+int Status(const std::string& socket, bool as_json) {
+  auto r = CallApi(socket, "GET", "/v1/status");
+  if (std::holds_alternative<int>(r)) return std::get<int>(r);
+  const json& body = std::get<json>(r);
+  if (as_json) {
+    std::cout << body.dump(2) << "\n";
+    return exit_code::kOk;
+  }
+  std::cout << "updater " << Field(body.value("updater", json::object()), "version") << ": "
+            << Field(body.value("updater", json::object()), "state") << "\n";
+  std::printf("%-16s %-14s %-8s %-8s %-10s %-9s %-32s %s\n", "COMPONENT", "STATE", "PID", "DESIRED",
+              "VERSION", "RESTARTS", "LAST EXIT", "STATUS");
+  for (const auto& c : body.value("components", json::array())) {
+    std::string last = "-";
+    if (c.contains("last_exit") && c["last_exit"].is_object()) {
+      const auto& e = c["last_exit"];
+      last = Field(e, "kind");
+      if (e.contains("code") && !e["code"].is_null()) last += " code " + Field(e, "code");
+      if (e.contains("signal") && !e["signal"].is_null()) last += " signal " + Field(e, "signal");
+      if (e.value("core_dumped", false)) last += " (core)";
+    }
+    std::string state = Field(c, "state");
+    if (c.value("crash_loop", false)) state += "!loop";
+    std::string status = Field(c, "status");
+    if (status.empty() || status == "-") status = Field(c, "last_error");
+    std::printf("%-16s %-14s %-8s %-8s %-10s %-9s %-32s %s\n", Field(c, "name").c_str(),
+                state.c_str(), Field(c, "pid").c_str(), Field(c, "desired_state").c_str(),
+                Field(c, "running_version").c_str(), Field(c, "restarts").c_str(), last.c_str(),
+                status.c_str());
+  }
+  return exit_code::kOk;
+}
+
+int Command(const std::string& socket, const std::string& command, const std::string& name) {
+  auto r = CallApi(socket, "POST", "/v1/components/" + name + "/" + command);
+  if (std::holds_alternative<int>(r)) return std::get<int>(r);
+  std::cout << command << " " << name << ": accepted\n";
+  return exit_code::kOk;
+}
+
 }  // namespace
 
 int Main(const std::vector<std::string>& args) {
@@ -38,10 +152,38 @@ int Main(const std::vector<std::string>& args) {
   AddVersionFlag(app);
   app.require_subcommand(1);
   std::string config_path = "/etc/steward/updater.toml";
+  std::string socket;
   auto* check_config = app.add_subcommand("check-config", "Validate the config file and print it");
   check_config->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  auto* run = app.add_subcommand("run", "Run the daemon: supervise the configured components");
+  run->add_option("-c,--config", config_path, "Config file")->capture_default_str();
+  bool as_json = false;
+  auto* status = app.add_subcommand("status", "Show each component's state");
+  status->add_flag("--json", as_json, "Print the local API's JSON");
+  std::string component;
+  std::vector<CLI::App*> commands;
+  for (const char* name : {"start", "stop", "restart"}) {
+    auto* sub = app.add_subcommand(name, std::string(name) + " a component");
+    sub->add_option("component", component, "Component name")->required();
+    commands.push_back(sub);
+  }
+  for (auto* sub : {status, commands[0], commands[1], commands[2]}) {
+    sub->add_option("-c,--config", config_path, "Config file naming the API socket")
+        ->capture_default_str();
+    sub->add_option("--socket", socket, "The local API socket (instead of the config's)");
+  }
   if (auto code = ParseArgs(app, args)) return *code;
   if (check_config->parsed()) return CheckConfig(config_path);
+  if (run->parsed()) return Run(config_path);
+  auto sock = ApiSocket(socket, config_path);
+  if (!sock) {
+    std::cerr << "steward-updater: " << sock.error().message << "\n";
+    return ExitCodeFor(sock.error().code);
+  }
+  if (status->parsed()) return Status(*sock, as_json);
+  for (auto* sub : commands) {
+    if (sub->parsed()) return Command(*sock, sub->get_name(), component);
+  }
   return exit_code::kUsage;
 }
 

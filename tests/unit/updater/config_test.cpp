@@ -28,6 +28,9 @@ TEST(UpdaterConfig, MinimalConfigUsesArchitectureDefaults) {
   EXPECT_EQ(c.stop_timeout, 30s);
   EXPECT_EQ(c.restart_delay, 1s);
   EXPECT_EQ(c.restart_delay_max, 300s);
+  EXPECT_EQ(c.restart_reset, 10min);
+  EXPECT_EQ(c.crash_loop_failures, 5);
+  EXPECT_EQ(c.crash_loop_window, 10min);
   EXPECT_FALSE(c.Managed());
 }
 
@@ -57,6 +60,10 @@ TEST(UpdaterConfig, RejectsInvalidComponents) {
       {"[controller]\nurls = [\"https://x\"]\ncheckin_interval = \"0s\"",
        "'controller.checkin_interval'"},
       {"[trust]\nroot = 1", "'trust.root'"},
+      {"[[component]]\nname = \"a\"\nexec = \"/x\"\ncrash_loop_failures = 0",
+       "'component[0].crash_loop_failures'"},
+      {"[[component]]\nname = \"a\"\nexec = \"/x\"\nrestart_reset = \"0s\"",
+       "'component[0].restart_reset'"},
       {"[[component]]\nname = \"a\"\nexec = \"/x\"\nrestart = \"always\"",
        "unknown key 'component[0].restart'"},
   };

@@ -1,0 +1,387 @@
+#include "updater/daemon.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "common/files.hpp"
+#include "common/http_client.hpp"
+#include "common/http_server.hpp"
+#include "common/log.hpp"
+#include "common/rfc3339.hpp"
+#include "common/sd_notify.hpp"
+#include "common/version.hpp"
+#include "updater/notify_socket.hpp"
+#include "updater/process.hpp"
+#include "updater/state_db.hpp"
+#include "updater/supervisor.hpp"
+
+namespace steward::updater {
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+spdlog::logger& Log() { return log::Get("main"); }
+
+// Work posted to the loop thread from other threads (API handlers, the prober).
+class TaskQueue {
+ public:
+  TaskQueue() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+  int fd() const { return fd_.Get(); }
+  void Post(std::function<void()> task) {
+    {
+      std::lock_guard lock(mu_);
+      tasks_.push_back(std::move(task));
+    }
+    const std::uint64_t one = 1;
+    (void)!::write(fd_.Get(), &one, sizeof(one));
+  }
+  void RunAll() {
+    std::uint64_t count = 0;
+    (void)!::read(fd_.Get(), &count, sizeof(count));
+    std::deque<std::function<void()>> tasks;
+    {
+      std::lock_guard lock(mu_);
+      tasks.swap(tasks_);
+    }
+    for (auto& t : tasks) t();
+  }
+
+ private:
+  files::UniqueFd fd_;
+  std::mutex mu_;
+  std::deque<std::function<void()>> tasks_;
+};
+
+// HTTP readiness probes, one at a time on their own thread so the loop never blocks.
+class Prober {
+ public:
+  explicit Prober(TaskQueue& loop) : loop_(loop), thread_([this] { Run(); }) {}
+  ~Prober() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  using Answer = std::function<void(bool)>;
+  void Probe(std::string url, Answer answer) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.emplace_back(std::move(url), std::move(answer));
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void Run() {
+    // Created at the first probe: libcurl's TLS start-up costs megabytes of resident memory
+    // that an updater without HTTP readiness never needs.
+    std::optional<http::Client> client;
+    for (;;) {
+      std::pair<std::string, Answer> job;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return done_ || !queue_.empty(); });
+        if (done_) return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      if (!client) {
+        http::ClientOptions options;
+        options.connect_timeout = 1s;
+        options.timeout = 2s;
+        client.emplace(options);
+      }
+      auto r = client->Get(job.first);
+      const bool ok = r && r->status >= 200 && r->status < 300;
+      loop_.Post([answer = std::move(job.second), ok] { answer(ok); });
+    }
+  }
+  TaskQueue& loop_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<std::string, Answer>> queue_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+json ExitJson(const std::optional<ExitInfo>& e) {
+  if (!e) return nullptr;
+  return json{{"kind", ExitKindName(e->kind)},
+              {"code", e->code ? json(*e->code) : json(nullptr)},
+              {"signal", e->signal ? json(*e->signal) : json(nullptr)},
+              {"core_dumped", e->core_dumped},
+              {"oom", e->oom},
+              {"at", FormatRfc3339(e->at)}};
+}
+
+json OrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
+}  // namespace
+
+std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view state) {
+  json list = json::array();
+  for (const auto& u : units) {
+    list.push_back(json{{"name", u.name},
+                        {"state", UnitStateName(u.state)},
+                        {"pid", u.pid > 0 ? json(u.pid) : json(nullptr)},
+                        {"desired_state", u.desired},
+                        {"running_version", OrNull(u.running_version)},
+                        {"installed_version", OrNull(u.installed_version)},
+                        {"previous_version", OrNull(u.previous_version)},
+                        {"last_exit", ExitJson(u.last_exit)},
+                        {"restarts", u.restarts},
+                        {"consecutive_failures", u.consecutive_failures},
+                        {"crash_loop", u.crash_loop},
+                        {"status", u.status_text},
+                        {"last_error", OrNull(u.last_error)}});
+  }
+  json doc{{"updater", {{"version", BuildVersion()}, {"state", state}}}, {"components", list}};
+  return doc.dump();
+}
+
+int RunDaemon(const Config& config, Clock& clock) {
+  // Signals arrive through a signalfd in the loop; blocked before any thread exists so every
+  // thread inherits the mask. Children get a clean mask back (process.cpp).
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (const int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&mask, sig);
+  ::pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  files::UniqueFd sigfd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sigfd) {
+    Log().critical("signalfd: {}", ErrnoMessage("signalfd", errno));
+    return exit_code::kSoftware;
+  }
+  const Notifier self = Notifier::FromEnvironment();
+  if (auto r = BecomeSubreaper(); !r)
+    Log().warn("{}; orphaned grandchildren are not reaped here", r.error().message);
+
+  // 1. The local API, before anything else is loaded.
+  TaskQueue loop;
+  std::atomic<bool> serving{false};
+  const fs::path socket_dir = fs::path(config.socket).parent_path();
+  if (auto r = files::MakeDirs(socket_dir, 0755); !r) {
+    Log().critical("{}", r.error().ToString());
+    return ExitCodeFor(r.error().code);
+  }
+  // Runs `work` on the loop thread and returns its answer; 503 when the loop does not answer.
+  auto on_loop = [&](std::function<http::Response()> work) -> http::Response {
+    if (!serving.load()) {
+      return http::Response::Error(503, ErrorCode::unavailable,
+                                   "the updater is recovering its state; try again shortly");
+    }
+    auto promise = std::make_shared<std::promise<http::Response>>();
+    auto future = promise->get_future();
+    loop.Post([promise, work = std::move(work)] { promise->set_value(work()); });
+    if (future.wait_for(10s) != std::future_status::ready) {
+      return http::Response::Error(503, ErrorCode::unavailable,
+                                   "the updater did not answer within 10s; try again");
+    }
+    return future.get();
+  };
+  Supervisor* sup_ptr = nullptr;
+  http::Router router;
+  router.Add("GET", "/v1/status", [&](const http::Request&) {
+    if (!serving.load()) return http::Response::Json(200, StatusJson({}, "recovering"));
+    return on_loop(
+        [&] { return http::Response::Json(200, StatusJson(sup_ptr->Status(), "running")); });
+  });
+  router.Add("POST", "/v1/components/{name}/{command}", [&](const http::Request& req) {
+    const std::string name = req.params.at("name");
+    const std::string command = req.params.at("command");
+    return on_loop([&, name, command] {
+      if (auto r = sup_ptr->Command(name, command); !r) {
+        if (r.error().code == ErrorCode::unknown_component) {
+          return http::Response::Error(404, r.error().code, r.error().message);
+        }
+        return http::Response::FromError(r.error());
+      }
+      return http::Response::Json(
+          200, json{{"component", name}, {"command", command}, {"accepted", true}}.dump());
+    });
+  });
+  http::ServerOptions server_options;
+  server_options.max_body = 4096;
+  server_options.server_name = "steward-updater";
+  auto server = http::Server::ListenUnix(config.socket, std::move(router), server_options, 0660);
+  if (!server) {
+    Log().critical("local API: {}", server.error().ToString());
+    return ExitCodeFor(server.error().code);
+  }
+  (*server)->Start();
+  Log().info("local API listening on {}", config.socket);
+
+  // 2. State, notify sockets, supervisor.
+  auto db = StateDb::Open(config.state_dir);
+  if (!db) {
+    Log().critical("{}", db.error().ToString());
+    (*server)->Stop(1s);
+    return ExitCodeFor(db.error().code);
+  }
+  const std::string notify_dir = (socket_dir / "notify").string();
+  if (auto r = files::MakeDirs(notify_dir, 0755); !r) {
+    Log().critical("{}", r.error().ToString());
+    (*server)->Stop(1s);
+    return ExitCodeFor(r.error().code);
+  }
+  PosixLauncher launcher;
+  Prober prober(loop);
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  auto probe = [&](const std::string& name, const std::string& url, std::uint64_t gen) {
+    // The answer runs on the loop thread, like every other event.
+    prober.Probe(url, [&sup_ptr, name, gen](bool ok) { sup_ptr->ProbeResult(name, gen, ok); });
+  };
+  Supervisor::Deps deps{clock, launcher, *db, [&] { return uniform(rng); }, OomKillCount, probe};
+  deps.is_our_child = IsOurChildGroupLeader;
+  Supervisor sup(config, notify_dir, deps);
+  sup_ptr = &sup;
+  std::map<std::string, NotifySocket> notify;
+  for (const auto& name : sup.Names()) {
+    const uid_t uid = sup.UnitUid(name);
+    auto s = NotifySocket::Bind(sup.NotifyPath(name),
+                                uid != ::getuid() ? std::optional<uid_t>(uid) : std::nullopt);
+    if (!s) {
+      Log().critical("component={} {}", name, s.error().ToString());
+      (*server)->Stop(1s);
+      return ExitCodeFor(s.error().code);
+    }
+    notify.emplace(name, std::move(*s));
+  }
+  if (auto r = sup.Load(); !r) {
+    Log().critical("{}", r.error().ToString());
+    (*server)->Stop(1s);
+    return ExitCodeFor(r.error().code);
+  }
+  serving = true;
+  sup.StartAll();
+  (void)self.Ready();
+  (void)self.Status("supervising " + std::to_string(sup.Names().size()) + " component(s)");
+  Log().info("updater {} running, {} component(s)", BuildVersion(), sup.Names().size());
+
+  // 3. The loop.
+  const std::optional<Duration> self_watchdog = self.watchdog();
+  MonoTime next_self_ping = clock.Monotonic();
+  std::map<pid_t, files::UniqueFd> pidfds;
+  bool stopping = false;
+  for (;;) {
+    // pidfds follow the set of supervised pids; SIGCHLD covers kernels without them.
+    const auto pids = sup.Pids();
+    for (auto it = pidfds.begin(); it != pidfds.end();) {
+      it = std::find(pids.begin(), pids.end(), it->first) == pids.end() ? pidfds.erase(it)
+                                                                        : std::next(it);
+    }
+    for (const pid_t pid : pids) {
+      if (!pidfds.contains(pid)) pidfds.emplace(pid, files::UniqueFd(OpenPidfd(pid)));
+    }
+    std::vector<pollfd> fds;
+    fds.push_back({sigfd.Get(), POLLIN, 0});
+    fds.push_back({loop.fd(), POLLIN, 0});
+    std::vector<std::string> notify_names;
+    for (const auto& [name, s] : notify) {
+      fds.push_back({s.fd(), POLLIN, 0});
+      notify_names.push_back(name);
+    }
+    for (const auto& [pid, fd] : pidfds) {
+      if (fd) fds.push_back({fd.Get(), POLLIN, 0});
+    }
+    std::optional<MonoTime> deadline = sup.NextDeadline();
+    if (self_watchdog && (!deadline || next_self_ping < *deadline)) deadline = next_self_ping;
+    int timeout_ms = -1;
+    if (deadline) {
+      const auto left = *deadline - clock.Monotonic();
+      timeout_ms =
+          left <= Duration::zero()
+              ? 0
+              : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+    }
+    const int n = ::poll(fds.data(), fds.size(), timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      Log().critical("{}", ErrnoMessage("poll", errno));
+      break;
+    }
+    if ((fds[0].revents & POLLIN) != 0) {
+      signalfd_siginfo si{};
+      while (::read(sigfd.Get(), &si, sizeof(si)) == static_cast<ssize_t>(sizeof(si))) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+          if (!stopping) {
+            Log().info("received {}; stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            (void)self.Stopping();
+          }
+          stopping = true;
+          sup.Shutdown();
+        } else if (si.ssi_signo == SIGHUP) {
+          Log().info("SIGHUP: configuration reload is not supported; restart the updater");
+        }
+      }
+    }
+    // Notify datagrams before exits: a READY=1 sent just before the child died was sent
+    // while it lived, and must count. Every socket is drained on every wake-up (non-blocking).
+    for (std::size_t i = 0; i < notify_names.size(); ++i) {
+      const std::string& name = notify_names[i];
+      auto& sock = notify.at(name);
+      for (int k = 0; k < 64; ++k) {
+        auto d = sock.Receive();
+        if (!d) {
+          log::Get("supervisor").warn("component={} {}", name, d.error().message);
+          continue;
+        }
+        if (!*d) break;
+        const pid_t main_pid = sup.MainPid(name);
+        if (!SenderIsChild(**d, main_pid, sup.UnitUid(name))) {
+          log::Get("supervisor")
+              .warn(
+                  "component={} notify message from pid={} uid={} ignored: not the "
+                  "component's process (pid={}) or its process group",
+                  name, (*d)->pid, (*d)->uid, main_pid);
+          continue;
+        }
+        auto m = ParseNotify((*d)->text);
+        if (!m) {
+          log::Get("supervisor").warn("component={} {}", name, m.error().message);
+          continue;
+        }
+        sup.OnNotify(name, *m);
+      }
+    }
+    // Every wake-up reaps: cheap, and nothing is missed whichever fd woke us.
+    for (const auto& r : ReapExited()) {
+      if (!sup.OnExit(r.pid, r.status)) {
+        Log().debug("reaped orphaned process pid={} status={}", r.pid, r.status);
+      }
+    }
+    if ((fds[1].revents & POLLIN) != 0) loop.RunAll();
+    sup.Tick();
+    if (self_watchdog && clock.Monotonic() >= next_self_ping) {
+      (void)self.Watchdog();
+      next_self_ping = clock.Monotonic() + *self_watchdog / 2;
+    }
+    if (stopping && sup.Idle()) break;
+  }
+  serving = false;
+  (*server)->Stop(1s);
+  Log().info("updater stopped");
+  return exit_code::kOk;
+}
+
+}  // namespace steward::updater

@@ -1,0 +1,258 @@
+#include "updater/process.hpp"
+
+#define BOOST_PROCESS_USE_STD_FS 1
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+// Boost 1.81's Process v2 names boost::optional without including it under
+// BOOST_PROCESS_USE_STD_FS.
+#include <boost/optional.hpp>
+#include <type_traits>
+// clang-format off
+#include <boost/asio/io_context.hpp>
+#include <boost/process/v2/posix/default_launcher.hpp>
+#include <boost/process/v2/process.hpp>
+// clang-format on
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+extern char** environ;
+
+namespace steward::updater {
+
+namespace bp = boost::process::v2;
+
+namespace {
+
+struct Identity {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::string home;
+};
+
+Result<Identity> LookUpUser(const std::string& user) {
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  const int rc = ::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found);
+  if (rc != 0 || found == nullptr) {
+    return Fail(ErrorCode::spawn_failed,
+                "user '" + user + "' does not exist; set 'user' to an existing account");
+  }
+  Identity id;
+  id.uid = pw.pw_uid;
+  id.gid = pw.pw_gid;
+  id.home = pw.pw_dir != nullptr ? pw.pw_dir : "/";
+  int n = 64;
+  id.groups.resize(static_cast<std::size_t>(n));
+  if (::getgrouplist(user.c_str(), id.gid, id.groups.data(), &n) < 0) {
+    id.groups.resize(static_cast<std::size_t>(n));
+    ::getgrouplist(user.c_str(), id.gid, id.groups.data(), &n);
+  }
+  id.groups.resize(static_cast<std::size_t>(n));
+  return id;
+}
+
+// Runs in the child between fork and exec: only async-signal-safe calls here.
+struct ChildSetup {
+  const char* const* envp;
+  const char* working_dir;
+  const Identity* identity;  // nullptr: keep the updater's user
+  char* watchdog_pid;        // digits buffer inside envp's "WATCHDOG_PID=" entry, or nullptr
+
+  template <class Launcher>
+  boost::system::error_code on_setup(Launcher& launcher, const std::filesystem::path&,
+                                     const char* const*&) {
+    launcher.env = envp;
+    return {};
+  }
+
+  template <class Launcher>
+  boost::system::error_code on_exec_setup(Launcher&, const std::filesystem::path&,
+                                          const char* const*&) {
+    auto fail = [] { return boost::system::error_code(errno, boost::system::system_category()); };
+    if (::setpgid(0, 0) != 0) return fail();
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (const int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) ::signal(sig, SIG_DFL);
+    const int null = ::open("/dev/null", O_RDONLY);
+    if (null < 0) return fail();
+    if (::dup2(null, 0) < 0) return fail();
+    if (null != 0) ::close(null);
+    if (identity != nullptr) {
+      if (::setgroups(identity->groups.size(), identity->groups.data()) != 0) return fail();
+      if (::setgid(identity->gid) != 0) return fail();
+      if (::setuid(identity->uid) != 0) return fail();
+    }
+    if (::chdir(working_dir) != 0) return fail();
+    if (watchdog_pid != nullptr) {
+      // Write our own pid into the reserved digits; the rest stays NUL.
+      char digits[24];
+      int n = 0;
+      for (auto p = static_cast<unsigned long>(::getpid()); p > 0 && n < 20; p /= 10) {
+        digits[n++] = static_cast<char>('0' + p % 10);
+      }
+      for (int i = 0; i < n; ++i) watchdog_pid[i] = digits[n - 1 - i];
+      watchdog_pid[n] = '\0';
+    }
+    return {};
+  }
+};
+
+}  // namespace
+
+struct PosixLauncher::Impl {
+  boost::asio::io_context context;  // Boost.Process wants an executor; it is never run
+};
+
+PosixLauncher::PosixLauncher() : impl_(new Impl) {}
+PosixLauncher::~PosixLauncher() { delete impl_; }
+
+Result<pid_t> PosixLauncher::Spawn(const SpawnSpec& spec) {
+  std::optional<Identity> identity;
+  if (!spec.user.empty()) {
+    auto id = LookUpUser(spec.user);
+    if (!id) return std::unexpected(id.error());
+    if (::geteuid() != 0 && id->uid != ::geteuid()) {
+      return Fail(ErrorCode::permission_denied,
+                  "cannot run as user '" + spec.user +
+                      "': the updater is not root; run it as root or clear 'user'");
+    }
+    identity = std::move(*id);
+  }
+  std::map<std::string, std::string> env = spec.env;
+  env.erase("WATCHDOG_PID");
+  if (identity) {
+    // As a login would: the account's own name and home, not the updater's.
+    env["USER"] = spec.user;
+    env["LOGNAME"] = spec.user;
+    env["HOME"] = identity->home;
+  }
+  std::vector<std::string> env_strings;
+  env_strings.reserve(env.size() + 1);
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::size_t watchdog_index = env_strings.size();
+  if (spec.set_watchdog_pid) env_strings.push_back("WATCHDOG_PID=" + std::string(22, '\0'));
+  std::vector<const char*> envp;
+  for (const auto& s : env_strings) envp.push_back(s.c_str());
+  envp.push_back(nullptr);
+  char* watchdog_digits = spec.set_watchdog_pid
+                              ? env_strings[watchdog_index].data() + std::strlen("WATCHDOG_PID=")
+                              : nullptr;
+  const std::string dir = spec.working_dir.empty() ? "/" : spec.working_dir;
+  ChildSetup setup{envp.data(), dir.c_str(), identity ? &*identity : nullptr, watchdog_digits};
+
+  boost::system::error_code ec;
+  bp::posix::default_launcher launcher;
+  bp::process proc = launcher(impl_->context.get_executor(), ec, std::filesystem::path(spec.path),
+                              spec.args, setup);
+  if (ec) {
+    return Fail(ErrorCode::spawn_failed,
+                "cannot start " + spec.path + " (working directory " + dir + "): " + ec.message());
+  }
+  const pid_t pid = proc.id();
+  proc.detach();  // destroying the handle must never kill the process
+  return pid;
+}
+
+void PosixLauncher::Signal(pid_t pid, int sig, bool group) {
+  if (pid <= 0) return;
+  ::kill(group ? -pid : pid, sig);
+}
+
+std::map<std::string, std::string> ChildEnvironment(
+    const std::map<std::string, std::string>& extra) {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string_view kv(*e);
+    const auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::string key(kv.substr(0, eq));
+    if (key == "NOTIFY_SOCKET" || key == "WATCHDOG_USEC" || key == "WATCHDOG_PID" ||
+        key.starts_with("LISTEN_") || key == "STEWARD_FAILPOINTS") {
+      continue;
+    }
+    env[key] = std::string(kv.substr(eq + 1));
+  }
+  for (const auto& [k, v] : extra) env[k] = v;
+  return env;
+}
+
+std::vector<Reaped> ReapExited() {
+  std::vector<Reaped> out;
+  for (;;) {
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) break;
+    if (WIFEXITED(status) || WIFSIGNALED(status)) out.push_back({pid, status});
+  }
+  return out;
+}
+
+int OpenPidfd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  const long fd = ::syscall(SYS_pidfd_open, pid, 0);
+  if (fd >= 0) {
+    ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+    return static_cast<int>(fd);
+  }
+#else
+  (void)pid;
+#endif
+  return -1;
+}
+
+bool IsOurChildGroupLeader(pid_t pid) {
+  if (pid <= 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses: parse after the last ')'.
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return false;
+  std::istringstream rest(text.substr(close + 1));
+  char state = 0;
+  long ppid = 0, pgrp = 0;
+  if (!(rest >> state >> ppid >> pgrp)) return false;
+  return state != 'Z' && ppid == ::getpid() && pgrp == pid;
+}
+
+Result<void> BecomeSubreaper() {
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+    return std::unexpected(ErrnoError("prctl(PR_SET_CHILD_SUBREAPER)", errno));
+  }
+  return {};
+}
+
+std::optional<std::uint64_t> OomKillCount() {
+  std::ifstream cg("/proc/self/cgroup");
+  std::string line;
+  std::string path;
+  while (std::getline(cg, line)) {
+    if (line.starts_with("0::")) path = line.substr(3);
+  }
+  if (path.empty()) return std::nullopt;
+  std::ifstream events("/sys/fs/cgroup" + path + "/memory.events");
+  if (!events) return std::nullopt;
+  std::string key;
+  std::uint64_t value = 0;
+  while (events >> key >> value) {
+    if (key == "oom_kill") return value;
+  }
+  return std::nullopt;
+}
+
+}  // namespace steward::updater

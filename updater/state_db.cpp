@@ -1,0 +1,228 @@
+#include "updater/state_db.hpp"
+
+#include <sqlite3.h>
+
+#include <array>
+
+#include "common/files.hpp"
+
+namespace steward::updater {
+
+namespace {
+
+constexpr std::string_view kMigration1 = R"sql(
+CREATE TABLE component (
+  name TEXT PRIMARY KEY,
+  desired TEXT,
+  stop_intent INTEGER NOT NULL DEFAULT 0,
+  pid INTEGER NOT NULL DEFAULT 0,
+  restarts INTEGER NOT NULL DEFAULT 0,
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  streak_start_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE exit_history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  component TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  code INTEGER,
+  signal INTEGER,
+  core_dumped INTEGER NOT NULL DEFAULT 0,
+  oom INTEGER NOT NULL DEFAULT 0,
+  pid INTEGER NOT NULL,
+  runtime_ms INTEGER NOT NULL,
+  failure INTEGER NOT NULL
+);
+CREATE INDEX exit_history_by_component ON exit_history(component, at_ms);
+)sql";
+
+constexpr std::array<std::string_view, 1> kMigrations = {kMigration1};
+
+// Rows kept per component; older exits are deleted as new ones come.
+constexpr int kHistoryKept = 1000;
+
+}  // namespace
+
+std::int64_t ToMillis(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+WallTime FromMillis(std::int64_t ms) { return WallTime(std::chrono::milliseconds(ms)); }
+
+std::span<const std::string_view> StateDb::Migrations() { return kMigrations; }
+
+Result<StateDb> StateDb::Open(const std::string& state_dir) {
+  if (auto r = files::MakeDirs(state_dir, 0755); !r) return std::unexpected(r.error());
+  return OpenPath(state_dir + "/state.db");
+}
+
+Result<StateDb> StateDb::OpenPath(const std::string& path) {
+  auto db = sqlite::Db::Open(path);
+  if (!db) return std::unexpected(db.error());
+  if (auto r = db->Migrate(kMigrations); !r) return std::unexpected(r.error());
+  return StateDb(std::move(*db));
+}
+
+Result<ComponentRecord> StateDb::Load(std::string_view name) {
+  auto ins = db_.Prepare("INSERT INTO component(name) VALUES(?1) ON CONFLICT(name) DO NOTHING");
+  if (!ins) return std::unexpected(ins.error());
+  if (auto r = ins->Bind(1, name).Run(); !r) return std::unexpected(r.error());
+  auto q = db_.Prepare(
+      "SELECT desired, stop_intent, pid, restarts, consecutive_failures, streak_start_ms "
+      "FROM component WHERE name = ?1");
+  if (!q) return std::unexpected(q.error());
+  q->Bind(1, name);
+  auto row = q->Step();
+  if (!row) return std::unexpected(row.error());
+  ComponentRecord rec;
+  if (*row) {
+    if (!q->IsNull(0)) rec.desired = q->Text(0);
+    rec.stop_intent = q->Int(1) != 0;
+    rec.pid = static_cast<pid_t>(q->Int(2));
+    rec.restarts = q->Int(3);
+    rec.consecutive_failures = static_cast<int>(q->Int(4));
+    rec.streak_start = FromMillis(q->Int(5));
+  }
+  return rec;
+}
+
+namespace {
+
+template <class Bind>
+Result<void> Update(sqlite::Db& db, std::string_view sql, std::string_view name, Bind bind) {
+  auto ins = db.Prepare("INSERT INTO component(name) VALUES(?1) ON CONFLICT(name) DO NOTHING");
+  if (!ins) return std::unexpected(ins.error());
+  if (auto r = ins->Bind(1, name).Run(); !r) return std::unexpected(r.error());
+  auto st = db.Prepare(sql);
+  if (!st) return std::unexpected(st.error());
+  st->Bind(1, name);
+  bind(*st);
+  return st->Run();
+}
+
+}  // namespace
+
+Result<void> StateDb::SetDesired(std::string_view name, std::optional<std::string_view> desired) {
+  return Update(db_, "UPDATE component SET desired = ?2 WHERE name = ?1", name,
+                [&](sqlite::Stmt& s) {
+                  if (desired) {
+                    s.Bind(2, *desired);
+                  } else {
+                    s.Bind(2, std::nullopt);
+                  }
+                });
+}
+
+Result<void> StateDb::SetStopIntent(std::string_view name, bool intent) {
+  return Update(db_, "UPDATE component SET stop_intent = ?2 WHERE name = ?1", name,
+                [&](sqlite::Stmt& s) { s.Bind(2, std::int64_t{intent ? 1 : 0}); });
+}
+
+Result<void> StateDb::SetPid(std::string_view name, pid_t pid) {
+  return Update(db_, "UPDATE component SET pid = ?2 WHERE name = ?1", name,
+                [&](sqlite::Stmt& s) { s.Bind(2, std::int64_t{pid}); });
+}
+
+Result<void> StateDb::CountRestart(std::string_view name) {
+  return Update(db_, "UPDATE component SET restarts = restarts + 1 WHERE name = ?1", name,
+                [](sqlite::Stmt&) {});
+}
+
+Result<void> StateDb::RecordExit(std::string_view name, const ExitInfo& info, pid_t pid,
+                                 Duration runtime, int consecutive_failures) {
+  // Its own transaction, unless it is part of a Batch already.
+  std::optional<sqlite::Transaction> tx;
+  if (sqlite3_get_autocommit(db_.Raw()) != 0) {
+    auto t = sqlite::Transaction::Begin(db_);
+    if (!t) return std::unexpected(t.error());
+    tx.emplace(std::move(*t));
+  }
+  auto ins = db_.Prepare(
+      "INSERT INTO exit_history(component, at_ms, kind, code, signal, core_dumped, oom, pid, "
+      "runtime_ms, failure) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  if (!ins) return std::unexpected(ins.error());
+  ins->Bind(1, name).Bind(2, ToMillis(info.at)).Bind(3, ExitKindName(info.kind));
+  if (info.code) {
+    ins->Bind(4, std::int64_t{*info.code});
+  } else {
+    ins->Bind(4, std::nullopt);
+  }
+  if (info.signal) {
+    ins->Bind(5, std::int64_t{*info.signal});
+  } else {
+    ins->Bind(5, std::nullopt);
+  }
+  ins->Bind(6, std::int64_t{info.core_dumped ? 1 : 0})
+      .Bind(7, std::int64_t{info.oom ? 1 : 0})
+      .Bind(8, std::int64_t{pid})
+      .Bind(9, std::chrono::duration_cast<std::chrono::milliseconds>(runtime).count())
+      .Bind(10, std::int64_t{IsFailure(info.kind) ? 1 : 0});
+  if (auto r = ins->Run(); !r) return r;
+  auto trim = db_.Prepare(
+      "DELETE FROM exit_history WHERE component = ?1 AND id <= (SELECT id FROM exit_history "
+      "WHERE component = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)");
+  if (!trim) return std::unexpected(trim.error());
+  if (auto r = trim->Bind(1, name).Bind(2, std::int64_t{kHistoryKept}).Run(); !r) return r;
+  auto upd = Update(db_,
+                    "UPDATE component SET pid = 0, stop_intent = 0, consecutive_failures = ?2 "
+                    "WHERE name = ?1",
+                    name, [&](sqlite::Stmt& s) { s.Bind(2, std::int64_t{consecutive_failures}); });
+  if (!upd) return upd;
+  return tx ? tx->Commit() : Result<void>{};
+}
+
+StateDb::Batch::Batch(StateDb& db) : db_(&db) {
+  if (sqlite3_get_autocommit(db_->db_.Raw()) != 0)
+    open_ = db_->db_.Exec("BEGIN IMMEDIATE").has_value();
+}
+
+StateDb::Batch::~Batch() { (void)Commit(); }
+
+Result<void> StateDb::Batch::Commit() {
+  if (!open_) return {};
+  open_ = false;
+  auto r = db_->db_.Exec("COMMIT");
+  if (!r) (void)db_->db_.Exec("ROLLBACK");
+  return r;
+}
+
+Result<void> StateDb::ResetStreak(std::string_view name, WallTime at) {
+  return Update(
+      db_, "UPDATE component SET consecutive_failures = 0, streak_start_ms = ?2 WHERE name = ?1",
+      name, [&](sqlite::Stmt& s) { s.Bind(2, ToMillis(at)); });
+}
+
+Result<int> StateDb::FailuresSince(std::string_view name, WallTime since) {
+  auto q = db_.Prepare(
+      "SELECT count(*) FROM exit_history WHERE component = ?1 AND failure = 1 AND at_ms >= ?2");
+  if (!q) return std::unexpected(q.error());
+  q->Bind(1, name).Bind(2, ToMillis(since));
+  auto row = q->Step();
+  if (!row) return std::unexpected(row.error());
+  return static_cast<int>(q->Int(0));
+}
+
+Result<std::optional<ExitInfo>> StateDb::LastExit(std::string_view name) {
+  auto q = db_.Prepare(
+      "SELECT at_ms, kind, code, signal, core_dumped, oom FROM exit_history WHERE component = ?1 "
+      "ORDER BY id DESC LIMIT 1");
+  if (!q) return std::unexpected(q.error());
+  q->Bind(1, name);
+  auto row = q->Step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::optional<ExitInfo>{};
+  ExitInfo info;
+  info.at = FromMillis(q->Int(0));
+  const auto kind = ExitKindFromName(q->Text(1));
+  if (!kind) {
+    return Fail(ErrorCode::db_corrupt, "exit_history of '" + std::string(name) +
+                                           "' holds an unknown exit kind '" + q->Text(1) + "'");
+  }
+  info.kind = *kind;
+  if (!q->IsNull(2)) info.code = static_cast<int>(q->Int(2));
+  if (!q->IsNull(3)) info.signal = static_cast<int>(q->Int(3));
+  info.core_dumped = q->Int(4) != 0;
+  info.oom = q->Int(5) != 0;
+  return std::optional<ExitInfo>(info);
+}
+
+}  // namespace steward::updater

@@ -1,0 +1,81 @@
+// The updater's state database (<state_dir>/state.db, SQLite WAL, synchronous=FULL): per
+// component the operator's desired state, the persisted stop intent, the running pid and the
+// restart tally, plus the history of exits, so backoff and crash loops are seen across updater
+// restarts. The schema grows by appending to Migrations(): update transactions (a journal) and
+// installed/previous versions are added later as new migrations, never by editing old ones.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/sqlite.hpp"
+#include "updater/exit_status.hpp"
+
+namespace steward::updater {
+
+struct ComponentRecord {
+  std::optional<std::string> desired;  // set by start/stop commands; nullopt: the config decides
+  bool stop_intent = false;            // a stop was asked for and not yet seen through
+  pid_t pid = 0;                       // the running process, 0 when none
+  std::int64_t restarts = 0;
+  int consecutive_failures = 0;  // failures since the last healthy reset
+  WallTime streak_start{};       // failures before this do not count toward a crash loop
+};
+
+class StateDb {
+ public:
+  // Opens (creating) <state_dir>/state.db and migrates it.
+  static Result<StateDb> Open(const std::string& state_dir);
+  // Opens a database at an exact path (tests).
+  static Result<StateDb> OpenPath(const std::string& path);
+  static std::span<const std::string_view> Migrations();
+
+  // The component's row, created with defaults when missing.
+  Result<ComponentRecord> Load(std::string_view name);
+  Result<void> SetDesired(std::string_view name, std::optional<std::string_view> desired);
+  // Persisted (synchronously) before a stop signal is sent.
+  Result<void> SetStopIntent(std::string_view name, bool intent);
+  Result<void> SetPid(std::string_view name, pid_t pid);
+  Result<void> CountRestart(std::string_view name);
+  // Appends to the exit history and updates the failure streak, in one transaction.
+  Result<void> RecordExit(std::string_view name, const ExitInfo& info, pid_t pid, Duration runtime,
+                          int consecutive_failures);
+  // A healthy run: the failure streak starts again at `at`.
+  Result<void> ResetStreak(std::string_view name, WallTime at);
+  // Failures recorded at or after `since`.
+  Result<int> FailuresSince(std::string_view name, WallTime since);
+  Result<std::optional<ExitInfo>> LastExit(std::string_view name);
+
+  sqlite::Db& db() { return db_; }
+
+  // Groups the writes of one event into one transaction, so one fsync covers them; the
+  // supervisor opens one around a child's exit and its replacement's start, and commits it
+  // before anything that must be durable first (a stop intent). Nested batches join the outer.
+  class Batch {
+   public:
+    explicit Batch(StateDb& db);
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    Result<void> Commit();
+
+   private:
+    StateDb* db_;
+    bool open_ = false;
+  };
+
+ private:
+  explicit StateDb(sqlite::Db db) : db_(std::move(db)) {}
+  sqlite::Db db_;
+};
+
+// Milliseconds since the epoch, as stored.
+std::int64_t ToMillis(WallTime t);
+WallTime FromMillis(std::int64_t ms);
+
+}  // namespace steward::updater

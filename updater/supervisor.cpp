@@ -1,0 +1,792 @@
+#include "updater/supervisor.hpp"
+
+#include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "common/duration.hpp"
+#include "common/log.hpp"
+
+namespace steward::updater {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+// How often a missing managed binary is looked for again.
+constexpr Duration kRecheckInterval = 5s;
+// Between two HTTP readiness probes.
+constexpr Duration kProbeInterval = 500ms;
+// A start that failed before a process existed (no such program, bad user) is retried no
+// faster than this, whatever restart_delay says.
+constexpr Duration kMinSpawnRetry = 1s;
+
+spdlog::logger& Log() { return log::Get("supervisor"); }
+
+// "1.4.2" from a version directory named "1.4.2-0a1b2c3d".
+std::string VersionOfLink(const fs::path& link) {
+  std::error_code ec;
+  const fs::path target = fs::read_symlink(link, ec);
+  if (ec) return "";
+  std::string dir = target.filename().string();
+  if (dir.empty()) dir = target.parent_path().filename().string();
+  const auto dash = dir.rfind('-');
+  if (dash != std::string::npos && dir.size() - dash - 1 == 8) return dir.substr(0, dash);
+  return dir;
+}
+
+}  // namespace
+
+std::string_view UnitStateName(UnitState state) {
+  switch (state) {
+    case UnitState::not_installed:
+      return "not_installed";
+    case UnitState::stopped:
+      return "stopped";
+    case UnitState::starting:
+      return "starting";
+    case UnitState::running:
+      return "running";
+    case UnitState::stopping:
+      return "stopping";
+    case UnitState::backoff:
+      return "backoff";
+    case UnitState::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+// Events of the table. The t_* events are timers coming due.
+enum class Ev {
+  start,
+  stop,
+  restart,
+  exited,
+  ready,
+  watchdog_ping,
+  watchdog_trigger,
+  stopping_notice,
+  extend,
+  t_start_timeout,
+  t_probe,
+  t_watchdog,
+  t_healthy,
+  t_kill,
+  t_backoff,
+  t_recheck,
+};
+
+struct Supervisor::Event {
+  Ev type;
+  bool by_operator = false;
+  int wait_status = 0;
+  Duration extend{};
+};
+
+struct Supervisor::Unit {
+  const ComponentConfig* cfg = nullptr;
+  UnitState state = UnitState::stopped;
+  std::string desired = "running";
+  uid_t uid = 0;
+  pid_t pid = 0;
+  std::uint64_t generation = 0;
+  MonoTime started_mono{};
+  std::map<Ev, MonoTime> timers;
+  // Facts about the current process, for its exit's classification.
+  bool ready = false;
+  bool stop_requested = false;
+  bool watchdog_fired = false;
+  bool start_timed_out = false;
+  bool restart_after_stop = false;
+  std::optional<std::uint64_t> oom_at_start;
+  bool spawned_before = false;
+  pid_t recorded_pid = 0;  // from the state database, at Load
+  bool recorded_stop_intent = false;
+  // History.
+  std::optional<ExitInfo> last_exit;
+  std::int64_t restarts = 0;
+  int consecutive = 0;
+  bool crash_loop = false;
+  WallTime streak_start{};
+  std::string status_text;
+  std::string last_error;
+  std::string running_version;
+};
+
+// The state × event table. A pair that is not listed is ignored (logged at debug): e.g. a
+// READY=1 from a process already running, or a stop for a component already stopped.
+struct Supervisor::Row {
+  UnitState state;
+  Ev event;
+  Supervisor::Action action;
+};
+
+#define S UnitState
+#define A(f) &Supervisor::f
+const Supervisor::Row Supervisor::kTable[] = {
+    {S::not_installed, Ev::start, A(DoStart)},
+    {S::not_installed, Ev::restart, A(DoStart)},
+    {S::not_installed, Ev::stop, A(DoStopIdle)},
+    {S::not_installed, Ev::t_recheck, A(DoRecheck)},
+
+    {S::stopped, Ev::start, A(DoStart)},
+    {S::stopped, Ev::restart, A(DoStart)},
+    {S::stopped, Ev::stop, A(DoStopIdle)},
+
+    {S::starting, Ev::ready, A(DoReady)},
+    {S::starting, Ev::extend, A(DoExtend)},
+    {S::starting, Ev::t_probe, A(DoProbe)},
+    {S::starting, Ev::t_start_timeout, A(DoStartTimeout)},
+    {S::starting, Ev::watchdog_trigger, A(DoWatchdogFire)},
+    {S::starting, Ev::stopping_notice, A(DoStopping)},
+    {S::starting, Ev::stop, A(DoStopCmd)},
+    {S::starting, Ev::restart, A(DoRestartCmd)},
+    {S::starting, Ev::exited, A(DoExit)},
+
+    {S::running, Ev::watchdog_ping, A(DoWatchdogPing)},
+    {S::running, Ev::watchdog_trigger, A(DoWatchdogFire)},
+    {S::running, Ev::t_watchdog, A(DoWatchdogFire)},
+    {S::running, Ev::t_healthy, A(DoHealthy)},
+    {S::running, Ev::stopping_notice, A(DoStopping)},
+    {S::running, Ev::stop, A(DoStopCmd)},
+    {S::running, Ev::restart, A(DoRestartCmd)},
+    {S::running, Ev::exited, A(DoExit)},
+
+    {S::stopping, Ev::t_kill, A(DoKill)},
+    {S::stopping, Ev::start, A(DoStartWhileStopping)},
+    {S::stopping, Ev::restart, A(DoStartWhileStopping)},
+    {S::stopping, Ev::stop, A(DoStopCmd)},
+    {S::stopping, Ev::exited, A(DoExit)},
+
+    {S::backoff, Ev::t_backoff, A(DoSpawn)},
+    {S::backoff, Ev::start, A(DoStart)},
+    {S::backoff, Ev::restart, A(DoStart)},
+    {S::backoff, Ev::stop, A(DoStopIdle)},
+
+    {S::failed, Ev::start, A(DoStart)},
+    {S::failed, Ev::restart, A(DoStart)},
+    {S::failed, Ev::stop, A(DoStopIdle)},
+};
+#undef A
+#undef S
+
+Supervisor::Supervisor(const Config& config, std::string notify_dir, Deps deps)
+    : config_(config), notify_dir_(std::move(notify_dir)), deps_(std::move(deps)) {
+  for (const auto& c : config_.components) {
+    auto u = std::make_unique<Unit>();
+    u->cfg = &c;
+    u->desired = c.desired;
+    u->uid = ::getuid();
+    units_.push_back(std::move(u));
+  }
+}
+
+Supervisor::~Supervisor() = default;
+
+Supervisor::Unit* Supervisor::Find(std::string_view name) {
+  for (auto& u : units_) {
+    if (u->cfg->name == name) return u.get();
+  }
+  return nullptr;
+}
+
+const Supervisor::Unit* Supervisor::Find(std::string_view name) const {
+  for (const auto& u : units_) {
+    if (u->cfg->name == name) return u.get();
+  }
+  return nullptr;
+}
+
+void Supervisor::Persist(const Result<void>& r, std::string_view what) {
+  if (!r) Log().error("state database: {}: {}", what, r.error().ToString());
+}
+
+Result<void> Supervisor::Load() {
+  for (auto& u : units_) {
+    const auto& name = u->cfg->name;
+    auto rec = deps_.db.Load(name);
+    if (!rec) return std::unexpected(rec.error().Wrap("loading component " + name));
+    if (rec->desired) u->desired = *rec->desired;
+    u->recorded_pid = rec->pid;
+    u->recorded_stop_intent = rec->stop_intent;
+    u->restarts = rec->restarts;
+    u->consecutive = rec->consecutive_failures;
+    u->streak_start = rec->streak_start;
+    auto last = deps_.db.LastExit(name);
+    if (!last) return std::unexpected(last.error().Wrap("loading component " + name));
+    u->last_exit = *last;
+    const WallTime since = std::max(deps_.clock.Now() - u->cfg->crash_loop_window, u->streak_start);
+    auto failures = deps_.db.FailuresSince(name, since);
+    if (!failures) return std::unexpected(failures.error().Wrap("loading component " + name));
+    u->crash_loop = *failures >= u->cfg->crash_loop_failures;
+    if (u->crash_loop) {
+      Log().error("component={} crash_loop=true failures={} (from before this start)", name,
+                  *failures);
+    }
+    if (!u->cfg->user.empty()) {
+      // The notify socket belongs to the component's user; resolved again at each spawn.
+      std::vector<char> buf(16384);
+      passwd pw{};
+      passwd* found = nullptr;
+      if (::getpwnam_r(u->cfg->user.c_str(), &pw, buf.data(), buf.size(), &found) == 0 &&
+          found != nullptr) {
+        u->uid = pw.pw_uid;
+      }
+    }
+  }
+  return {};
+}
+
+void Supervisor::StartAll() {
+  for (auto& u : units_) {
+    if (u->recorded_pid > 0 && deps_.is_our_child(u->recorded_pid)) {
+      Adopt(*u);
+      continue;
+    }
+    if (u->recorded_pid > 0) {
+      Log().warn(
+          "component={} pid={} was running under a previous updater and is not our child "
+          "now; starting a new one",
+          u->cfg->name, u->recorded_pid);
+    }
+    if (u->desired == "running") {
+      DoSpawn(*u, Event{Ev::start});
+    } else {
+      SetState(*u, UnitState::stopped);
+    }
+  }
+}
+
+void Supervisor::Adopt(Unit& u) {
+  u.pid = u.recorded_pid;
+  ++u.generation;
+  u.spawned_before = true;
+  u.started_mono = deps_.clock.Monotonic();
+  u.oom_at_start = deps_.oom_count();
+  const fs::path dir = fs::path(config_.state_dir) / "components" / u.cfg->name;
+  u.running_version = u.cfg->Managed() ? VersionOfLink(dir / "current") : "";
+  if (u.recorded_stop_intent) {
+    Log().info("component={} pid={} adopted; its stop was under way", u.cfg->name, u.pid);
+    u.stop_requested = true;
+    u.ready = true;
+    SetState(u, UnitState::stopping);
+    deps_.launcher.Signal(u.pid, SIGTERM, true);
+    u.timers[Ev::t_kill] = deps_.clock.Monotonic() + u.cfg->stop_timeout;
+    return;
+  }
+  // Its readiness was established before the re-exec.
+  Log().info("component={} pid={} adopted as running", u.cfg->name, u.pid);
+  DoReady(u, Event{Ev::ready});
+}
+
+void Supervisor::Dispatch(Unit& u, const Event& e) {
+  for (const auto& row : kTable) {
+    if (row.state == u.state && row.event == e.type) {
+      (this->*row.action)(u, e);
+      return;
+    }
+  }
+  Log().debug("component={} state={} event={} ignored", u.cfg->name, UnitStateName(u.state),
+              static_cast<int>(e.type));
+}
+
+void Supervisor::SetState(Unit& u, UnitState s) {
+  if (u.state != s) {
+    Log().debug("component={} {} -> {}", u.cfg->name, UnitStateName(u.state), UnitStateName(s));
+  }
+  u.state = s;
+  u.timers.clear();
+}
+
+Result<void> Supervisor::Command(std::string_view name, std::string_view command) {
+  Unit* u = Find(name);
+  if (u == nullptr) {
+    std::string names;
+    for (const auto& x : units_) names += (names.empty() ? "" : ", ") + x->cfg->name;
+    return Fail(ErrorCode::unknown_component,
+                "no component named '" + std::string(name) +
+                    "'; configured: " + (names.empty() ? "(none)" : names));
+  }
+  if (shutting_down_) {
+    return Fail(ErrorCode::unavailable, "the updater is shutting down; try again after it starts");
+  }
+  Event e{Ev::start, true};
+  if (command == "start") {
+    e.type = Ev::start;
+  } else if (command == "stop") {
+    e.type = Ev::stop;
+  } else if (command == "restart") {
+    e.type = Ev::restart;
+  } else {
+    return Fail(ErrorCode::invalid_argument,
+                "unknown command '" + std::string(command) + "'; use start, stop or restart");
+  }
+  Log().info("component={} command={}", name, command);
+  Dispatch(*u, e);
+  return {};
+}
+
+bool Supervisor::OnExit(pid_t pid, int wait_status) {
+  for (auto& u : units_) {
+    if (u->pid == pid && pid > 0) {
+      Event e{Ev::exited};
+      e.wait_status = wait_status;
+      Dispatch(*u, e);
+      return true;
+    }
+  }
+  return false;
+}
+
+void Supervisor::OnNotify(std::string_view name, const NotifyMessage& m) {
+  Unit* u = Find(name);
+  if (u == nullptr || u->pid == 0) return;
+  if (m.status) u->status_text = *m.status;
+  if (m.extend_timeout) {
+    Event e{Ev::extend};
+    e.extend = *m.extend_timeout;
+    Dispatch(*u, e);
+  }
+  if (m.ready) Dispatch(*u, Event{Ev::ready});
+  if (m.watchdog) Dispatch(*u, Event{Ev::watchdog_ping});
+  if (m.watchdog_trigger) Dispatch(*u, Event{Ev::watchdog_trigger});
+  if (m.stopping) Dispatch(*u, Event{Ev::stopping_notice});
+}
+
+void Supervisor::ProbeResult(std::string_view name, std::uint64_t generation, bool ready) {
+  Unit* u = Find(name);
+  if (u == nullptr || u->generation != generation || u->state != UnitState::starting) return;
+  if (ready) {
+    Dispatch(*u, Event{Ev::ready});
+  } else {
+    u->timers[Ev::t_probe] = deps_.clock.Monotonic() + kProbeInterval;
+  }
+}
+
+void Supervisor::Tick() {
+  const MonoTime now = deps_.clock.Monotonic();
+  for (int round = 0; round < 16; ++round) {
+    bool fired = false;
+    for (auto& u : units_) {
+      auto due = std::min_element(u->timers.begin(), u->timers.end(),
+                                  [](const auto& a, const auto& b) { return a.second < b.second; });
+      if (due == u->timers.end() || due->second > now) continue;
+      const Ev type = due->first;
+      u->timers.erase(due);
+      Dispatch(*u, Event{type});
+      fired = true;
+    }
+    if (!fired) break;
+  }
+}
+
+std::optional<MonoTime> Supervisor::NextDeadline() const {
+  std::optional<MonoTime> next;
+  for (const auto& u : units_) {
+    for (const auto& [ev, at] : u->timers) {
+      if (!next || at < *next) next = at;
+    }
+  }
+  return next;
+}
+
+void Supervisor::Shutdown() {
+  if (!shutting_down_) Log().info("stopping every component, last configured first");
+  shutting_down_ = true;
+  for (auto& u : units_) {
+    if (u->state == UnitState::backoff || u->state == UnitState::failed) {
+      SetState(*u, UnitState::stopped);
+    }
+    if (u->state == UnitState::not_installed) u->timers.clear();
+  }
+  ContinueShutdown();
+}
+
+void Supervisor::ContinueShutdown() {
+  if (!shutting_down_) return;
+  for (auto it = units_.rbegin(); it != units_.rend(); ++it) {
+    Unit& u = **it;
+    if (u.state == UnitState::stopping) return;  // one at a time
+    if (u.state == UnitState::starting || u.state == UnitState::running) {
+      u.restart_after_stop = false;
+      SendStop(u);
+      return;
+    }
+  }
+}
+
+bool Supervisor::Idle() const {
+  return std::none_of(units_.begin(), units_.end(), [](const auto& u) {
+    return u->state == UnitState::starting || u->state == UnitState::running ||
+           u->state == UnitState::stopping;
+  });
+}
+
+// ---- actions ----
+
+void Supervisor::DoStart(Unit& u, const Event& e) {
+  if (e.by_operator && u.desired != "running") {
+    u.desired = "running";
+    Persist(deps_.db.SetDesired(u.cfg->name, "running"), "desired state");
+  }
+  DoSpawn(u, e);
+}
+
+void Supervisor::DoStopIdle(Unit& u, const Event& e) {
+  if (e.by_operator) {
+    u.desired = "stopped";
+    Persist(deps_.db.SetDesired(u.cfg->name, "stopped"), "desired state");
+  }
+  SetState(u, u.state == UnitState::not_installed ? UnitState::not_installed : UnitState::stopped);
+}
+
+void Supervisor::DoStopCmd(Unit& u, const Event& e) {
+  if (e.by_operator) {
+    u.desired = "stopped";
+    Persist(deps_.db.SetDesired(u.cfg->name, "stopped"), "desired state");
+  }
+  u.restart_after_stop = false;
+  if (u.state != UnitState::stopping) SendStop(u);
+}
+
+void Supervisor::DoRestartCmd(Unit& u, const Event& e) {
+  if (e.by_operator && u.desired != "running") {
+    u.desired = "running";
+    Persist(deps_.db.SetDesired(u.cfg->name, "running"), "desired state");
+  }
+  u.restart_after_stop = true;
+  SendStop(u);
+}
+
+void Supervisor::DoStartWhileStopping(Unit& u, const Event& e) {
+  if (e.by_operator && u.desired != "running") {
+    u.desired = "running";
+    Persist(deps_.db.SetDesired(u.cfg->name, "running"), "desired state");
+  }
+  u.restart_after_stop = true;
+}
+
+void Supervisor::SendStop(Unit& u) {
+  u.stop_requested = true;
+  // The intent is durable before the signal: an exit seen after an updater restart is still
+  // known to be one we asked for.
+  Persist(deps_.db.SetStopIntent(u.cfg->name, true), "stop intent");
+  Log().info("component={} pid={} stopping (SIGTERM to its process group)", u.cfg->name, u.pid);
+  deps_.launcher.Signal(u.pid, SIGTERM, true);
+  SetState(u, UnitState::stopping);
+  u.timers[Ev::t_kill] = deps_.clock.Monotonic() + u.cfg->stop_timeout;
+}
+
+void Supervisor::DoKill(Unit& u, const Event&) {
+  Log().warn("component={} pid={} did not stop within {}; SIGKILL to its process group",
+             u.cfg->name, u.pid, FormatDuration(u.cfg->stop_timeout));
+  deps_.launcher.Signal(u.pid, SIGKILL, true);
+}
+
+void Supervisor::DoRecheck(Unit& u, const Event& e) {
+  if (u.desired == "running") DoSpawn(u, e);
+}
+
+void Supervisor::DoSpawn(Unit& u, const Event&) {
+  const ComponentConfig& c = *u.cfg;
+  std::string path = c.exec;
+  const fs::path dir = fs::path(config_.state_dir) / "components" / c.name;
+  if (c.Managed()) {
+    path = (dir / "current" / c.binary).string();
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      if (u.state != UnitState::not_installed) {
+        Log().info("component={} not installed yet (no {}); waiting for an install", c.name, path);
+      }
+      SetState(u, UnitState::not_installed);
+      u.timers[Ev::t_recheck] = deps_.clock.Monotonic() + kRecheckInterval;
+      return;
+    }
+  }
+  std::map<std::string, std::string> extra = c.env;
+  extra["NOTIFY_SOCKET"] = NotifyPath(c.name);
+  if (c.watchdog > Duration::zero()) {
+    extra["WATCHDOG_USEC"] =
+        std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(c.watchdog).count());
+  }
+  SpawnSpec spec;
+  spec.path = path;
+  spec.args = c.args;
+  spec.env = ChildEnvironment(extra);
+  spec.working_dir = c.working_dir;
+  spec.user = c.user;
+  spec.set_watchdog_pid = c.watchdog > Duration::zero();
+
+  u.oom_at_start = deps_.oom_count();
+  auto pid = deps_.launcher.Spawn(spec);
+  if (u.spawned_before) {
+    ++u.restarts;
+    Persist(deps_.db.CountRestart(c.name), "restart count");
+  }
+  u.spawned_before = true;
+  if (!pid) {
+    // No process ever existed: a start failure all the same, retried with backoff.
+    u.last_error = pid.error().message;
+    ExitInfo info;
+    info.kind = ExitKind::start_failure;
+    info.at = deps_.clock.Now();
+    ++u.consecutive;
+    Persist(deps_.db.RecordExit(c.name, info, 0, Duration::zero(), u.consecutive), "exit");
+    u.last_exit = info;
+    const WallTime since = std::max(info.at - c.crash_loop_window, u.streak_start);
+    if (auto n = deps_.db.FailuresSince(c.name, since); n && *n >= c.crash_loop_failures) {
+      if (!u.crash_loop) Log().error("component={} crash_loop=true failures={}", c.name, *n);
+      u.crash_loop = true;
+    }
+    deps_.on_exit(c.name, info, u.crash_loop);
+    const Duration delay = std::max(BackoffDelay(u), kMinSpawnRetry);
+    Log().error("component={} start failed: {}; retrying in {}", c.name, u.last_error,
+                FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(delay)));
+    SetState(u, UnitState::backoff);
+    u.timers[Ev::t_backoff] = deps_.clock.Monotonic() + delay;
+    return;
+  }
+  u.pid = *pid;
+  ++u.generation;
+  u.started_mono = deps_.clock.Monotonic();
+  u.ready = false;
+  u.stop_requested = false;
+  u.watchdog_fired = false;
+  u.start_timed_out = false;
+  u.restart_after_stop = false;
+  u.last_error.clear();
+  u.status_text.clear();
+  u.running_version = c.Managed() ? VersionOfLink(dir / "current") : "";
+  Persist(deps_.db.SetPid(c.name, u.pid), "pid");
+  Log().info("component={} pid={} started {}", c.name, u.pid, path);
+  SetState(u, UnitState::starting);
+  u.timers[Ev::t_start_timeout] = u.started_mono + c.start_timeout;
+  if (c.readiness == "none") {
+    DoReady(u, Event{Ev::ready});
+  } else if (c.readiness.starts_with("http:")) {
+    u.timers[Ev::t_probe] = u.started_mono;
+  }
+}
+
+void Supervisor::DoProbe(Unit& u, const Event&) {
+  deps_.probe(u.cfg->name, u.cfg->readiness.substr(5), u.generation);
+}
+
+void Supervisor::DoReady(Unit& u, const Event&) {
+  u.ready = true;
+  SetState(u, UnitState::running);
+  const MonoTime now = deps_.clock.Monotonic();
+  Log().info("component={} pid={} ready", u.cfg->name, u.pid);
+  deps_.on_ready(u.cfg->name);
+  if (u.cfg->watchdog > Duration::zero()) u.timers[Ev::t_watchdog] = now + u.cfg->watchdog;
+  u.timers[Ev::t_healthy] = now + u.cfg->restart_reset;
+}
+
+void Supervisor::DoExtend(Unit& u, const Event& e) {
+  auto& deadline = u.timers[Ev::t_start_timeout];
+  deadline = std::max(deadline, deps_.clock.Monotonic() + e.extend);
+}
+
+void Supervisor::DoStartTimeout(Unit& u, const Event&) {
+  Log().error("component={} pid={} not ready within {}; stopping it", u.cfg->name, u.pid,
+              FormatDuration(u.cfg->start_timeout));
+  u.start_timed_out = true;
+  deps_.launcher.Signal(u.pid, SIGTERM, true);
+  SetState(u, UnitState::stopping);
+  u.timers[Ev::t_kill] = deps_.clock.Monotonic() + u.cfg->stop_timeout;
+}
+
+void Supervisor::DoWatchdogPing(Unit& u, const Event&) {
+  if (u.cfg->watchdog > Duration::zero()) {
+    u.timers[Ev::t_watchdog] = deps_.clock.Monotonic() + u.cfg->watchdog;
+  }
+}
+
+void Supervisor::DoWatchdogFire(Unit& u, const Event&) {
+  Log().error("component={} pid={} watchdog: no WATCHDOG=1 within {}; SIGABRT", u.cfg->name, u.pid,
+              FormatDuration(u.cfg->watchdog));
+  u.watchdog_fired = true;
+  deps_.launcher.Signal(u.pid, SIGABRT, false);
+  SetState(u, UnitState::stopping);
+  u.timers[Ev::t_kill] = deps_.clock.Monotonic() + u.cfg->stop_timeout;
+}
+
+void Supervisor::DoHealthy(Unit& u, const Event&) {
+  if (u.consecutive > 0 || u.crash_loop) {
+    Log().info("component={} healthy for {}; backoff and crash-loop count start over", u.cfg->name,
+               FormatDuration(u.cfg->restart_reset));
+  }
+  u.consecutive = 0;
+  u.crash_loop = false;
+  u.streak_start = deps_.clock.Now();
+  Persist(deps_.db.ResetStreak(u.cfg->name, u.streak_start), "healthy reset");
+}
+
+void Supervisor::DoStopping(Unit& u, const Event&) {
+  Log().info("component={} pid={} says it is stopping", u.cfg->name, u.pid);
+}
+
+Duration Supervisor::BackoffDelay(const Unit& u) const {
+  const ComponentConfig& c = *u.cfg;
+  Duration d = c.restart_delay;
+  if (u.crash_loop) {
+    d = c.restart_delay_max;
+  } else {
+    for (int i = 1; i < u.consecutive && d < c.restart_delay_max; ++i) d *= 2;
+  }
+  d = std::min(d, c.restart_delay_max);
+  const double factor = 1.0 + 0.2 * std::clamp(deps_.jitter(), -1.0, 1.0);
+  d = std::chrono::duration_cast<Duration>(d * factor);
+  return std::clamp(d, Duration::zero(), c.restart_delay_max);
+}
+
+void Supervisor::DoExit(Unit& u, const Event& e) {
+  const ComponentConfig& c = *u.cfg;
+  // The exit record, the restart count and the new pid share one transaction, committed
+  // after the replacement is started: the restart does not wait for an fsync.
+  StateDb::Batch batch(deps_.db);
+  ExitContext ctx;
+  ctx.stop_requested = u.stop_requested;
+  ctx.watchdog_fired = u.watchdog_fired;
+  ctx.start_timed_out = u.start_timed_out;
+  ctx.was_ready = u.ready;
+  if (WIFSIGNALED(e.wait_status) && WTERMSIG(e.wait_status) == SIGKILL && u.oom_at_start) {
+    const auto now = deps_.oom_count();
+    ctx.oom_killed = now && *now > *u.oom_at_start;
+  }
+  ExitInfo info = ClassifyExit(e.wait_status, ctx);
+  info.at = deps_.clock.Now();
+  const Duration runtime = deps_.clock.Monotonic() - u.started_mono;
+  const pid_t pid = u.pid;
+  // Whatever the main process left behind in its group goes with it.
+  deps_.launcher.Signal(pid, SIGKILL, true);
+  u.pid = 0;
+  u.ready = false;
+  u.status_text.clear();
+  const bool failure = IsFailure(info.kind);
+  if (failure) ++u.consecutive;
+  Persist(deps_.db.RecordExit(c.name, info, pid, runtime, u.consecutive), "exit");
+  u.last_exit = info;
+  auto& lg = Log();
+  const auto level = failure ? spdlog::level::err : spdlog::level::info;
+  lg.log(level, "component={} pid={} ended kind={} {} runtime={}ms", c.name, pid,
+         ExitKindName(info.kind), info.Describe(),
+         std::chrono::duration_cast<std::chrono::milliseconds>(runtime).count());
+  if (failure) {
+    const WallTime since = std::max(info.at - c.crash_loop_window, u.streak_start);
+    auto n = deps_.db.FailuresSince(c.name, since);
+    const int failures = n ? *n : u.consecutive;
+    if (failures >= c.crash_loop_failures && !u.crash_loop) {
+      u.crash_loop = true;
+      lg.error("component={} crash_loop=true failures={} within {}; retrying every {}", c.name,
+               failures, FormatDuration(c.crash_loop_window), FormatDuration(c.restart_delay_max));
+    }
+  }
+
+  deps_.on_exit(c.name, info, u.crash_loop);
+  if (shutting_down_) {
+    SetState(u, UnitState::stopped);
+    Persist(batch.Commit(), "exit");  // before the next stop intent, which must be durable
+    ContinueShutdown();
+    return;
+  }
+  if (info.kind == ExitKind::requested) {
+    if (u.restart_after_stop && u.desired == "running") {
+      DoSpawn(u, e);
+    } else {
+      SetState(u, UnitState::stopped);
+    }
+    return;
+  }
+  if (u.desired != "running") {
+    SetState(u, UnitState::stopped);
+    return;
+  }
+  if (info.kind == ExitKind::fatal_config) {
+    lg.critical(
+        "component={} exited with {} (configuration error): not restarting; fix its "
+        "configuration, then `steward-updater start {}`",
+        c.name, exit_code::kConfig, c.name);
+    SetState(u, UnitState::failed);
+    return;
+  }
+  Duration delay = Duration::zero();
+  if (info.kind != ExitKind::restart_requested) {
+    if (failure) {
+      delay = BackoffDelay(u);
+    } else {
+      const double factor = 1.0 + 0.2 * std::clamp(deps_.jitter(), -1.0, 1.0);
+      delay = std::chrono::duration_cast<Duration>(c.restart_delay * factor);
+    }
+  }
+  if (delay <= Duration::zero()) {
+    DoSpawn(u, e);
+    return;
+  }
+  SetState(u, UnitState::backoff);
+  u.timers[Ev::t_backoff] = deps_.clock.Monotonic() + delay;
+}
+
+// ---- views ----
+
+std::vector<UnitStatus> Supervisor::Status() const {
+  std::vector<UnitStatus> out;
+  for (const auto& u : units_) {
+    UnitStatus s;
+    s.name = u->cfg->name;
+    s.state = u->state;
+    s.pid = u->pid;
+    s.desired = u->desired;
+    if (u->cfg->Managed()) {
+      const fs::path dir = fs::path(config_.state_dir) / "components" / u->cfg->name;
+      s.installed_version = VersionOfLink(dir / "current");
+      s.previous_version = VersionOfLink(dir / "previous");
+      if (u->pid != 0) s.running_version = u->running_version;
+    }
+    s.last_exit = u->last_exit;
+    s.restarts = u->restarts;
+    s.consecutive_failures = u->consecutive;
+    s.crash_loop = u->crash_loop;
+    s.status_text = u->status_text;
+    s.last_error = u->last_error;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<std::string> Supervisor::Names() const {
+  std::vector<std::string> out;
+  for (const auto& u : units_) out.push_back(u->cfg->name);
+  return out;
+}
+
+std::string Supervisor::NotifyPath(std::string_view name) const {
+  return notify_dir_ + "/" + std::string(name) + ".notify";
+}
+
+uid_t Supervisor::UnitUid(std::string_view name) const {
+  const Unit* u = Find(name);
+  return u != nullptr ? u->uid : ::getuid();
+}
+
+std::vector<pid_t> Supervisor::Pids() const {
+  std::vector<pid_t> out;
+  for (const auto& u : units_) {
+    if (u->pid > 0) out.push_back(u->pid);
+  }
+  return out;
+}
+
+pid_t Supervisor::MainPid(std::string_view name) const {
+  const Unit* u = Find(name);
+  return u != nullptr ? u->pid : 0;
+}
+
+}  // namespace steward::updater

@@ -1,0 +1,155 @@
+// Supervision of the configured components: one state × event table (supervisor.cpp) drives
+// each component between not_installed, stopped, starting, running, stopping, backoff and
+// failed. The table owns no thread and no I/O of its own: the main loop feeds it events (a
+// child ended, a notify message, a command, a timer came due) and asks NextDeadline() when to
+// call Tick() again. Processes are started and signalled through the injected Launcher, time
+// comes from the injected Clock, history goes to the StateDb.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "updater/config.hpp"
+#include "updater/exit_status.hpp"
+#include "updater/notify_socket.hpp"
+#include "updater/process.hpp"
+#include "updater/state_db.hpp"
+
+namespace steward::updater {
+
+enum class UnitState { not_installed, stopped, starting, running, stopping, backoff, failed };
+std::string_view UnitStateName(UnitState state);
+
+// What status shows for one component.
+struct UnitStatus {
+  std::string name;
+  UnitState state = UnitState::stopped;
+  pid_t pid = 0;
+  std::string desired;                                               // running | stopped
+  std::string running_version, installed_version, previous_version;  // "" when unknown
+  std::optional<ExitInfo> last_exit;
+  std::int64_t restarts = 0;
+  int consecutive_failures = 0;
+  bool crash_loop = false;
+  std::string status_text;  // the child's last STATUS=
+  std::string last_error;   // why the last start failed, when it did
+};
+
+class Supervisor {
+ public:
+  struct Deps {
+    Clock& clock;
+    Launcher& launcher;
+    StateDb& db;
+    // Uniform in [-1, 1]; scaled to ±20 % of each backoff delay.
+    std::function<double()> jitter = [] { return 0.0; };
+    // The cgroup's oom_kill counter, to tell an OOM kill from another SIGKILL.
+    std::function<std::optional<std::uint64_t>()> oom_count = [] {
+      return std::optional<std::uint64_t>{};
+    };
+    // Starts an HTTP readiness probe; its answer comes back as ProbeResult().
+    std::function<void(const std::string& name, const std::string& url, std::uint64_t gen)> probe =
+        [](const std::string&, const std::string&, std::uint64_t) {};
+    // True when `pid` is still our child and leads its own process group: a component started
+    // by this same process before it re-executed itself (self-update keeps children).
+    std::function<bool(pid_t)> is_our_child = [](pid_t) { return false; };
+    // Observers for the update transaction's health gate (ready; ended, with the crash-loop
+    // verdict after this exit).
+    std::function<void(const std::string& name)> on_ready = [](const std::string&) {};
+    std::function<void(const std::string& name, const ExitInfo& exit, bool crash_loop)> on_exit =
+        [](const std::string&, const ExitInfo&, bool) {};
+  };
+
+  // `notify_dir`: where each component's notify socket lives (<notify_dir>/<name>.notify).
+  Supervisor(const Config& config, std::string notify_dir, Deps deps);
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Reads each component's persisted state (desired override, failure streak, history).
+  Result<void> Load();
+  // Brings every component toward its desired state. A component whose recorded process is
+  // still our child (the updater re-executed itself) is adopted as running instead of started
+  // again; one whose stop was under way is still being stopped.
+  void StartAll();
+
+  // Operator commands: "start", "stop", "restart". unknown_component for other names.
+  Result<void> Command(std::string_view name, std::string_view command);
+  // A reaped child: false when `pid` is not a supervised main process.
+  bool OnExit(pid_t pid, int wait_status);
+  // A notify message from `name`'s child (the caller checked the sender's credentials).
+  void OnNotify(std::string_view name, const NotifyMessage& message);
+  // The answer of an HTTP readiness probe started through Deps::probe.
+  void ProbeResult(std::string_view name, std::uint64_t generation, bool ready);
+  // Fires every timer that is due.
+  void Tick();
+  std::optional<MonoTime> NextDeadline() const;
+
+  // Stops every component, last configured first, one after the other, without changing
+  // their persisted desired state. Done when Idle().
+  void Shutdown();
+  bool Idle() const;
+
+  std::vector<UnitStatus> Status() const;
+  std::vector<std::string> Names() const;
+  std::string NotifyPath(std::string_view name) const;
+  // The uid a component's processes run as (its notify socket belongs to it).
+  uid_t UnitUid(std::string_view name) const;
+  std::vector<pid_t> Pids() const;
+  // The component's main process, 0 when none runs.
+  pid_t MainPid(std::string_view name) const;
+
+  struct Unit;
+
+ private:
+  struct Event;
+  using Action = void (Supervisor::*)(Unit&, const Event&);
+  struct Row;
+  static const Row kTable[];
+
+  Unit* Find(std::string_view name);
+  const Unit* Find(std::string_view name) const;
+  void Dispatch(Unit& u, const Event& e);
+  void SetState(Unit& u, UnitState s);
+  void Adopt(Unit& u);
+  void Persist(const Result<void>& r, std::string_view what);
+  void ContinueShutdown();
+
+  // Actions of the table.
+  void DoStart(Unit& u, const Event& e);
+  void DoStopCmd(Unit& u, const Event& e);
+  void DoRestartCmd(Unit& u, const Event& e);
+  void DoSpawn(Unit& u, const Event& e);
+  void DoReady(Unit& u, const Event& e);
+  void DoExtend(Unit& u, const Event& e);
+  void DoStartTimeout(Unit& u, const Event& e);
+  void DoProbe(Unit& u, const Event& e);
+  void DoWatchdogPing(Unit& u, const Event& e);
+  void DoWatchdogFire(Unit& u, const Event& e);
+  void DoHealthy(Unit& u, const Event& e);
+  void DoKill(Unit& u, const Event& e);
+  void DoExit(Unit& u, const Event& e);
+  void DoStopIdle(Unit& u, const Event& e);
+  void DoStopping(Unit& u, const Event& e);
+  void DoStartWhileStopping(Unit& u, const Event& e);
+  void DoRecheck(Unit& u, const Event& e);
+
+  void SendStop(Unit& u);
+  Duration BackoffDelay(const Unit& u) const;
+
+  const Config& config_;
+  std::string notify_dir_;
+  Deps deps_;
+  std::vector<std::unique_ptr<Unit>> units_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace steward::updater
