@@ -25,6 +25,7 @@
 #include "common/rfc3339.hpp"
 #include "common/sd_notify.hpp"
 #include "common/version.hpp"
+#include "updater/launcher.hpp"
 #include "updater/notify_socket.hpp"
 #include "updater/process.hpp"
 #include "updater/state_db.hpp"
@@ -278,6 +279,13 @@ int RunDaemon(const Config& config, Clock& clock) {
   (void)self.Ready();
   (void)self.Status("supervising " + std::to_string(sup.Names().size()) + " component(s)");
   Log().info("updater {} running, {} component(s)", BuildVersion(), sup.Names().size());
+  // This version started properly: the launcher gives it fresh chances from now on.
+  std::error_code exe_ec;
+  if (auto exe = std::filesystem::read_symlink("/proc/self/exe", exe_ec); !exe_ec) {
+    if (auto r = MarkUpdaterStarted(config.state_dir, exe); !r) {
+      Log().warn("launcher: {}", r.error().ToString());
+    }
+  }
 
   // 3. The loop.
   const std::optional<Duration> self_watchdog = self.watchdog();

@@ -85,13 +85,16 @@ Result<LaunchChoice> ChooseUpdaterBinary(const fs::path& state_dir, const fs::pa
       choice = {*current, "running the current self-updated version"};
     } else if (auto previous = Installed(state_dir, "previous");
                previous && !exhausted(*previous)) {
-      choice = {*previous, "current version " + current->string() + " failed to start " +
-                               std::to_string(count_of(*current)) +
-                               " times: running the previous one"};
+      choice = {*previous,
+                "current version " + current->string() + " failed to start " +
+                    std::to_string(count_of(*current)) + " times: running the previous one",
+                true};
     } else {
-      choice = {me, "current version " + current->string() + " failed to start " +
-                        std::to_string(count_of(*current)) +
-                        " times and no previous one is usable: running the packaged updater"};
+      choice = {me,
+                "current version " + current->string() + " failed to start " +
+                    std::to_string(count_of(*current)) +
+                    " times and no previous one is usable: running the packaged updater",
+                true};
     }
   }
   if (choice.binary == me) return choice;

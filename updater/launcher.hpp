@@ -20,6 +20,7 @@ inline constexpr std::string_view kLaunchedEnv = "STEWARD_LAUNCHED";
 struct LaunchChoice {
   std::filesystem::path binary;  // what to exec; equal to `self` means: go on in this process
   std::string reason;            // for the log: why this one
+  bool passed_over = false;      // a newer version was skipped for failing to start
 };
 
 // Picks the binary to run and, when it is not `self`, counts the attempt (durably) in

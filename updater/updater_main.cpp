@@ -1,6 +1,11 @@
 #include "updater/updater_main.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <variant>
@@ -12,6 +17,7 @@
 #include "common/log.hpp"
 #include "updater/config.hpp"
 #include "updater/daemon.hpp"
+#include "updater/launcher.hpp"
 
 namespace steward::updater {
 
@@ -39,7 +45,36 @@ int CheckConfig(const std::string& path) {
   return exit_code::kOk;
 }
 
-int Run(const std::string& path) {
+// The packaged binary is the launcher of self-update: it hands over to the newest committed
+// updater version unless that one keeps failing to start (updater/launcher.hpp).
+void LaunchNewestUpdater(const Config& cfg, const std::vector<std::string>& args) {
+  const bool launched = std::getenv(std::string(kLaunchedEnv).c_str()) != nullptr;
+  ::unsetenv(std::string(kLaunchedEnv).c_str());  // components must not inherit it
+  if (launched) return;
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return;
+  auto choice = ChooseUpdaterBinary(cfg.state_dir, self);
+  if (!choice) {
+    log::Get("main").warn("launcher: {}; running this binary", choice.error().ToString());
+    return;
+  }
+  if (choice->passed_over) log::Get("main").warn("launcher: {}", choice->reason);
+  if (choice->binary == self) return;
+  log::Get("main").info("launcher: {}: {}", choice->reason, choice->binary.string());
+  std::vector<char*> argv;
+  std::vector<std::string> copy = args;
+  copy[0] = choice->binary.string();
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::setenv(std::string(kLaunchedEnv).c_str(), "1", 1);
+  ::execv(argv[0], argv.data());
+  ::unsetenv(std::string(kLaunchedEnv).c_str());
+  log::Get("main").error("launcher: exec {} failed: {}; running this binary", argv[0],
+                         std::strerror(errno));
+}
+
+int Run(const std::string& path, const std::vector<std::string>& args) {
   auto cfg = LoadConfig(path);
   if (!cfg) {
     std::cerr << "steward-updater: " << cfg.error().message << "\n";
@@ -52,6 +87,7 @@ int Run(const std::string& path) {
     std::cerr << "steward-updater: " << r.error().message << "\n";
     return exit_code::kConfig;
   }
+  LaunchNewestUpdater(*cfg, args);
   return RunDaemon(*cfg, SystemClock::Instance());
 }
 
@@ -174,7 +210,7 @@ int Main(const std::vector<std::string>& args) {
   }
   if (auto code = ParseArgs(app, args)) return *code;
   if (check_config->parsed()) return CheckConfig(config_path);
-  if (run->parsed()) return Run(config_path);
+  if (run->parsed()) return Run(config_path, args);
   auto sock = ApiSocket(socket, config_path);
   if (!sock) {
     std::cerr << "steward-updater: " << sock.error().message << "\n";
