@@ -8,6 +8,7 @@
 #include "common/hostport.hpp"
 #include "common/http_server.hpp"
 #include "common/log.hpp"
+#include "common/sd_notify.hpp"
 #include "controller/config.hpp"
 #include "controller/service.hpp"
 #include "controller/store.hpp"
@@ -62,12 +63,16 @@ int Serve(const Config& cfg) {
   (*server)->Start();
   log::Get("main").info("listening on {} public_url={} store={}", (*server)->address(), public_url,
                         cfg.store);
+  // Type=notify units (and supervisors speaking sd_notify) learn we serve; a no-op otherwise.
+  const auto notifier = Notifier::FromEnvironment();
+  if (notifier.enabled()) (void)notifier.Ready();
 
   const timespec heartbeat{10, 0};
   while (true) {
     const int sig = sigtimedwait(&signals, nullptr, &heartbeat);
     if (sig == SIGTERM || sig == SIGINT) {
       log::Get("main").info("stopping signal={}", sig);
+      if (notifier.enabled()) (void)notifier.Notify("STOPPING=1");
       break;
     }
     if (sig < 0 || sig == SIGHUP) {
