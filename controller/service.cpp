@@ -969,27 +969,8 @@ Result<std::vector<std::string>> ReadTokenFile(const std::string& path) {
 
 Result<ServiceOptions> LoadServiceOptions(const Config& config) {
   ServiceOptions opt;
-  auto root_bytes = files::ReadFile(config.root, trust::kMaxRootBytes);
-  if (!root_bytes) return std::unexpected(root_bytes.error().Wrap("root"));
-  auto unsigned_root = trust::ParseRoot(*root_bytes);
-  if (!unsigned_root) return std::unexpected(unsigned_root.error().Wrap("root " + config.root));
-  std::vector<std::string> sigs;
-  for (const auto& [label, key] : unsigned_root->keys) {
-    const auto sig_path = config.root + "." + label + ".minisig";
-    std::error_code ec;
-    if (!std::filesystem::exists(sig_path, ec)) continue;
-    auto sig = files::ReadFile(sig_path, minisign::kMaxSignatureFile);
-    if (!sig) return std::unexpected(sig.error());
-    sigs.push_back(std::move(*sig));
-  }
-  auto root = trust::VerifyInitialRoot(*root_bytes, sigs);
-  if (!root) {
-    auto e = root.error().Wrap("root " + config.root);
-    if (sigs.empty()) {
-      e.message += "; no signature files found: sign it and put <root>.<label>.minisig next to it";
-    }
-    return std::unexpected(e);
-  }
+  auto root = trust::LoadRootFile(config.root);
+  if (!root) return std::unexpected(root.error().Wrap("root " + config.root));
   opt.root = std::move(*root);
   auto admin = ReadTokenFile(config.admin_token_file);
   if (!admin) return std::unexpected(admin.error());
