@@ -1,5 +1,6 @@
 #include "cli/cli_main.hpp"
 
+#include "cli/admin_commands.hpp"
 #include "cli/commands.hpp"
 #include "common/cli_args.hpp"
 
@@ -15,7 +16,10 @@ int Main(const std::vector<std::string>& args) {
   AddSignCommands(app, action);
   AddRootCommands(app, action);
   AddReleaseCommands(app, action);
+  AdminCommands admin;
+  admin.Register(app);  // reuses the `release` group added above
   if (auto code = ParseArgs(app, args)) return *code;
+  if (auto code = admin.Run()) return *code;
   if (!action) return exit_code::kUsage;
   return action();
 }

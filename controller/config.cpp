@@ -25,6 +25,8 @@ Result<Config> FromDocument(Result<config::Document> doc, const std::string& nam
                {"trace", "debug", "info", "warn", "error", "critical", "off"});
   root.GetEnum("log_format", cfg.log_format, {"text", "json"});
   root.Get("checkin_interval", cfg.checkin_interval, 1s, 24h);
+  root.Get("threads", cfg.threads, 1, 64);
+  root.Get("allow_insecure_http", cfg.allow_insecure_http);
   if (auto r = ParseHostPort(cfg.listen); !r) root.Invalid("listen", r.error().message);
   if (!cfg.store.starts_with("sqlite:") && !cfg.store.starts_with("postgresql://")) {
     root.Invalid("store", "allowed: sqlite:/path/controller.db or a postgresql:// URL");

@@ -22,6 +22,8 @@ struct Config {
   Duration checkin_interval = std::chrono::seconds(60);  // told to nodes
   double halt_rollback_rate = 0.05;
   std::int64_t halt_min_attempts = 20;
+  std::int64_t threads = 1;          // HTTP server threads; one io_context either way
+  bool allow_insecure_http = false;  // plain-http artifact URLs beyond loopback (development)
 };
 
 Result<Config> LoadConfig(const std::string& path);

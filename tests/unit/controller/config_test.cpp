@@ -21,6 +21,8 @@ TEST(ControllerConfig, RejectsBadValues) {
       {"[rollout]\nhalt_rollback_rate = 1.5", "from 0 to 1"},
       {"[rollout]\nhalt_min_attempts = 0", "from 1 to"},
       {"listen = \"0.0.0.0\"", "'listen'"},
+      {"threads = 0", "'threads'"},
+      {"allow_insecure_http = 1", "'allow_insecure_http'"},
   };
   for (const auto& [text, mention] : cases) {
     auto r = ParseConfig(text, "c.toml");

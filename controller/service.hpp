@@ -1,0 +1,55 @@
+// The controller's HTTP API (ARCHITECTURE §3, docs/protocol.md): enrollment, check-ins, the
+// admin API, artifacts, health and metrics. Service keeps a cache of nodes, releases and
+// rollouts in memory (loaded from the Store at start, written through to it), so a check-in
+// costs no store read; every decision it makes is recorded in the Store first.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "common/http_server.hpp"
+#include "common/trust.hpp"
+#include "controller/config.hpp"
+#include "controller/store.hpp"
+
+namespace steward::controller {
+
+struct ServiceOptions {
+  trust::Root root;
+  std::vector<std::string> admin_tokens;
+  std::vector<std::string> enroll_tokens;
+  std::string blob_dir;
+  std::string public_url;  // this controller, as listed to nodes
+  std::int64_t checkin_interval_s = 60;
+  double halt_rollback_rate = 0.05;
+  std::int64_t halt_min_attempts = 20;
+  bool allow_insecure_http = false;  // artifact checks on publish over plain http
+  Duration member_ttl = std::chrono::seconds(30);
+};
+
+// Reads the root (and its <root>.<label>.minisig signatures) and the token files named by the
+// config. Errors name the file and what was wrong.
+Result<ServiceOptions> LoadServiceOptions(const Config& config);
+
+// Tokens from a file: one per line; blank lines and lines starting with '#' are skipped.
+Result<std::vector<std::string>> ReadTokenFile(const std::string& path);
+
+class Service {
+ public:
+  static Result<std::unique_ptr<Service>> Create(Store& store, Clock& clock,
+                                                 ServiceOptions options);
+  virtual ~Service() = default;
+
+  // The routes of docs/protocol.md.
+  virtual http::Router MakeRouter() = 0;
+  // Registers this controller (options.public_url) as live and refreshes the list of live
+  // controllers that check-in answers carry; call every member_ttl / 3.
+  virtual Result<void> Heartbeat() = 0;
+  // The URL nodes are told about; set once the listening address is known.
+  virtual void SetPublicUrl(std::string url) = 0;
+};
+
+}  // namespace steward::controller

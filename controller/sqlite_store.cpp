@@ -1,0 +1,380 @@
+// The SQLite backend of Store. One connection, WAL, synchronous=FULL. Node writes are the hot
+// path (every check-in): they go to an in-memory queue, newest write per node wins, and a
+// background thread commits the queue in one transaction every 100 ms, so many check-ins share
+// one fsync. Releases, rollouts, update results and heartbeats are written at once.
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "common/log.hpp"
+#include "common/sqlite.hpp"
+#include "controller/store.hpp"
+
+namespace steward::controller {
+namespace {
+
+constexpr std::string_view kMigrations[] = {
+    R"sql(
+CREATE TABLE nodes (
+  id TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL,
+  hostname TEXT NOT NULL,
+  machine_id TEXT NOT NULL,
+  platform TEXT NOT NULL,
+  enrolled_at INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  report TEXT NOT NULL
+);
+CREATE TABLE releases (
+  component TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  version TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  root_version INTEGER NOT NULL,
+  manifest BLOB NOT NULL,
+  signatures TEXT NOT NULL,
+  manifest_sha256 TEXT NOT NULL,
+  published_at INTEGER NOT NULL,
+  expires INTEGER NOT NULL,
+  PRIMARY KEY (component, channel, version),
+  UNIQUE (component, channel, sequence)
+);
+CREATE TABLE rollouts (
+  component TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  version TEXT NOT NULL,
+  minimum TEXT NOT NULL,
+  percent REAL NOT NULL,
+  paused INTEGER NOT NULL,
+  halt_reason TEXT NOT NULL,
+  seed TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (component, channel)
+);
+CREATE TABLE update_results (
+  seed TEXT NOT NULL,
+  node_id TEXT NOT NULL,
+  component TEXT NOT NULL,
+  from_version TEXT NOT NULL,
+  to_version TEXT NOT NULL,
+  result TEXT NOT NULL,
+  error_code TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (seed, node_id, component)
+);
+CREATE TABLE members (
+  url TEXT PRIMARY KEY,
+  heartbeat INTEGER NOT NULL
+);
+)sql",
+};
+
+// Signatures are stored as one text: minisig files never contain a form feed.
+constexpr char kSigSeparator = '\f';
+
+std::string JoinSignatures(const std::vector<std::string>& sigs) {
+  std::string out;
+  for (std::size_t i = 0; i < sigs.size(); ++i) {
+    if (i) out += kSigSeparator;
+    out += sigs[i];
+  }
+  return out;
+}
+
+std::vector<std::string> SplitSignatures(const std::string& text) {
+  std::vector<std::string> out;
+  if (text.empty()) return out;
+  std::size_t start = 0;
+  while (true) {
+    const auto pos = text.find(kSigSeparator, start);
+    out.push_back(text.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
+    if (pos == std::string::npos) break;
+    start = pos + 1;
+  }
+  return out;
+}
+
+NodeRecord ReadNode(const sqlite::Stmt& s) {
+  return NodeRecord{s.Text(0), s.Text(1), s.Text(2), s.Text(3),
+                    s.Text(4), s.Int(5),  s.Int(6),  s.Text(7)};
+}
+
+constexpr std::string_view kNodeColumns =
+    "id, token_hash, hostname, machine_id, platform, enrolled_at, last_seen, report";
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(sqlite::Db db) : db_(std::move(db)) {
+    flusher_ = std::thread([this] { FlushLoop(); });
+  }
+
+  ~SqliteStore() override {
+    {
+      std::lock_guard lock(queue_mu_);
+      stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    flusher_.join();
+    if (auto r = Flush(); !r) log::Get("store").error("final flush: {}", r.error().message);
+  }
+
+  Result<void> SaveNode(const NodeRecord& node) override {
+    std::lock_guard lock(queue_mu_);
+    pending_[node.id] = node;
+    return {};
+  }
+
+  Result<std::vector<NodeRecord>> ListNodes() override {
+    if (auto r = Flush(); !r) return std::unexpected(r.error());
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare("SELECT " + std::string(kNodeColumns) + " FROM nodes ORDER BY id");
+    if (!s) return std::unexpected(s.error());
+    std::vector<NodeRecord> out;
+    while (true) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      out.push_back(ReadNode(*s));
+    }
+    return out;
+  }
+
+  Result<std::optional<NodeRecord>> GetNode(const std::string& id) override {
+    {
+      std::lock_guard lock(queue_mu_);
+      if (auto it = pending_.find(id); it != pending_.end()) return it->second;
+    }
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare("SELECT " + std::string(kNodeColumns) + " FROM nodes WHERE id = ?1");
+    if (!s) return std::unexpected(s.error());
+    s->Bind(1, id);
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return std::optional<NodeRecord>{};
+    return std::optional<NodeRecord>{ReadNode(*s)};
+  }
+
+  Result<void> InsertRelease(const ReleaseRecord& r) override {
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare(
+        "INSERT INTO releases (component, channel, version, sequence, root_version, manifest, "
+        "signatures, manifest_sha256, published_at, expires) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (!s) return std::unexpected(s.error());
+    s->Bind(1, r.component)
+        .Bind(2, r.channel)
+        .Bind(3, r.version)
+        .Bind(4, static_cast<std::int64_t>(r.sequence))
+        .Bind(5, static_cast<std::int64_t>(r.root_version))
+        .Bind(6, r.manifest)
+        .Bind(7, JoinSignatures(r.signatures))
+        .Bind(8, r.manifest_sha256)
+        .Bind(9, r.published_at)
+        .Bind(10, r.expires);
+    auto run = s->Run();
+    if (!run && run.error().code == ErrorCode::db_constraint) {
+      return Fail(ErrorCode::already_exists,
+                  "a release of " + r.component + "/" + r.channel + " with version " + r.version +
+                      " or sequence " + std::to_string(r.sequence) + " is already published");
+    }
+    return run;
+  }
+
+  Result<std::vector<ReleaseRecord>> ListReleases() override {
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare(
+        "SELECT component, channel, version, sequence, root_version, manifest, signatures, "
+        "manifest_sha256, published_at, expires FROM releases "
+        "ORDER BY component, channel, sequence");
+    if (!s) return std::unexpected(s.error());
+    std::vector<ReleaseRecord> out;
+    while (true) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      out.push_back(ReleaseRecord{s->Text(0), s->Text(1), s->Text(2),
+                                  static_cast<std::uint64_t>(s->Int(3)),
+                                  static_cast<std::uint64_t>(s->Int(4)), s->Text(5),
+                                  SplitSignatures(s->Text(6)), s->Text(7), s->Int(8), s->Int(9)});
+    }
+    return out;
+  }
+
+  Result<void> PutRollout(const RolloutRecord& r) override {
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare(
+        "INSERT OR REPLACE INTO rollouts (component, channel, version, minimum, percent, paused, "
+        "halt_reason, seed, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (!s) return std::unexpected(s.error());
+    s->Bind(1, r.component)
+        .Bind(2, r.channel)
+        .Bind(3, r.version)
+        .Bind(4, r.minimum)
+        .Bind(5, r.percent)
+        .Bind(6, std::int64_t{r.paused ? 1 : 0})
+        .Bind(7, r.halt_reason)
+        .Bind(8, r.seed)
+        .Bind(9, r.updated_at);
+    return s->Run();
+  }
+
+  Result<std::vector<RolloutRecord>> ListRollouts() override {
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare(
+        "SELECT component, channel, version, minimum, percent, paused, halt_reason, seed, "
+        "updated_at FROM rollouts ORDER BY component, channel");
+    if (!s) return std::unexpected(s.error());
+    std::vector<RolloutRecord> out;
+    while (true) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      out.push_back(RolloutRecord{s->Text(0), s->Text(1), s->Text(2), s->Text(3), s->Double(4),
+                                  s->Int(5) != 0, s->Text(6), s->Text(7), s->Int(8)});
+    }
+    return out;
+  }
+
+  Result<bool> RecordUpdateResult(const UpdateResult& u) override {
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare(
+        "INSERT OR IGNORE INTO update_results (seed, node_id, component, from_version, "
+        "to_version, result, error_code, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (!s) return std::unexpected(s.error());
+    s->Bind(1, u.seed)
+        .Bind(2, u.node_id)
+        .Bind(3, u.component)
+        .Bind(4, u.from)
+        .Bind(5, u.to)
+        .Bind(6, u.result)
+        .Bind(7, u.error_code)
+        .Bind(8, u.at);
+    if (auto r = s->Run(); !r) return std::unexpected(r.error());
+    return db_.Changes() > 0;
+  }
+
+  Result<UpdateCounts> CountUpdateResults(const std::string& seed,
+                                          const std::string& component) override {
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare(
+        "SELECT COUNT(*), COALESCE(SUM(result = 'rolled_back'), 0) FROM update_results "
+        "WHERE seed = ?1 AND component = ?2");
+    if (!s) return std::unexpected(s.error());
+    s->Bind(1, seed).Bind(2, component);
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    return UpdateCounts{s->Int(0), s->Int(1)};
+  }
+
+  Result<void> Heartbeat(const std::string& url, std::int64_t now) override {
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare("INSERT OR REPLACE INTO members (url, heartbeat) VALUES (?1, ?2)");
+    if (!s) return std::unexpected(s.error());
+    s->Bind(1, url).Bind(2, now);
+    return s->Run();
+  }
+
+  Result<std::vector<Member>> ListMembers(std::int64_t since) override {
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare("SELECT url, heartbeat FROM members WHERE heartbeat >= ?1 ORDER BY url");
+    if (!s) return std::unexpected(s.error());
+    s->Bind(1, since);
+    std::vector<Member> out;
+    while (true) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      out.push_back(Member{s->Text(0), s->Int(1)});
+    }
+    return out;
+  }
+
+  Result<void> Ping() override {
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare("SELECT COUNT(*) FROM rollouts");
+    if (!s) return std::unexpected(s.error());
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    return {};
+  }
+
+  Result<void> Flush() override {
+    std::lock_guard flush_lock(flush_mu_);  // keeps batches in order
+    std::map<std::string, NodeRecord> batch;
+    {
+      std::lock_guard lock(queue_mu_);
+      batch.swap(pending_);
+    }
+    if (batch.empty()) return {};
+    auto r = WriteBatch(batch);
+    if (!r) {
+      // Put the batch back unless newer writes replaced its entries meanwhile.
+      std::lock_guard lock(queue_mu_);
+      for (auto& [id, node] : batch) pending_.try_emplace(id, std::move(node));
+    }
+    return r;
+  }
+
+ private:
+  Result<void> WriteBatch(const std::map<std::string, NodeRecord>& batch) {
+    std::lock_guard lock(db_mu_);
+    auto tx = sqlite::Transaction::Begin(db_);
+    if (!tx) return std::unexpected(tx.error());
+    // An upsert updates the row in place; REPLACE would delete and insert it again.
+    auto s = db_.Prepare("INSERT INTO nodes (" + std::string(kNodeColumns) +
+                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO UPDATE SET "
+                         "token_hash = ?2, hostname = ?3, machine_id = ?4, platform = ?5, "
+                         "enrolled_at = ?6, last_seen = ?7, report = ?8");
+    if (!s) return std::unexpected(s.error());
+    for (const auto& [id, n] : batch) {
+      s->Reset();
+      s->Bind(1, n.id)
+          .Bind(2, n.token_hash)
+          .Bind(3, n.hostname)
+          .Bind(4, n.machine_id)
+          .Bind(5, n.platform)
+          .Bind(6, n.enrolled_at)
+          .Bind(7, n.last_seen)
+          .Bind(8, n.report);
+      if (auto r = s->Run(); !r) return r;
+    }
+    return tx->Commit();
+  }
+
+  void FlushLoop() {
+    std::unique_lock lock(queue_mu_);
+    while (!stopping_) {
+      queue_cv_.wait_for(lock, std::chrono::milliseconds(100));
+      if (stopping_ || pending_.empty()) continue;
+      lock.unlock();
+      if (auto r = Flush(); !r)
+        log::Get("store").error("flushing node writes: {}", r.error().message);
+      lock.lock();
+    }
+  }
+
+  sqlite::Db db_;
+  std::mutex db_mu_;
+  std::mutex flush_mu_;
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::map<std::string, NodeRecord> pending_;
+  bool stopping_ = false;
+  std::thread flusher_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenStore(const std::string& url) {
+  if (!url.starts_with("sqlite:") || url.size() <= 7) {
+    return Fail(ErrorCode::unsupported,
+                "store " + url + ": only sqlite:/path/controller.db is built");
+  }
+  auto db = sqlite::Db::Open(url.substr(7));
+  if (!db) return std::unexpected(db.error());
+  if (auto r = db->Migrate(kMigrations); !r) return std::unexpected(r.error());
+  return std::unique_ptr<Store>(new SqliteStore(std::move(*db)));
+}
+
+}  // namespace steward::controller

@@ -1,0 +1,109 @@
+// The controller's store: nodes, releases, rollouts, update results and controller membership.
+// Callers see only this interface; SQLite is the embedded backend (sqlite_store.cpp) and a
+// PostgreSQL backend fits behind the same calls. All state a restarted controller needs lives
+// here. Node writes (enrollments and check-ins) may be batched: SaveNode returns once the write
+// is queued and Flush makes every queued write durable.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+
+namespace steward::controller {
+
+struct NodeRecord {
+  std::string id;
+  std::string token_hash;  // hex SHA-256 of the node token
+  std::string hostname;
+  std::string machine_id;
+  std::string platform;
+  std::int64_t enrolled_at = 0;  // unix seconds
+  std::int64_t last_seen = 0;    // unix seconds, 0: never checked in
+  std::string report;            // the last check-in body as JSON, "" before the first
+};
+
+struct ReleaseRecord {
+  std::string component;
+  std::string channel;
+  std::string version;
+  std::uint64_t sequence = 0;
+  std::uint64_t root_version = 0;
+  std::string manifest;                 // the exact signed bytes
+  std::vector<std::string> signatures;  // .minisig texts
+  std::string manifest_sha256;          // hex
+  std::int64_t published_at = 0;
+  std::int64_t expires = 0;
+};
+
+struct RolloutRecord {
+  std::string component;
+  std::string channel;
+  std::string version;  // the target
+  std::string minimum;  // "" for none: nodes below it go there first
+  double percent = 0;   // 0..100
+  bool paused = false;
+  std::string halt_reason;  // set when the rollout paused itself
+  std::string seed;         // hex, 32 random bytes; new for every new target
+  std::int64_t updated_at = 0;
+};
+
+struct UpdateResult {
+  std::string node_id;
+  std::string component;
+  std::string seed;  // the rollout it counts towards
+  std::string from;
+  std::string to;
+  std::string result;  // "committed", "rolled_back", …
+  std::string error_code;
+  std::int64_t at = 0;
+};
+
+struct UpdateCounts {
+  std::int64_t attempts = 0;     // distinct nodes that reported a result
+  std::int64_t rolled_back = 0;  // of those, the ones that rolled back
+};
+
+struct Member {
+  std::string url;
+  std::int64_t heartbeat = 0;  // unix seconds
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Queues an insert or replace of the node; durable after the next Flush.
+  virtual Result<void> SaveNode(const NodeRecord& node) = 0;
+  virtual Result<std::vector<NodeRecord>> ListNodes() = 0;
+  virtual Result<std::optional<NodeRecord>> GetNode(const std::string& id) = 0;
+
+  // already_exists when (component, channel, version) or (component, channel, sequence) exists.
+  virtual Result<void> InsertRelease(const ReleaseRecord& release) = 0;
+  virtual Result<std::vector<ReleaseRecord>> ListReleases() = 0;
+
+  virtual Result<void> PutRollout(const RolloutRecord& rollout) = 0;
+  virtual Result<std::vector<RolloutRecord>> ListRollouts() = 0;
+
+  // Keeps the first result per (seed, node, component); true when this one was new.
+  virtual Result<bool> RecordUpdateResult(const UpdateResult& result) = 0;
+  virtual Result<UpdateCounts> CountUpdateResults(const std::string& seed,
+                                                  const std::string& component) = 0;
+
+  virtual Result<void> Heartbeat(const std::string& url, std::int64_t now) = 0;
+  virtual Result<std::vector<Member>> ListMembers(std::int64_t since) = 0;
+
+  // The store answers (for /readyz).
+  virtual Result<void> Ping() = 0;
+  // Makes every queued write durable.
+  virtual Result<void> Flush() = 0;
+};
+
+// "sqlite:/path/controller.db"; other schemes are unsupported until their backend exists.
+Result<std::unique_ptr<Store>> OpenStore(const std::string& url);
+
+}  // namespace steward::controller

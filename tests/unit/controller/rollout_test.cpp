@@ -1,0 +1,121 @@
+#include "controller/rollout.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+namespace steward::controller {
+namespace {
+
+RolloutRecord Rollout(double percent, std::string minimum = "", bool paused = false) {
+  RolloutRecord r;
+  r.component = "agent";
+  r.channel = "stable";
+  r.version = "2.0.0";
+  r.minimum = std::move(minimum);
+  r.percent = percent;
+  r.paused = paused;
+  r.seed = std::string(64, '1');
+  return r;
+}
+
+SemVer V(const char* s) { return *SemVer::Parse(s); }
+
+TEST(Hmac, MatchesRfc4231) {
+  const std::string key = "Jefe";
+  const auto mac = HmacSha256({reinterpret_cast<const std::uint8_t*>(key.data()), key.size()},
+                              "what do ya want for nothing?");
+  EXPECT_EQ(HexEncode(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // Keys longer than a block are hashed first (RFC 4231 test case 6).
+  const std::vector<std::uint8_t> long_key(131, 0xaa);
+  EXPECT_EQ(
+      HexEncode(HmacSha256(long_key, "Test Using Larger Than Block-Size Key - Hash Key First")),
+      "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+TEST(Bucket, StableForASeedAndNearThePercentOver10000Nodes) {
+  const std::string seed = NewSeed();
+  for (const double percent : {1.0, 10.0, 50.0, 90.0}) {
+    int in = 0;
+    for (int i = 0; i < 10000; ++i) {
+      const auto id = "node-" + std::to_string(i);
+      const auto b = Bucket(seed, id);
+      EXPECT_EQ(b, Bucket(seed, id));
+      in += InRollout(b, percent);
+    }
+    // Binomial: 3 standard deviations is under 1.5 % of 10 000 at every percent here.
+    EXPECT_NEAR(in / 100.0, percent, 1.5) << percent;
+  }
+}
+
+TEST(Bucket, NewSeedPicksOtherNodes) {
+  const auto a = NewSeed();
+  const auto b = NewSeed();
+  ASSERT_NE(a, b);
+  int both = 0;
+  int in_a = 0;
+  for (int i = 0; i < 10000; ++i) {
+    const auto id = "node-" + std::to_string(i);
+    const bool x = InRollout(Bucket(a, id), 10);
+    const bool y = InRollout(Bucket(b, id), 10);
+    in_a += x;
+    both += x && y;
+  }
+  // Independent 10 % samples overlap on about 1 % of nodes, not on all of them.
+  EXPECT_LT(both, in_a / 4);
+}
+
+TEST(Bucket, EdgesAndGrowth) {
+  EXPECT_FALSE(InRollout(0, 0));
+  EXPECT_TRUE(InRollout(~std::uint64_t{0}, 100));
+  EXPECT_FALSE(InRollout(~std::uint64_t{0}, 99.999));
+  EXPECT_TRUE(InRollout(0, 0.0001));
+  const auto seed = NewSeed();
+  for (int i = 0; i < 1000; ++i) {
+    const auto b = Bucket(seed, std::to_string(i));
+    if (InRollout(b, 20)) {
+      EXPECT_TRUE(InRollout(b, 21));  // growing keeps who was in
+    }
+  }
+}
+
+TEST(Choose, MinimumFirstThenTarget) {
+  const auto r = Rollout(100, "1.5.0");
+  EXPECT_EQ(Choose(r, V("1.0.0"), "n").version, "1.5.0");
+  EXPECT_EQ(Choose(r, V("1.0.0"), "n").kind, Choice::Kind::minimum);
+  EXPECT_EQ(Choose(r, std::nullopt, "n").version, "1.5.0");
+  EXPECT_EQ(Choose(r, V("1.5.0"), "n").version, "2.0.0");
+  EXPECT_EQ(Choose(r, V("2.0.0"), "n").version, "2.0.0");
+}
+
+TEST(Choose, OutsideTheBucketNothingUnlessOnTarget) {
+  const auto r = Rollout(0);
+  EXPECT_EQ(Choose(r, V("1.0.0"), "n").kind, Choice::Kind::none);
+  EXPECT_EQ(Choose(r, V("2.0.0"), "n").kind, Choice::Kind::target);
+}
+
+TEST(Choose, PausedMovesNobody) {
+  const auto r = Rollout(100, "1.5.0", true);
+  EXPECT_EQ(Choose(r, V("1.0.0"), "n").kind, Choice::Kind::none);
+  EXPECT_EQ(Choose(r, V("1.5.0"), "n").kind, Choice::Kind::minimum);
+  EXPECT_EQ(Choose(r, V("2.0.0"), "n").kind, Choice::Kind::target);
+}
+
+TEST(Choose, BrokenTargetOffersNothing) {
+  auto r = Rollout(100);
+  r.version = "not-a-version";
+  EXPECT_EQ(Choose(r, V("1.0.0"), "n").kind, Choice::Kind::none);
+}
+
+TEST(Halt, NeedsEnoughAttemptsAndAHighRate) {
+  EXPECT_FALSE(HaltReason({19, 19}, 0.05, 20, "2.0.0"));  // too few attempts
+  EXPECT_FALSE(HaltReason({20, 1}, 0.05, 20, "2.0.0"));   // exactly 5 %: not past it
+  auto why = HaltReason({20, 2}, 0.05, 20, "2.0.0");
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("2 of 20 nodes (10.0%) rolled back from 2.0.0"), std::string::npos) << *why;
+  EXPECT_FALSE(HaltReason({0, 0}, 0.0, 0, "2.0.0"));
+}
+
+}  // namespace
+}  // namespace steward::controller

@@ -1,0 +1,138 @@
+// The controller's service with a fake store and clock: token files, and that a check-in is
+// answered from memory (no store read) with the node's write queued.
+#include "controller/service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/temp_dir.hpp"
+
+namespace steward::controller {
+namespace {
+
+using nlohmann::json;
+
+class FakeStore final : public Store {
+ public:
+  std::vector<NodeRecord> saved;
+  int reads = 0;
+  Result<void> SaveNode(const NodeRecord& node) override {
+    saved.push_back(node);
+    return {};
+  }
+  Result<std::vector<NodeRecord>> ListNodes() override {
+    ++reads;
+    return std::vector<NodeRecord>{};
+  }
+  Result<std::optional<NodeRecord>> GetNode(const std::string&) override {
+    ++reads;
+    return std::optional<NodeRecord>{};
+  }
+  Result<void> InsertRelease(const ReleaseRecord&) override { return {}; }
+  Result<std::vector<ReleaseRecord>> ListReleases() override {
+    ++reads;
+    return std::vector<ReleaseRecord>{};
+  }
+  Result<void> PutRollout(const RolloutRecord&) override { return {}; }
+  Result<std::vector<RolloutRecord>> ListRollouts() override {
+    ++reads;
+    return std::vector<RolloutRecord>{};
+  }
+  Result<bool> RecordUpdateResult(const UpdateResult&) override { return true; }
+  Result<UpdateCounts> CountUpdateResults(const std::string&, const std::string&) override {
+    ++reads;
+    return UpdateCounts{};
+  }
+  Result<void> Heartbeat(const std::string&, std::int64_t) override { return {}; }
+  Result<std::vector<Member>> ListMembers(std::int64_t) override {
+    ++reads;
+    return std::vector<Member>{{"http://a:1", 0}, {"http://b:2", 0}};
+  }
+  Result<void> Ping() override { return Fail(ErrorCode::db_open, "store gone"); }
+  Result<void> Flush() override { return {}; }
+};
+
+http::Request Post(std::string path, std::string body, std::string bearer = "") {
+  http::Request r;
+  r.method = "POST";
+  r.path = r.target = std::move(path);
+  r.body = std::move(body);
+  if (!bearer.empty()) r.headers["authorization"] = "Bearer " + bearer;
+  return r;
+}
+
+TEST(ControllerService, CheckinIsAnsweredFromMemory) {
+  FakeStore store;
+  FakeClock clock;
+  ServiceOptions opt;
+  opt.enroll_tokens = {"enroll-token-0123456789"};
+  opt.public_url = "http://self:1";
+  opt.checkin_interval_s = 42;
+  auto service = Service::Create(store, clock, opt);
+  ASSERT_TRUE(service);
+  ASSERT_TRUE((*service)->Heartbeat());
+  auto router = (*service)->MakeRouter();
+  auto enroll = Post("/v1/enroll", R"({"enroll_token":"enroll-token-0123456789",
+      "hostname":"h","machine_id":"m","platform":"linux-x86_64"})");
+  auto res = router.Dispatch(enroll);
+  ASSERT_EQ(res.status, 200) << res.body;
+  const auto node = json::parse(res.body);
+  const int reads_before = store.reads;
+  auto checkin = Post("/v1/checkin",
+                      json{{"node_id", node["node_id"]},
+                           {"components", {{{"name", "agent"}, {"channel", "stable"}}}}}
+                          .dump(),
+                      node["node_token"]);
+  res = router.Dispatch(checkin);
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(store.reads, reads_before);
+  ASSERT_EQ(store.saved.size(), 2u);  // enrollment, then the check-in
+  EXPECT_EQ(
+      store.saved[1].last_seen,
+      std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch()).count());
+  const auto answer = json::parse(res.body);
+  EXPECT_EQ(answer["controllers"], json::array({"http://a:1", "http://b:2"}));
+  EXPECT_EQ(answer["checkin_interval_s"], 42);
+
+  http::Request ready;
+  ready.method = "GET";
+  ready.path = "/readyz";
+  res = router.Dispatch(ready);
+  EXPECT_EQ(res.status, 503);
+  EXPECT_NE(res.body.find("store gone"), std::string::npos);
+}
+
+TEST(ControllerTokens, FileRulesAndErrors) {
+  test::TempDir dir;
+  auto ok = ReadTokenFile(
+      dir.Write("t", "# admins\n\n  token-one-0123456789  \r\ntoken-two-0123456789\n"));
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(*ok, (std::vector<std::string>{"token-one-0123456789", "token-two-0123456789"}));
+
+  auto empty = ReadTokenFile(dir.Write("e", "# nothing\n\n"));
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().code, ErrorCode::config_invalid);
+  EXPECT_NE(empty.error().message.find("holds no token"), std::string::npos);
+
+  auto weak = ReadTokenFile(dir.Write("w", "short\n"));
+  ASSERT_FALSE(weak);
+  EXPECT_NE(weak.error().message.find("shorter than 16"), std::string::npos);
+
+  auto missing = ReadTokenFile((dir / "absent").string());
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("absent"), std::string::npos);
+}
+
+TEST(ControllerTokens, BadRootIsRefusedWithItsPath) {
+  test::TempDir dir;
+  Config cfg;
+  cfg.root = dir.Write("root.json", "{\"schema\":\"steward.root/1\"");
+  auto r = LoadServiceOptions(cfg);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::root_malformed);
+  EXPECT_NE(r.error().message.find("root.json"), std::string::npos) << r.error().message;
+}
+
+}  // namespace
+}  // namespace steward::controller

@@ -1,0 +1,109 @@
+#include "controller/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.hpp"
+
+namespace steward::controller {
+namespace {
+
+std::string Url(const test::TempDir& dir) { return "sqlite:" + (dir / "c.db").string(); }
+
+NodeRecord Node(const std::string& id) {
+  return NodeRecord{id, "hash-" + id, "host", "machine-" + id, "linux-x86_64", 10, 0, ""};
+}
+
+TEST(SqliteStore, NodeWritesAreBatchedAndSurviveReopen) {
+  test::TempDir dir;
+  {
+    auto s = OpenStore(Url(dir));
+    ASSERT_TRUE(s) << s.error().message;
+    ASSERT_TRUE((*s)->SaveNode(Node("a")));
+    auto n = Node("b");
+    ASSERT_TRUE((*s)->SaveNode(n));
+    n.last_seen = 99;
+    n.report = "{}";
+    ASSERT_TRUE((*s)->SaveNode(n));  // the newest write wins
+    auto got = (*s)->GetNode("b");   // seen before the flush
+    ASSERT_TRUE(got && *got);
+    EXPECT_EQ((*got)->last_seen, 99);
+  }  // closing flushes
+  auto s = OpenStore(Url(dir));
+  ASSERT_TRUE(s);
+  auto nodes = (*s)->ListNodes();
+  ASSERT_TRUE(nodes);
+  ASSERT_EQ(nodes->size(), 2u);
+  EXPECT_EQ((*nodes)[1].report, "{}");
+  EXPECT_FALSE(*(*s)->GetNode("zzz"));
+}
+
+TEST(SqliteStore, ReleasesAreUniquePerVersionAndSequence) {
+  test::TempDir dir;
+  auto s = OpenStore(Url(dir));
+  ASSERT_TRUE(s);
+  ReleaseRecord r{"agent", "stable", "1.0.0", 1, 1, "{\"m\":1}", {"sig a", "sig\nb"}, "ab", 5, 6};
+  ASSERT_TRUE((*s)->InsertRelease(r));
+  auto dup = (*s)->InsertRelease(r);
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, ErrorCode::already_exists);
+  EXPECT_NE(dup.error().message.find("already published"), std::string::npos);
+  r.version = "1.0.1";  // same sequence
+  EXPECT_FALSE((*s)->InsertRelease(r));
+  auto list = (*s)->ListReleases();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].signatures, (std::vector<std::string>{"sig a", "sig\nb"}));
+  EXPECT_EQ((*list)[0].manifest, "{\"m\":1}");
+}
+
+TEST(SqliteStore, RolloutsResultsAndMembers) {
+  test::TempDir dir;
+  auto s = OpenStore(Url(dir));
+  ASSERT_TRUE(s);
+  RolloutRecord r{"agent", "stable", "2.0.0", "1.0.0", 12.5, false, "", "seed", 7};
+  ASSERT_TRUE((*s)->PutRollout(r));
+  r.paused = true;
+  r.halt_reason = "why";
+  ASSERT_TRUE((*s)->PutRollout(r));
+  auto list = (*s)->ListRollouts();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_TRUE((*list)[0].paused);
+  EXPECT_EQ((*list)[0].percent, 12.5);
+  EXPECT_EQ((*list)[0].halt_reason, "why");
+
+  UpdateResult u{"n1", "agent", "seed", "1.0.0", "2.0.0", "rolled_back", "crash_loop", 1};
+  EXPECT_TRUE(*(*s)->RecordUpdateResult(u));
+  EXPECT_FALSE(*(*s)->RecordUpdateResult(u));  // one per node and rollout
+  u.node_id = "n2";
+  u.result = "committed";
+  EXPECT_TRUE(*(*s)->RecordUpdateResult(u));
+  auto counts = (*s)->CountUpdateResults("seed", "agent");
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->attempts, 2);
+  EXPECT_EQ(counts->rolled_back, 1);
+  EXPECT_EQ((*s)->CountUpdateResults("other", "agent")->attempts, 0);
+
+  ASSERT_TRUE((*s)->Heartbeat("http://a", 100));
+  ASSERT_TRUE((*s)->Heartbeat("http://b", 50));
+  auto live = (*s)->ListMembers(90);
+  ASSERT_TRUE(live);
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].url, "http://a");
+  EXPECT_TRUE((*s)->Ping());
+}
+
+TEST(SqliteStore, RefusesOtherSchemesAndCorruptFiles) {
+  auto pg = OpenStore("postgresql://db/steward");
+  ASSERT_FALSE(pg);
+  EXPECT_EQ(pg.error().code, ErrorCode::unsupported);
+  EXPECT_NE(pg.error().message.find("only sqlite:"), std::string::npos);
+  test::TempDir dir;
+  dir.Write("c.db", std::string(8192, 'x'));
+  auto bad = OpenStore(Url(dir));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("c.db"), std::string::npos) << bad.error().message;
+}
+
+}  // namespace
+}  // namespace steward::controller
