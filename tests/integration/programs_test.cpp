@@ -68,3 +68,18 @@ TEST(Programs, ExampleConfigsPass) {
 
 }  // namespace
 }  // namespace steward::test
+
+namespace steward::test {
+namespace {
+
+// The demo and the end-to-end scenarios ship these as distinct releases of the agent.
+TEST(Programs, ReleaseBuildsReportTheirOwnVersion) {
+  for (const char* v : {"1.0.0", "1.1.0", "1.2.0"}) {
+    auto r = RunProgram({Bin(std::string("releases/") + v + "/steward-agent"), "--version"});
+    EXPECT_EQ(r.status.code(), 0) << v;
+    EXPECT_EQ(r.out, std::string(v) + "\n");
+  }
+}
+
+}  // namespace
+}  // namespace steward::test
