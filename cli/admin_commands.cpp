@@ -73,9 +73,13 @@ Result<json> Call(const Connection& c, const std::string& method, const std::str
   json j = json::parse(res->body, nullptr, false);
   if (res->status < 200 || res->status > 299) {
     if (j.is_object() && j.contains("error") && j["error"].is_object()) {
-      const auto name = j["error"].value("code", "");
-      return Fail(ErrorCodeFromName(name).value_or(ErrorCode::http_status),
-                  j["error"].value("message", "") + " (HTTP " + std::to_string(res->status) + ")");
+      // A hostile or broken server may send anything here: read strings only.
+      const auto text = [&](const char* key) {
+        const auto it = j["error"].find(key);
+        return it != j["error"].end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      return Fail(ErrorCodeFromName(text("code")).value_or(ErrorCode::http_status),
+                  text("message") + " (HTTP " + std::to_string(res->status) + ")");
     }
     return Fail(ErrorCode::http_status,
                 "controller answered HTTP " + std::to_string(res->status) + ": " + res->body);

@@ -135,7 +135,8 @@ Result<std::uint64_t> FreeSpace(const fs::path& path) {
 }
 
 Result<std::string> ReadFile(const fs::path& path, std::size_t max_bytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO planted at the path must not block the open; it fails the type check.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd) return std::unexpected(ErrnoError("open " + path.string(), errno));
   struct stat st {};
   if (::fstat(fd.Get(), &st) != 0)

@@ -233,7 +233,7 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> ParseRange(std::string_vi
     std::uint64_t end = 0;
     auto [p2, ec2] = std::from_chars(h.data() + dash + 1, h.data() + h.size(), end);
     if (ec2 != std::errc{} || p2 != h.data() + h.size() || end < first) return std::nullopt;
-    last = std::min(end + 1, size);
+    last = end >= size - 1 ? size : end + 1;  // no overflow for end = 2^64-1
   }
   return std::make_pair(first, last);
 }

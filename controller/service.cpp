@@ -156,12 +156,14 @@ Result<std::vector<ComponentSummary>> ReadComponents(const json& body) {
       if (!lu->is_object()) {
         return Fail(ErrorCode::bad_request, where + ": field 'last_update' must be an object");
       }
+      // Built from the checked values, where a null field reads as "" (never throws).
+      std::vector<std::string> parts;
       for (const char* f : {"from", "to", "result", "error_code"}) {
         auto v = StringField(*lu, f, false, 128);
         if (!v) return std::unexpected(v.error().Wrap(where + ".last_update"));
+        parts.push_back(std::move(*v));
       }
-      s.last_update_key = lu->value("from", "") + "|" + lu->value("to", "") + "|" +
-                          lu->value("result", "") + "|" + lu->value("error_code", "");
+      s.last_update_key = parts[0] + "|" + parts[1] + "|" + parts[2] + "|" + parts[3];
     }
     out.push_back(std::move(s));
   }

@@ -48,7 +48,10 @@ class StreamHash {
 
   void Update(std::string_view data) {
     while (!data.empty()) {
-      if (current_.capacity() == 0) current_ = TakeBlock();
+      if (!holding_) {
+        current_ = TakeBlock();  // waits while kMaxBlocks are queued: memory stays bounded
+        holding_ = true;
+      }
       const std::size_t n = std::min(kBlock - current_.size(), data.size());
       current_.append(data.data(), n);
       data.remove_prefix(n);
@@ -83,12 +86,13 @@ class StreamHash {
     return b;
   }
   void Push() {
-    if (current_.empty()) return;
+    if (!holding_ || current_.empty()) return;
     {
       std::lock_guard lock(mu_);
       queue_.push_back(std::move(current_));
     }
     current_ = std::string();
+    holding_ = false;
     work_cv_.notify_one();
   }
   // Waits until every byte given to Update is in the hash; the worker is idle afterwards.
@@ -117,6 +121,7 @@ class StreamHash {
 
   Sha256 hash_;  // touched by the worker only while busy_, by callers only after Drain
   std::string current_;
+  bool holding_ = false;  // current_ is a block from TakeBlock
   std::mutex mu_;
   std::condition_variable work_cv_, free_cv_, idle_cv_;
   std::deque<std::string> queue_;
@@ -695,14 +700,19 @@ Result<Installed> Fetcher::FetchAndInstall(const FetchRequest& req) {
   if (IsDir(final_dir)) {
     struct stat st {};
     const fs::path bin = final_dir / binary;
+    // Reused only when it holds exactly the artifact: the directory name carries 8 hex digits
+    // of the hash, not all of it, and the file may have been damaged since.
     if (::lstat(bin.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
         static_cast<std::uint64_t>(st.st_size) == a.size) {
-      m.Discard(s);
-      return Installed{final_dir, bin, "", 0, false, true};
+      if (auto sum = Sha256File(bin); sum && *sum == a.sha256) {
+        m.Discard(s);
+        return Installed{final_dir, bin, "", 0, false, true};
+      }
     }
     return Fail(ErrorCode::already_exists, final_dir.string() + " exists but does not hold " +
-                                               binary + " of " + std::to_string(a.size) +
-                                               " bytes; remove it to install again");
+                                               binary +
+                                               " with the expected size and SHA-256; "
+                                               "remove it to install again");
   }
 
   m.LoadResume(s, a);

@@ -124,6 +124,19 @@ TEST_F(ControllerApi, OversizedAndMalformedRequests) {
   EXPECT_EQ(bad_name.status, 400);
   EXPECT_NE(bad_name.message().find("components[0]"), std::string::npos) << bad_name.raw;
 
+  // Null fields in a reported update read as empty; they never break the check-in.
+  auto nulls = c.Checkin(
+      node,
+      json::array({Controller::Component(
+          "agent", "stable", "1.0.0",
+          json{
+              {"from", nullptr}, {"to", "1.0.0"}, {"result", nullptr}, {"error_code", nullptr}})}));
+  EXPECT_EQ(nulls.status, 200) << nulls.raw;
+  auto bad_update = c.Checkin(
+      node, json::array({Controller::Component("agent", "stable", "1.0.0", json{{"result", 7}})}));
+  EXPECT_EQ(bad_update.status, 400);
+  EXPECT_NE(bad_update.message().find("last_update"), std::string::npos) << bad_update.raw;
+
   auto no_route = c.Request("GET", "/v1/nothing");
   EXPECT_EQ(no_route.status, 404);
   EXPECT_EQ(no_route.code(), "route_not_found");

@@ -82,6 +82,15 @@ TEST(Files, ReadFileEnforcesLimitAndType) {
   EXPECT_EQ(ReadFile(dir / "nope", 10).error().code, ErrorCode::not_found);
 }
 
+TEST(Files, ReadFileRefusesAFifoWithoutBlocking) {
+  test::TempDir dir;
+  const auto fifo = dir / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto r = ReadFile(fifo, 100);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::invalid_argument);
+}
+
 TEST(Files, UnreadableFileIsPermissionError) {
   if (::geteuid() == 0) GTEST_SKIP() << "root reads everything";
   test::TempDir dir;

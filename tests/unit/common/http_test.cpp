@@ -167,6 +167,15 @@ TEST(Http, ServesFilesWithRanges) {
 
   spec.headers = {"Range: bytes=999999-"};
   EXPECT_EQ(client.Perform(spec).value().status, 416);
+
+  // A hostile end that would overflow is clamped to the file's end.
+  spec.headers = {"Range: bytes=299990-18446744073709551615"};
+  auto clamped = client.Perform(spec).value();
+  EXPECT_EQ(clamped.status, 206);
+  EXPECT_EQ(clamped.body, content.substr(299990));
+  EXPECT_EQ(clamped.Header("content-range"), "bytes 299990-299999/300000");
+  spec.headers = {"Range: bytes=10-5"};
+  EXPECT_EQ(client.Perform(spec).value().status, 416);
 }
 
 TEST(Http, ClientCapsResponseBytes) {

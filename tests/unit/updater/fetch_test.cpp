@@ -130,6 +130,18 @@ TEST_F(FetchTest, InstallsVerifiedExecutableAsCompleteVersionDirectory) {
   ASSERT_TRUE(again) << again.error().ToString();
   EXPECT_TRUE(again->already_installed);
   EXPECT_EQ(srv.requests().size(), 1u);
+
+  // A damaged file of the same size is not taken for the artifact.
+  std::string damaged = body_;
+  damaged[damaged.size() / 2] ^= 0x01;
+  {
+    std::ofstream out(r->binary, std::ios::binary | std::ios::trunc);
+    out.write(damaged.data(), static_cast<std::streamsize>(damaged.size()));
+  }
+  auto broken = Fetch(req);
+  ASSERT_FALSE(broken);
+  EXPECT_EQ(broken.error().code, ErrorCode::already_exists);
+  EXPECT_NE(broken.error().message.find("SHA-256"), std::string::npos);
 }
 
 TEST_F(FetchTest, TruncatedBodyKeepsResumablePartialThenResumesWithRange) {
