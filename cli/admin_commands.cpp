@@ -11,6 +11,7 @@
 #include "common/error.hpp"
 #include "common/files.hpp"
 #include "common/http_client.hpp"
+#include "common/token_file.hpp"
 
 namespace steward::cli {
 
@@ -32,12 +33,10 @@ int Report(const Error& e) {
 
 Result<std::string> Token(const Connection& c) {
   if (!c.token_file.empty()) {
-    auto text = files::ReadFile(c.token_file, 64 * 1024);
-    if (!text) return std::unexpected(text.error().Wrap("--token-file"));
-    std::string t = *text;
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
-    if (auto nl = t.find('\n'); nl != std::string::npos) t.resize(nl);
-    return t;
+    // The controller's own format: the first token of the file.
+    auto tokens = ReadTokenFile(c.token_file);
+    if (!tokens) return std::unexpected(tokens.error().Wrap("--token-file"));
+    return tokens->front();
   }
   if (const char* env = std::getenv("STEWARD_TOKEN"); env && *env) return std::string(env);
   return Fail(ErrorCode::usage, "no admin token: pass --token-file FILE or set STEWARD_TOKEN");

@@ -34,8 +34,6 @@ struct ServiceOptions {
 // config. Errors name the file and what was wrong.
 Result<ServiceOptions> LoadServiceOptions(const Config& config);
 
-// Tokens from a file: one per line; blank lines and lines starting with '#' are skipped.
-Result<std::vector<std::string>> ReadTokenFile(const std::string& path);
 
 class Service {
  public:
