@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sodium.h>
 #include <unistd.h>
 
@@ -112,6 +113,14 @@ Sha256Digest Sha256Of(std::string_view data) {
   Sha256 h;
   h.Update(data);
   return h.Finish();
+}
+
+Sha256Digest HmacSha256(std::span<const std::uint8_t> key, std::string_view message) {
+  Sha256Digest d{};
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), d.data(), &len);
+  return d;
 }
 
 Blake2b512Digest Blake2b512Of(std::string_view data) {

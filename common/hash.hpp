@@ -57,6 +57,8 @@ class Blake2b512 {
 };
 
 Sha256Digest Sha256Of(std::string_view data);
+// HMAC-SHA256 (RFC 2104), on OpenSSL.
+Sha256Digest HmacSha256(std::span<const std::uint8_t> key, std::string_view message);
 Blake2b512Digest Blake2b512Of(std::string_view data);
 // Streams a file through the hash in constant memory: regular files are mapped 8 MiB at a time
 // (no copy: this is what keeps `stewardctl verify` at or below `minisign -V`), anything else is

@@ -9,33 +9,6 @@
 
 namespace steward::controller {
 
-Sha256Digest HmacSha256(std::span<const std::uint8_t> key, std::string_view message) {
-  constexpr std::size_t kBlock = 64;
-  std::array<std::uint8_t, kBlock> k{};
-  if (key.size() > kBlock) {
-    Sha256 h;
-    h.Update(key);
-    const auto d = h.Finish();
-    std::copy(d.begin(), d.end(), k.begin());
-  } else {
-    std::copy(key.begin(), key.end(), k.begin());
-  }
-  std::array<std::uint8_t, kBlock> ipad{};
-  std::array<std::uint8_t, kBlock> opad{};
-  for (std::size_t i = 0; i < kBlock; ++i) {
-    ipad[i] = k[i] ^ 0x36;
-    opad[i] = k[i] ^ 0x5c;
-  }
-  Sha256 inner;
-  inner.Update(ipad);
-  inner.Update(message);
-  const auto inner_digest = inner.Finish();
-  Sha256 outer;
-  outer.Update(opad);
-  outer.Update(inner_digest);
-  return outer.Finish();
-}
-
 std::uint64_t Bucket(std::string_view seed_hex, std::string_view node_id) {
   const auto key = HexDecode(seed_hex).value_or(std::vector<std::uint8_t>{});
   const auto mac = HmacSha256(key, node_id);

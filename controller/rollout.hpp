@@ -15,8 +15,6 @@
 
 namespace steward::controller {
 
-Sha256Digest HmacSha256(std::span<const std::uint8_t> key, std::string_view message);
-
 // The node's position in [0, 2^64): the first 8 bytes of HMAC-SHA256(seed, node_id), big-endian.
 // `seed_hex` is the rollout's hex seed (its bytes are the key).
 std::uint64_t Bucket(std::string_view seed_hex, std::string_view node_id);

@@ -22,18 +22,6 @@ RolloutRecord Rollout(double percent, std::string minimum = "", bool paused = fa
 
 SemVer V(const char* s) { return *SemVer::Parse(s); }
 
-TEST(Hmac, MatchesRfc4231) {
-  const std::string key = "Jefe";
-  const auto mac = HmacSha256({reinterpret_cast<const std::uint8_t*>(key.data()), key.size()},
-                              "what do ya want for nothing?");
-  EXPECT_EQ(HexEncode(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-  // Keys longer than a block are hashed first (RFC 4231 test case 6).
-  const std::vector<std::uint8_t> long_key(131, 0xaa);
-  EXPECT_EQ(
-      HexEncode(HmacSha256(long_key, "Test Using Larger Than Block-Size Key - Hash Key First")),
-      "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
-}
-
 TEST(Bucket, StableForASeedAndNearThePercentOver10000Nodes) {
   const std::string seed = NewSeed();
   for (const double percent : {1.0, 10.0, 50.0, 90.0}) {
