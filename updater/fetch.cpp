@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 
@@ -140,25 +141,6 @@ bool IsSafeName(std::string_view s) {
   });
 }
 
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 // What lets a restarted updater continue a download: persisted next to the partial file.
 struct ResumeRecord {
   std::string url;
@@ -169,10 +151,16 @@ struct ResumeRecord {
   std::string last_modified;
 
   std::string ToJson() const {
-    return "{\"schema\":" + JsonString(kRecordSchema) + ",\"url\":" + JsonString(url) +
-           ",\"size\":" + std::to_string(size) + ",\"sha256\":" + JsonString(sha256) +
-           ",\"offset\":" + std::to_string(offset) + ",\"etag\":" + JsonString(etag) +
-           ",\"last_modified\":" + JsonString(last_modified) + "}\n";
+    // Bytes that are not UTF-8 (a server's ETag may hold any) are replaced, so the record
+    // always parses; such a validator then no longer matches and the download starts over.
+    const nlohmann::json j{{"schema", kRecordSchema},
+                           {"url", url},
+                           {"size", size},
+                           {"sha256", sha256},
+                           {"offset", offset},
+                           {"etag", etag},
+                           {"last_modified", last_modified}};
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
 };
 

@@ -11,6 +11,8 @@
 #include <sstream>
 
 #include "common/files.hpp"
+#include "common/json_strict.hpp"
+#include "common/json_strict.hpp"
 #include "tests/support/fake_artifact.hpp"
 #include "tests/support/hostile_server.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -169,6 +171,25 @@ TEST_F(FetchTest, TruncatedBodyKeepsResumablePartialThenResumesWithRange) {
   EXPECT_EQ(reqs[1].Header("range"), "bytes=131072-");
   EXPECT_EQ(reqs[1].Header("if-range"), "\"v1\"");
   EXPECT_TRUE(List(Staging()).empty());
+}
+
+TEST_F(FetchTest, NonUtf8ETagStillLeavesAReadableRecord) {
+  const std::string half = body_.substr(0, kSize / 2);
+  HostileServer srv(Raw(
+      Head("200 OK", "Content-Length: " + std::to_string(kSize) + "\r\nETag: \"v\xff\xfe\"\r\n") +
+      half));
+  const auto req = Request(body_, srv.Url());
+  ASSERT_EQ(Fetch(req).error().code, ErrorCode::http_truncated);
+  const std::string key = StagingKey("agent", req.artifact.sha256);
+  const auto record = Slurp(Staging() / (key + ".resume.json"));
+  EXPECT_NE(record.find("\"offset\":131072"), std::string::npos) << record;
+  EXPECT_TRUE(json::Parse(record, ErrorCode::resume_invalid)) << record;
+  // The record is valid JSON; the mangled validator no longer matches, so the server sends the
+  // whole file and the download completes correctly.
+  srv.SetHandler(HostileServer::ServeFile(body_));
+  auto ok = Fetch(req);
+  ASSERT_TRUE(ok) << ok.error().ToString();
+  EXPECT_EQ(Slurp(ok->binary), body_);
 }
 
 TEST_F(FetchTest, ServerIgnoringRangeRestartsFromZero) {
