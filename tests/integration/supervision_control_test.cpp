@@ -264,6 +264,8 @@ TEST(SupervisionControl, LocalApiRejectsBadRequestsWithAReason) {
   TempDir dir;
   UpdaterProcess u(dir);
   u.Start(Component("svc", {"--hang"}));
+  // The updater answers before its component is ready: wait for that first.
+  ASSERT_TRUE(u.WaitUnit("svc", [](const json& x) { return x["state"] == "running"; })) << u.Logs();
   http::ClientOptions options;
   options.unix_socket = u.socket();
   http::Client client(options);
