@@ -12,8 +12,10 @@ endif()
 target_include_directories(steward_options INTERFACE ${PROJECT_SOURCE_DIR})
 
 if(STEWARD_SANITIZE)
+  # With sanitizers GCC 12 reports false -Wmaybe-uninitialized inside libstdc++ (<regex>).
   target_compile_options(steward_options INTERFACE
-    -fsanitize=${STEWARD_SANITIZE} -fno-omit-frame-pointer)
+    -fsanitize=${STEWARD_SANITIZE} -fno-omit-frame-pointer
+    $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
   target_link_options(steward_options INTERFACE -fsanitize=${STEWARD_SANITIZE})
 endif()
 if(STEWARD_FAILPOINTS)
