@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/files.hpp"
+#include "common/hash.hpp"
 #include "common/log.hpp"
 
 namespace steward::http {
@@ -34,21 +35,14 @@ std::string Request::Header(std::string_view name) const {
 
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string PercentDecode(std::string_view s) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
-               HexValue(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+    } else if (auto byte =
+                   s[i] == '%' && i + 2 < s.size() ? HexDecode(s.substr(i + 1, 2)) : std::nullopt) {
+      out.push_back(static_cast<char>((*byte)[0]));
       i += 2;
     } else {
       out.push_back(s[i]);

@@ -63,18 +63,20 @@ std::optional<std::string> HaltReason(const UpdateCounts& counts, double max_rat
   return std::string(buf);
 }
 
-std::string NewSeed() {
-  std::array<std::uint8_t, 32> bytes{};
+std::string RandomHex(std::size_t bytes) {
+  std::vector<std::uint8_t> buf(bytes);
   std::size_t got = 0;
-  while (got < bytes.size()) {
-    const auto n = getrandom(bytes.data() + got, bytes.size() - got, 0);
+  while (got < bytes) {
+    const auto n = getrandom(buf.data() + got, bytes - got, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       std::abort();  // no randomness: nothing safe to do
     }
     got += static_cast<std::size_t>(n);
   }
-  return HexEncode(bytes);
+  return HexEncode(buf);
 }
+
+std::string NewSeed() { return RandomHex(32); }
 
 }  // namespace steward::controller

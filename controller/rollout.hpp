@@ -41,6 +41,8 @@ Choice Choose(const RolloutRecord& rollout, const std::optional<SemVer>& running
 std::optional<std::string> HaltReason(const UpdateCounts& counts, double max_rate,
                                       std::int64_t min_attempts, std::string_view version);
 
+// `bytes` random bytes from the kernel, hex-encoded: node ids, node tokens, rollout seeds.
+std::string RandomHex(std::size_t bytes);
 // A fresh random seed, 32 bytes as hex.
 std::string NewSeed();
 

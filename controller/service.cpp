@@ -1,7 +1,5 @@
 #include "controller/service.hpp"
 
-#include <sys/random.h>
-
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -28,20 +26,6 @@ namespace {
 
 constexpr std::size_t kMaxCheckinBody = 64 * 1024;
 constexpr std::size_t kMaxComponents = 64;
-
-std::string RandomHex(std::size_t bytes) {
-  std::vector<std::uint8_t> buf(bytes);
-  std::size_t got = 0;
-  while (got < bytes) {
-    const auto n = getrandom(buf.data() + got, bytes - got, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      std::abort();  // no randomness: nothing safe to do
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  return HexEncode(buf);
-}
 
 // Constant time in the contents (lengths are not secret: every token has the same length).
 bool SecretEquals(std::string_view a, std::string_view b) {
