@@ -36,7 +36,53 @@ CREATE TABLE exit_history (
 CREATE INDEX exit_history_by_component ON exit_history(component, at_ms);
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kMigration1};
+// Update transactions (one row per attempt; docs/updates.md), versions marked bad, the trust
+// floor per component and channel, and small settings (node identity, learned controllers).
+constexpr std::string_view kMigration2 = R"sql(
+CREATE TABLE txn (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  component TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  from_version TEXT NOT NULL,
+  from_dir TEXT NOT NULL,
+  prev_dir TEXT NOT NULL,
+  to_version TEXT NOT NULL,
+  to_dir TEXT NOT NULL,
+  manifest BLOB NOT NULL,
+  signatures TEXT NOT NULL,
+  state TEXT NOT NULL,
+  result TEXT NOT NULL DEFAULT '',
+  error_code TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  healthy_ms INTEGER NOT NULL DEFAULT 0,
+  closed INTEGER NOT NULL DEFAULT 0,
+  started_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+CREATE INDEX txn_by_component ON txn(component, id);
+CREATE TABLE bad_version (
+  component TEXT NOT NULL,
+  version TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  PRIMARY KEY (component, version)
+);
+CREATE TABLE trust_floor (
+  component TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  root_version INTEGER NOT NULL,
+  sequence INTEGER NOT NULL,
+  manifest_sha256 TEXT NOT NULL,
+  time_floor_ms INTEGER NOT NULL,
+  PRIMARY KEY (component, channel)
+);
+CREATE TABLE setting (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kMigration1, kMigration2};
 
 // Rows kept per component; older exits are deleted as new ones come.
 constexpr int kHistoryKept = 1000;
@@ -223,6 +269,23 @@ Result<std::optional<ExitInfo>> StateDb::LastExit(std::string_view name) {
   info.core_dumped = q->Int(4) != 0;
   info.oom = q->Int(5) != 0;
   return std::optional<ExitInfo>(info);
+}
+
+Result<std::optional<std::string>> StateDb::GetSetting(std::string_view key) {
+  auto q = db_.Prepare("SELECT value FROM setting WHERE key = ?1");
+  if (!q) return std::unexpected(q.error());
+  q->Bind(1, key);
+  auto row = q->Step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::optional<std::string>{};
+  return std::optional<std::string>(q->Text(0));
+}
+
+Result<void> StateDb::SetSetting(std::string_view key, std::string_view value) {
+  auto q = db_.Prepare(
+      "INSERT INTO setting(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2");
+  if (!q) return std::unexpected(q.error());
+  return q->Bind(1, key).Bind(2, value).Run();
 }
 
 }  // namespace steward::updater

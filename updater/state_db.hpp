@@ -1,8 +1,8 @@
 // The updater's state database (<state_dir>/state.db, SQLite WAL, synchronous=FULL): per
 // component the operator's desired state, the persisted stop intent, the running pid and the
 // restart tally, plus the history of exits, so backoff and crash loops are seen across updater
-// restarts. The schema grows by appending to Migrations(): update transactions (a journal) and
-// installed/previous versions are added later as new migrations, never by editing old ones.
+// restarts; the update journal, versions marked bad, trust floors and settings. The schema grows
+// by appending to Migrations(), never by editing old ones.
 #pragma once
 
 #include <sys/types.h>
@@ -50,6 +50,10 @@ class StateDb {
   // Failures recorded at or after `since`.
   Result<int> FailuresSince(std::string_view name, WallTime since);
   Result<std::optional<ExitInfo>> LastExit(std::string_view name);
+
+  // Small named values (node identity, the learned controller list); nullopt when unset.
+  Result<std::optional<std::string>> GetSetting(std::string_view key);
+  Result<void> SetSetting(std::string_view key, std::string_view value);
 
   sqlite::Db& db() { return db_; }
 
