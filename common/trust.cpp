@@ -501,4 +501,18 @@ Result<VerifiedRelease> VerifyRelease(const Root& root, std::string_view manifes
   return out;
 }
 
+std::vector<std::filesystem::path> SignatureFilesBeside(const std::filesystem::path& file) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> out;
+  const auto dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  const std::string base = file.filename().string() + ".";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const auto name = e.path().filename().string();
+    if (name.starts_with(base) && name.ends_with(".minisig")) out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace steward::trust

@@ -68,6 +68,10 @@ Result<Root> VerifyRootRotation(const Root& trusted, std::string_view new_bytes,
 // its shipped root.
 Result<Root> LoadRootFile(const std::filesystem::path& path);
 
+// Signature files that belong to `file`: `<file>.minisig` (minisign's own name) and
+// `<file>.<label>.minisig` (one per signer), sorted by name.
+std::vector<std::filesystem::path> SignatureFilesBeside(const std::filesystem::path& file);
+
 struct Artifact {
   std::string url;
   std::vector<std::string> mirrors;

@@ -52,7 +52,7 @@ struct OfferedRelease {
 
 struct CheckinAnswer {
   std::vector<OfferedRelease> releases;
-  std::string flags_json = "{}";  // the answer's "flags" object, serialized compactly
+  std::string flags_json = "{}";     // the answer's "flags" object, serialized compactly
   std::optional<Duration> interval;  // checkin_interval_s, when given (clamped to 1 s .. 24 h)
   std::string controller;            // the URL that answered
 };

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -25,11 +26,13 @@
 #include "common/rfc3339.hpp"
 #include "common/sd_notify.hpp"
 #include "common/version.hpp"
+#include "updater/fetch.hpp"
 #include "updater/launcher.hpp"
 #include "updater/notify_socket.hpp"
 #include "updater/process.hpp"
 #include "updater/state_db.hpp"
 #include "updater/supervisor.hpp"
+#include "updater/updates.hpp"
 
 namespace steward::updater {
 
@@ -137,24 +140,100 @@ json ExitJson(const std::optional<ExitInfo>& e) {
 
 json OrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
+json UpdateJson(const TxnView& t) {
+  auto seconds = [](Duration d) {
+    return std::round(std::chrono::duration<double>(d).count() * 1000.0) / 1000.0;
+  };
+  return json{{"id", t.id},
+              {"from", OrNull(t.from_version)},
+              {"to", OrNull(t.to_version)},
+              {"state", TxnStateName(t.state)},
+              {"result", OrNull(t.result)},
+              {"error_code", OrNull(t.error_code)},
+              {"error", OrNull(t.error)},
+              {"healthy_s", seconds(t.healthy)},
+              {"grace_s", seconds(t.grace)}};
+}
+
+// Runs jobs one after the other on its own thread (downloads), so the loop never blocks.
+class Worker {
+ public:
+  Worker() : thread_([this] { Run(); }) {}
+  ~Worker() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Post(std::function<void()> job) {
+    {
+      std::lock_guard lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void Run() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return done_ || !jobs_.empty(); });
+        if (done_) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// An `apply` request: {"manifest": "<exact signed bytes>", "signatures": ["<.minisig text>"…]}.
+Result<OfferedRelease> ParseApply(const std::string& component, const std::string& body) {
+  const json j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("manifest") || !j["manifest"].is_string() ||
+      !j.contains("signatures") || !j["signatures"].is_array()) {
+    return Fail(ErrorCode::bad_request,
+                "expected {\"manifest\": \"<signed bytes>\", \"signatures\": [\"<minisig>\"…]}");
+  }
+  OfferedRelease r{component, j["manifest"].get<std::string>(), {}};
+  for (const auto& s : j["signatures"]) {
+    if (!s.is_string()) return Fail(ErrorCode::bad_request, "signatures must be strings");
+    r.signatures.push_back(s.get<std::string>());
+  }
+  return r;
+}
+
 }  // namespace
 
-std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view state) {
+std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view state,
+                       const std::map<std::string, TxnView>& updates) {
   json list = json::array();
   for (const auto& u : units) {
-    list.push_back(json{{"name", u.name},
-                        {"state", UnitStateName(u.state)},
-                        {"pid", u.pid > 0 ? json(u.pid) : json(nullptr)},
-                        {"desired_state", u.desired},
-                        {"running_version", OrNull(u.running_version)},
-                        {"installed_version", OrNull(u.installed_version)},
-                        {"previous_version", OrNull(u.previous_version)},
-                        {"last_exit", ExitJson(u.last_exit)},
-                        {"restarts", u.restarts},
-                        {"consecutive_failures", u.consecutive_failures},
-                        {"crash_loop", u.crash_loop},
-                        {"status", u.status_text},
-                        {"last_error", OrNull(u.last_error)}});
+    auto update = updates.find(u.name);
+    list.push_back(
+        json{{"name", u.name},
+             {"state", UnitStateName(u.state)},
+             {"pid", u.pid > 0 ? json(u.pid) : json(nullptr)},
+             {"desired_state", u.desired},
+             {"running_version", OrNull(u.running_version)},
+             {"installed_version", OrNull(u.installed_version)},
+             {"previous_version", OrNull(u.previous_version)},
+             {"last_exit", ExitJson(u.last_exit)},
+             {"restarts", u.restarts},
+             {"consecutive_failures", u.consecutive_failures},
+             {"crash_loop", u.crash_loop},
+             {"status", u.status_text},
+             {"last_error", OrNull(u.last_error)},
+             {"update", update != updates.end() ? UpdateJson(update->second) : json(nullptr)}});
   }
   json doc{{"updater", {{"version", BuildVersion()}, {"state", state}}}, {"components", list}};
   return doc.dump();
@@ -201,11 +280,33 @@ int RunDaemon(const Config& config, Clock& clock) {
     return future.get();
   };
   Supervisor* sup_ptr = nullptr;
+  Updates* updates_ptr = nullptr;
+  auto status_now = [&] {
+    std::map<std::string, TxnView> txns;
+    for (const auto& name : sup_ptr->Names()) {
+      if (auto t = updates_ptr->Last(name)) txns.emplace(name, std::move(*t));
+    }
+    return StatusJson(sup_ptr->Status(), "running", txns);
+  };
   http::Router router;
   router.Add("GET", "/v1/status", [&](const http::Request&) {
     if (!serving.load()) return http::Response::Json(200, StatusJson({}, "recovering"));
-    return on_loop(
-        [&] { return http::Response::Json(200, StatusJson(sup_ptr->Status(), "running")); });
+    return on_loop([&] { return http::Response::Json(200, status_now()); });
+  });
+  router.Add("POST", "/v1/components/{name}/apply", [&](const http::Request& req) {
+    auto offer = ParseApply(req.params.at("name"), req.body);
+    if (!offer) return http::Response::FromError(offer.error());
+    return on_loop([&, offer = std::move(*offer)] {
+      auto r = updates_ptr->Offer(offer);
+      if (!r) {
+        if (r.error().code == ErrorCode::unknown_component) {
+          return http::Response::Error(404, r.error().code, r.error().message);
+        }
+        return http::Response::Error(422, r.error().code, r.error().message);
+      }
+      return http::Response::Json(200,
+                                  json{{"component", offer.component}, {"outcome", *r}}.dump());
+    });
   });
   router.Add("POST", "/v1/components/{name}/{command}", [&](const http::Request& req) {
     const std::string name = req.params.at("name");
@@ -222,7 +323,7 @@ int RunDaemon(const Config& config, Clock& clock) {
     });
   });
   http::ServerOptions server_options;
-  server_options.max_body = 4096;
+  server_options.max_body = 1024 * 1024;  // an `apply` carries a manifest and its signatures
   server_options.server_name = "steward-updater";
   auto server = http::Server::ListenUnix(config.socket, std::move(router), server_options, 0660);
   if (!server) {
@@ -253,10 +354,38 @@ int RunDaemon(const Config& config, Clock& clock) {
     // The answer runs on the loop thread, like every other event.
     prober.Probe(url, [&sup_ptr, name, gen](bool ok) { sup_ptr->ProbeResult(name, gen, ok); });
   };
+  Updates* engine = nullptr;  // set below; the supervisor reports exits to it
   Supervisor::Deps deps{clock, launcher, *db, [&] { return uniform(rng); }, OomKillCount, probe};
   deps.is_our_child = IsOurChildGroupLeader;
+  deps.stop_orphan = [](pid_t pid, const std::string& prefix, Duration timeout) {
+    if (StopOrphanGroup(pid, prefix,
+                        std::chrono::duration_cast<std::chrono::milliseconds>(timeout))) {
+      Log().info("stopped pid={} left running by the previous updater", pid);
+    }
+  };
+  deps.on_exit = [&engine](const std::string& name, const ExitInfo& exit, bool crash_loop) {
+    if (engine != nullptr) engine->OnExit(name, exit, crash_loop);
+  };
   Supervisor sup(config, notify_dir, deps);
   sup_ptr = &sup;
+
+  // Downloads run on their own thread; the fetcher is made there at the first one. Stopping
+  // the updater cancels a download in progress (it resumes at the next start).
+  std::atomic<bool> cancel_downloads{false};
+  FetchOptions fetch_options =
+      config.controller ? FetchOptionsFor(*config.controller) : FetchOptions{};
+  fetch_options.cancelled = [&cancel_downloads] { return cancel_downloads.load(); };
+  std::optional<Fetcher> fetcher;
+  Worker downloads;
+  auto fetch = [&](FetchRequest request, Updates::FetchDone done) {
+    downloads.Post([&, request = std::move(request), done = std::move(done)] {
+      if (!fetcher) fetcher.emplace(config.state_dir, fetch_options);
+      auto r = fetcher->FetchAndInstall(request);
+      loop.Post([done, r = std::move(r)] { done(r); });
+    });
+  };
+  Updates updates(config, Updates::Deps{clock, *db, sup, fetch});
+  updates_ptr = &updates;
   std::map<std::string, NotifySocket> notify;
   for (const auto& name : sup.Names()) {
     const uid_t uid = sup.UnitUid(name);
@@ -274,8 +403,15 @@ int RunDaemon(const Config& config, Clock& clock) {
     (*server)->Stop(1s);
     return ExitCodeFor(r.error().code);
   }
+  if (auto r = updates.Load(); !r) {
+    Log().critical("{}", r.error().ToString());
+    (*server)->Stop(1s);
+    return ExitCodeFor(r.error().code);
+  }
+  engine = &updates;
   serving = true;
   sup.StartAll();
+  updates.Resume();
   (void)self.Ready();
   (void)self.Status("supervising " + std::to_string(sup.Names().size()) + " component(s)");
   Log().info("updater {} running, {} component(s)", BuildVersion(), sup.Names().size());
@@ -314,6 +450,7 @@ int RunDaemon(const Config& config, Clock& clock) {
       if (fd) fds.push_back({fd.Get(), POLLIN, 0});
     }
     std::optional<MonoTime> deadline = sup.NextDeadline();
+    if (auto u = updates.NextDeadline(); u && (!deadline || *u < *deadline)) deadline = u;
     if (self_watchdog && (!deadline || next_self_ping < *deadline)) deadline = next_self_ping;
     int timeout_ms = -1;
     if (deadline) {
@@ -380,6 +517,7 @@ int RunDaemon(const Config& config, Clock& clock) {
     }
     if ((fds[1].revents & POLLIN) != 0) loop.RunAll();
     sup.Tick();
+    updates.Poll();
     if (self_watchdog && clock.Monotonic() >= next_self_ping) {
       (void)self.Watchdog();
       next_self_ping = clock.Monotonic() + *self_watchdog / 2;
@@ -387,6 +525,7 @@ int RunDaemon(const Config& config, Clock& clock) {
     if (stopping && sup.Idle()) break;
   }
   serving = false;
+  cancel_downloads = true;
   (*server)->Stop(1s);
   Log().info("updater stopped");
   return exit_code::kOk;

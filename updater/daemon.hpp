@@ -1,10 +1,12 @@
 // `steward-updater run`: the daemon. Opens the local API first (it answers "recovering" until
 // the state is loaded), then opens the state database, binds a notify socket per component and
-// runs the supervisor. One thread owns the supervisor table; child exits (pidfds, SIGCHLD),
-// notify datagrams, API commands, readiness probe answers and timers are all fed into it there.
+// runs the supervisor and the update executor. One thread owns both; child exits (pidfds,
+// SIGCHLD), notify datagrams, API commands, readiness probe answers, finished downloads and
+// timers are all fed into them there.
 // SIGTERM/SIGINT stop the components, last configured first, and end the process with 0.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,13 +14,16 @@
 #include "common/clock.hpp"
 #include "updater/config.hpp"
 #include "updater/supervisor.hpp"
+#include "updater/updates.hpp"
 
 namespace steward::updater {
 
 // Runs until SIGTERM/SIGINT; returns the process exit code.
 int RunDaemon(const Config& config, Clock& clock);
 
-// The local API's JSON for a status request (also what `status --json` prints).
-std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view state);
+// The local API's JSON for a status request (also what `status --json` prints); `updates`
+// gives each component's open or last update transaction, when it has one.
+std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view state,
+                       const std::map<std::string, TxnView>& updates = {});
 
 }  // namespace steward::updater

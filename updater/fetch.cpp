@@ -524,6 +524,9 @@ struct Fetcher::Impl {
       return CheckFreeSpace(expect);
     };
     spec.sink = [&](std::string_view chunk) -> Result<void> {
+      if (options.cancelled && options.cancelled()) {
+        return Fail(ErrorCode::cancelled, "GET " + url + ": cancelled; the download resumes later");
+      }
       if (chunk.size() > a.size - s.record.offset) {
         return Fail(ErrorCode::size_mismatch, "GET " + url + ": server sent more than the " +
                                                   std::to_string(a.size) +

@@ -46,6 +46,9 @@ struct FetchOptions {
   // Platform for the executable-format check; empty: this host.
   std::string platform;
   std::function<void(const FetchProgress&)> progress;
+  // Polled as bytes arrive; true aborts the download with `cancelled`, keeping the partial
+  // file and its record for a later resume (the updater is stopping).
+  std::function<bool()> cancelled;
 };
 
 // FetchOptions for the updater's [controller] settings: CA file, proxy, allow_insecure_http.

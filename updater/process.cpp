@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -24,9 +25,12 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
+
+#include "common/files.hpp"
 
 extern char** environ;
 
@@ -216,18 +220,68 @@ int OpenPidfd(pid_t pid) {
   return -1;
 }
 
-bool IsOurChildGroupLeader(pid_t pid) {
-  if (pid <= 0) return false;
+namespace {
+
+struct ProcStat {
+  pid_t ppid = 0;
+  pid_t pgrp = 0;
+};
+
+// Parent and process group of a live process; nullopt when it is gone or a zombie.
+std::optional<ProcStat> ReadProcStat(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
   // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses: parse after the last ')'.
   const auto close = text.rfind(')');
-  if (close == std::string::npos) return false;
+  if (close == std::string::npos) return std::nullopt;
   std::istringstream rest(text.substr(close + 1));
   char state = 0;
   long ppid = 0, pgrp = 0;
-  if (!(rest >> state >> ppid >> pgrp)) return false;
-  return state != 'Z' && ppid == ::getpid() && pgrp == pid;
+  if (!(rest >> state >> ppid >> pgrp) || state == 'Z') return std::nullopt;
+  return ProcStat{static_cast<pid_t>(ppid), static_cast<pid_t>(pgrp)};
+}
+
+pid_t LiveGroupOf(pid_t pid) {
+  const auto st = ReadProcStat(pid);
+  return st ? st->pgrp : 0;
+}
+
+// Waits until `pid` is gone or `timeout` passed; true when gone.
+bool WaitGone(pid_t pid, int pidfd, std::chrono::milliseconds timeout) {
+  if (pidfd >= 0) {
+    pollfd p{pidfd, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(timeout.count())) > 0 || LiveGroupOf(pid) == 0;
+  }
+  // No pidfd: the kernel offers nothing to wait on for a process that is not our child.
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (LiveGroupOf(pid) != 0) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    ::usleep(10000);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool IsOurChildGroupLeader(pid_t pid) {
+  if (pid <= 0) return false;
+  const auto st = ReadProcStat(pid);
+  return st && st->ppid == ::getpid() && st->pgrp == pid;
+}
+
+bool StopOrphanGroup(pid_t pid, const std::string& exe_prefix, std::chrono::milliseconds timeout) {
+  if (pid <= 0 || LiveGroupOf(pid) != pid) return false;
+  std::error_code ec;
+  const std::string exe =
+      std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
+  if (ec || exe_prefix.empty() || !exe.starts_with(exe_prefix)) return false;
+  files::UniqueFd pidfd(OpenPidfd(pid));
+  ::kill(-pid, SIGTERM);
+  if (!WaitGone(pid, pidfd.Get(), timeout)) {
+    ::kill(-pid, SIGKILL);
+    (void)WaitGone(pid, pidfd.Get(), std::chrono::seconds(5));
+  }
+  return true;
 }
 
 Result<void> BecomeSubreaper() {

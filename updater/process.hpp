@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -69,6 +70,12 @@ int OpenPidfd(pid_t pid);
 
 // True when `pid` is a live child of this process and leads its own process group.
 bool IsOurChildGroupLeader(pid_t pid);
+
+// A component process left running by an updater that died (it is no longer our child, so it
+// cannot be waited for): when `pid` is alive, leads its own process group and runs a program
+// whose path starts with `exe_prefix`, its group gets SIGTERM, then SIGKILL after `timeout`.
+// Blocks until it is gone (or 5 s after the SIGKILL). Returns true when it stopped one.
+bool StopOrphanGroup(pid_t pid, const std::string& exe_prefix, std::chrono::milliseconds timeout);
 
 // Marks this process a child subreaper: orphaned grandchildren are re-parented to it.
 Result<void> BecomeSubreaper();

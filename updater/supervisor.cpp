@@ -105,6 +105,7 @@ struct Supervisor::Unit {
   bool watchdog_fired = false;
   bool start_timed_out = false;
   bool restart_after_stop = false;
+  bool held = false;  // an update keeps it stopped
   std::optional<std::uint64_t> oom_at_start;
   bool spawned_before = false;
   pid_t recorded_pid = 0;  // from the state database, at Load
@@ -251,10 +252,17 @@ void Supervisor::StartAll() {
       continue;
     }
     if (u->recorded_pid > 0) {
+      // Left behind by an updater that died: stop it, so the component never runs twice.
       Log().warn(
           "component={} pid={} was running under a previous updater and is not our child "
-          "now; starting a new one",
+          "now; stopping it before starting a new one",
           u->cfg->name, u->recorded_pid);
+      const std::string prefix =
+          u->cfg->Managed()
+              ? (fs::path(config_.state_dir) / "components" / u->cfg->name).string() + "/"
+              : u->cfg->exec;
+      deps_.stop_orphan(u->recorded_pid, prefix, u->cfg->stop_timeout);
+      Persist(deps_.db.SetPid(u->cfg->name, 0), "pid");
     }
     if (u->desired == "running") {
       DoSpawn(*u, Event{Ev::start});
@@ -397,6 +405,62 @@ std::optional<MonoTime> Supervisor::NextDeadline() const {
   return next;
 }
 
+void Supervisor::Hold(std::string_view name) {
+  Unit* u = Find(name);
+  if (u == nullptr || u->held) return;
+  u->held = true;
+  Log().info("component={} held for an update", name);
+  switch (u->state) {
+    case UnitState::starting:
+    case UnitState::running:
+      u->restart_after_stop = false;
+      SendStop(*u);
+      break;
+    case UnitState::stopping:
+      u->restart_after_stop = false;
+      break;
+    case UnitState::backoff:
+    case UnitState::failed:
+      SetState(*u, UnitState::stopped);
+      break;
+    case UnitState::not_installed:
+      u->timers.clear();
+      break;
+    case UnitState::stopped:
+      break;
+  }
+}
+
+void Supervisor::Release(std::string_view name) {
+  Unit* u = Find(name);
+  if (u == nullptr || !u->held) return;
+  u->held = false;
+  Log().info("component={} released after an update; desired={}", name, u->desired);
+  if (u->desired == "running" && !shutting_down_ &&
+      (u->state == UnitState::stopped || u->state == UnitState::not_installed)) {
+    DoSpawn(*u, Event{Ev::start});
+  }
+}
+
+void Supervisor::ResetFailures(std::string_view name) {
+  Unit* u = Find(name);
+  if (u == nullptr) return;
+  u->consecutive = 0;
+  u->crash_loop = false;
+  u->streak_start = deps_.clock.Now();
+  Persist(deps_.db.ResetStreak(u->cfg->name, u->streak_start), "failure streak");
+}
+
+std::optional<UnitState> Supervisor::State(std::string_view name) const {
+  const Unit* u = Find(name);
+  return u != nullptr ? std::optional<UnitState>(u->state) : std::nullopt;
+}
+
+std::string Supervisor::Desired(std::string_view name) const {
+  const Unit* u = Find(name);
+  return u != nullptr ? u->desired : "";
+}
+
 void Supervisor::Shutdown() {
   if (!shutting_down_) Log().info("stopping every component, last configured first");
   shutting_down_ = true;
@@ -496,6 +560,11 @@ void Supervisor::DoRecheck(Unit& u, const Event& e) {
 
 void Supervisor::DoSpawn(Unit& u, const Event&) {
   const ComponentConfig& c = *u.cfg;
+  if (u.held || shutting_down_) {
+    if (u.state != UnitState::not_installed) SetState(u, UnitState::stopped);
+    u.timers.clear();
+    return;
+  }
   std::string path = c.exec;
   const fs::path dir = fs::path(config_.state_dir) / "components" / c.name;
   if (c.Managed()) {

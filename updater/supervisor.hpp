@@ -61,6 +61,10 @@ class Supervisor {
     // True when `pid` is still our child and leads its own process group: a component started
     // by this same process before it re-executed itself (self-update keeps children).
     std::function<bool(pid_t)> is_our_child = [](pid_t) { return false; };
+    // Stops a component process a crashed updater left behind (no longer our child), when
+    // `pid` still runs a program under `exe_prefix`; blocks until it is gone.
+    std::function<void(pid_t pid, const std::string& exe_prefix, Duration stop_timeout)>
+        stop_orphan = [](pid_t, const std::string&, Duration) {};
     // Observers for the update transaction's health gate (ready; ended, with the crash-loop
     // verdict after this exit).
     std::function<void(const std::string& name)> on_ready = [](const std::string&) {};
@@ -92,6 +96,16 @@ class Supervisor {
   // Fires every timer that is due.
   void Tick();
   std::optional<MonoTime> NextDeadline() const;
+
+  // For an update: `Hold` stops the component if it runs (a requested stop; its desired state
+  // is unchanged) and keeps it from starting until `Release`, which brings it back toward its
+  // desired state. Operator commands while held only change the desired state.
+  void Hold(std::string_view name);
+  void Release(std::string_view name);
+  // A new version starts with a clean failure streak: crashes of the old one do not count.
+  void ResetFailures(std::string_view name);
+  std::optional<UnitState> State(std::string_view name) const;
+  std::string Desired(std::string_view name) const;
 
   // Stops every component, last configured first, one after the other, without changing
   // their persisted desired state. Done when Idle().

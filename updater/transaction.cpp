@@ -29,6 +29,8 @@ constexpr std::array kTable = {
     Row{TxnState::switched, TxnEvent::error, TxnState::rolling_back},
 
     Row{TxnState::restarting, TxnEvent::ready, TxnState::verifying},
+    // Stopped by its operator before it was ready: unverified, like a stopped node.
+    Row{TxnState::restarting, TxnEvent::node_stopped, TxnState::verifying},
     Row{TxnState::restarting, TxnEvent::unhealthy, TxnState::rolling_back},
     Row{TxnState::restarting, TxnEvent::error, TxnState::rolling_back},
 

@@ -13,8 +13,11 @@
 #include "common/cli_args.hpp"
 #include "common/clock.hpp"
 #include "common/duration.hpp"
+#include "common/files.hpp"
 #include "common/http_client.hpp"
 #include "common/log.hpp"
+#include "common/minisign.hpp"
+#include "common/trust.hpp"
 #include "updater/config.hpp"
 #include "updater/daemon.hpp"
 #include "updater/launcher.hpp"
@@ -101,7 +104,7 @@ Result<std::string> ApiSocket(const std::string& socket, const std::string& conf
 
 // Calls the local API; prints the error and returns its exit code when the call fails.
 std::variant<json, int> CallApi(const std::string& socket, const std::string& method,
-                                const std::string& path) {
+                                const std::string& path, const std::string& request_body = "") {
   http::ClientOptions options;
   options.unix_socket = socket;
   options.connect_timeout = std::chrono::seconds(5);
@@ -110,6 +113,8 @@ std::variant<json, int> CallApi(const std::string& socket, const std::string& me
   http::RequestSpec spec;
   spec.method = method;
   spec.url = "http://localhost" + path;
+  spec.body = request_body;
+  if (!request_body.empty()) spec.headers.push_back("Content-Type: application/json");
   auto r = client.Perform(spec);
   if (!r) {
     std::cerr << "steward-updater: cannot reach the updater at " << socket << ": "
@@ -180,6 +185,35 @@ int Command(const std::string& socket, const std::string& command, const std::st
   return exit_code::kOk;
 }
 
+// Offers a signed release to the running updater, as the controller would: it is verified
+// there in full before anything is downloaded.
+int Apply(const std::string& socket, const std::string& name, const std::string& manifest,
+          std::vector<std::string> signatures) {
+  auto fail = [](const Error& e) {
+    std::cerr << "steward-updater: " << e.message << "\n";
+    return ExitCodeFor(e.code);
+  };
+  auto bytes = files::ReadFile(manifest, trust::kMaxManifestBytes);
+  if (!bytes) return fail(bytes.error());
+  if (signatures.empty()) {
+    for (const auto& f : trust::SignatureFilesBeside(manifest)) signatures.push_back(f.string());
+  }
+  if (signatures.empty()) {
+    return fail(Error{ErrorCode::usage, "no signatures: pass --signature FILE or put " + manifest +
+                                            ".minisig next to the manifest"});
+  }
+  json body{{"manifest", *bytes}, {"signatures", json::array()}};
+  for (const auto& f : signatures) {
+    auto sig = files::ReadFile(f, minisign::kMaxSignatureFile);
+    if (!sig) return fail(sig.error());
+    body["signatures"].push_back(*sig);
+  }
+  auto r = CallApi(socket, "POST", "/v1/components/" + name + "/apply", body.dump());
+  if (std::holds_alternative<int>(r)) return std::get<int>(r);
+  std::cout << name << ": " << std::get<json>(r).value("outcome", "") << "\n";
+  return exit_code::kOk;
+}
+
 }  // namespace
 
 int Main(const std::vector<std::string>& args) {
@@ -203,7 +237,15 @@ int Main(const std::vector<std::string>& args) {
     sub->add_option("component", component, "Component name")->required();
     commands.push_back(sub);
   }
-  for (auto* sub : {status, commands[0], commands[1], commands[2]}) {
+  std::string manifest;
+  std::vector<std::string> signatures;
+  auto* apply = app.add_subcommand(
+      "apply", "Offer a signed release to a component now (verified in full, then installed)");
+  apply->add_option("component", component, "Component name")->required();
+  apply->add_option("--manifest", manifest, "The release manifest")->required();
+  apply->add_option("--signature", signatures,
+                    "Signature file (repeatable; default: <manifest>.*minisig)");
+  for (auto* sub : {status, commands[0], commands[1], commands[2], apply}) {
     sub->add_option("-c,--config", config_path, "Config file naming the API socket")
         ->capture_default_str();
     sub->add_option("--socket", socket, "The local API socket (instead of the config's)");
@@ -217,6 +259,7 @@ int Main(const std::vector<std::string>& args) {
     return ExitCodeFor(sock.error().code);
   }
   if (status->parsed()) return Status(*sock, as_json);
+  if (apply->parsed()) return Apply(*sock, component, manifest, signatures);
   for (auto* sub : commands) {
     if (sub->parsed()) return Command(*sock, sub->get_name(), component);
   }

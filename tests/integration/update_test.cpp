@@ -1,0 +1,343 @@
+// Update transactions end to end on one host: a real steward-updater runs real steward-agent
+// releases (bin/releases/<v>/steward-agent, each reporting its own version), signed releases are
+// offered with `steward-updater apply` and downloaded from a real controller's artifact store.
+// Covers updates while running, stopped and crash-looping; automatic rollback of a version that
+// crashes at start, never becomes ready or crashes later; and kill -9 of the updater at every
+// failpoint of the transaction, after which a restart converges to one consistent state.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <set>
+
+#include "tests/integration/controller_support.hpp"
+#include "tests/integration/supervision_harness.hpp"
+
+namespace steward::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Update : public ::testing::Test {
+ protected:
+  void SetUp() override { controller_.Start(); }
+
+  // Signs release `version` of the agent (sequence = its minor version + 1) and writes the
+  // manifest and its signature into the test dir; returns the manifest's path.
+  std::string Release(const std::string& version, int sequence) {
+    const auto bytes = files::ReadFile(Bin("releases/" + version + "/steward-agent"), 1 << 30);
+    EXPECT_TRUE(bytes);
+    const auto m =
+        Controller::Manifest("agent", "stable", version, sequence, controller_.Blob(*bytes));
+    const std::string name = "agent-" + version + ".json";
+    dir_.Write(name, m);
+    dir_.Write(name + ".minisig", Controller::Sign(controller_.release_key, m));
+    return (dir_ / name).string();
+  }
+
+  // The updater config: one managed agent component with short timers.
+  std::string Components(const std::string& grace) const {
+    return "[trust]\nroot = \"" + (controller_.dir / "root.json").string() +
+           "\"\n[[component]]\nname = \"agent\"\nbinary = \"steward-agent\"\nargs = " +
+           Args({"run", "--config", (dir_ / "agent.toml").string()}) +
+           "\nreadiness = \"notify\"\ngrace = \"" + grace +
+           "\"\nstart_timeout = \"3s\"\n"
+           "stop_timeout = \"5s\"\nrestart_delay = \"100ms\"\nrestart_delay_max = \"200ms\"\n"
+           "crash_loop_failures = 2\n";
+  }
+
+  void WriteAgentConfig(const std::string& test_keys = "") {
+    dir_.Write("agent.toml", "listen = \"127.0.0.1:0\"\nstate_dir = \"" +
+                                 (dir_ / "agent-state").string() + "\"\n" + test_keys);
+  }
+
+  void StartUpdater(const Child::Options& options = {}) {
+    updater_.Start(Components(grace_), options);
+  }
+
+  RunResult Apply(const std::string& manifest) {
+    return updater_.Cli({"apply", "agent", "--manifest", manifest});
+  }
+
+  // Waits for the agent's update transaction to end; returns its status entry.
+  json WaitResult(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    EXPECT_TRUE(updater_.WaitUnit(
+        "agent",
+        [](const json& u) { return u["update"].is_object() && u["update"]["result"].is_string(); },
+        timeout))
+        << updater_.Logs();
+    return updater_.Unit("agent");
+  }
+
+  // Installs `version` and waits until it is committed and running.
+  void Install(const std::string& version, int sequence) {
+    auto r = Apply(Release(version, sequence));
+    ASSERT_EQ(r.status.code(), 0) << r.err;
+    ASSERT_TRUE(updater_.WaitUnit("agent", [&](const json& u) {
+      return u["update"].is_object() && u["update"]["to"] == version &&
+             u["update"]["result"] == "committed" && u["state"] == "running";
+    })) << updater_.Logs();
+  }
+
+  fs::path ComponentDir() const { return dir_ / "state" / "components" / "agent"; }
+
+  std::set<std::string> VersionDirs() const {
+    std::set<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(ComponentDir() / "versions", ec)) {
+      out.insert(e.path().filename().string());
+    }
+    return out;
+  }
+
+  std::string LinkDir(const std::string& link) const {
+    std::error_code ec;
+    return fs::read_symlink(ComponentDir() / link, ec).filename().string();
+  }
+
+  // Live processes running a binary from this host's version directories.
+  std::vector<pid_t> AgentProcesses() const {
+    std::vector<pid_t> out;
+    const std::string prefix = ComponentDir().string() + "/";
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      const std::string name = e.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::error_code ec;
+      const std::string exe = fs::read_symlink(e.path() / "exe", ec).string();
+      if (ec || !exe.starts_with(prefix)) continue;
+      // Zombies are not running.
+      const auto stat = files::ReadFile(e.path() / "stat", 4096);
+      if (stat && stat->find(") Z ") != std::string::npos) continue;
+      out.push_back(std::stoi(name));
+    }
+    return out;
+  }
+
+  // The host converged: the transaction ended, one agent process runs (or none, when stopped),
+  // the links name verified versions only, nothing stray is left in versions/ or staging/.
+  void ExpectConsistent(const json& unit, const std::string& expect_version, bool running) {
+    EXPECT_EQ(unit["installed_version"], expect_version) << unit.dump();
+    std::set<std::string> expected{LinkDir("current")};
+    if (!LinkDir("previous").empty()) expected.insert(LinkDir("previous"));
+    EXPECT_EQ(VersionDirs(), expected);
+    std::error_code ec;
+    EXPECT_TRUE(fs::is_empty(dir_ / "state" / "staging", ec) || ec) << "staging not empty";
+    const auto procs = AgentProcesses();
+    if (running) {
+      ASSERT_EQ(procs.size(), 1u) << unit.dump();
+      EXPECT_EQ(unit["pid"], procs[0]);
+      EXPECT_EQ(unit["running_version"], expect_version);
+    } else {
+      EXPECT_TRUE(procs.empty());
+    }
+  }
+
+  std::string grace_ = "1s";
+  TempDir dir_;
+  Controller controller_;
+  UpdaterProcess updater_{dir_};
+};
+
+TEST_F(Update, FirstInstallThenUpdateWhileRunning) {
+  WriteAgentConfig();
+  StartUpdater();
+  EXPECT_EQ(updater_.Unit("agent")["state"], "not_installed");
+  Install("1.0.0", 1);
+  const auto first = updater_.Unit("agent");
+  EXPECT_EQ(first["running_version"], "1.0.0");
+
+  Install("1.1.0", 2);
+  const auto second = updater_.Unit("agent");
+  EXPECT_EQ(second["running_version"], "1.1.0");
+  EXPECT_EQ(second["previous_version"], "1.0.0");
+  EXPECT_NE(second["pid"], first["pid"]);
+  ExpectConsistent(second, "1.1.0", true);
+
+  // An older signed manifest replayed: refused, the node untouched.
+  auto r = Apply((dir_ / "agent-1.0.0.json").string());
+  EXPECT_NE(r.status.code(), 0);
+  EXPECT_NE(r.err.find("sequence_rollback"), std::string::npos) << r.err;
+  EXPECT_EQ(updater_.Unit("agent")["pid"], second["pid"]);
+  // The same release again: nothing to do.
+  r = Apply((dir_ / "agent-1.1.0.json").string());
+  EXPECT_EQ(r.status.code(), 0) << r.err;
+  EXPECT_NE(r.out.find("already installed"), std::string::npos) << r.out;
+}
+
+TEST_F(Update, BadSignatureIsRefusedAndChangesNothing) {
+  WriteAgentConfig();
+  StartUpdater();
+  Install("1.0.0", 1);
+  const auto before = updater_.Unit("agent");
+  const std::string m = Release("1.1.0", 2);
+  // Signed by a key the root does not name.
+  dir_.Write("agent-1.1.0.json.minisig",
+             Controller::Sign(minisign::SecretKey::Generate(), *files::ReadFile(m, 1 << 20)));
+  auto r = Apply(m);
+  EXPECT_NE(r.status.code(), 0) << r.err;
+  EXPECT_NE(r.err.find("threshold"), std::string::npos) << r.err;
+  const auto after = updater_.Unit("agent");
+  EXPECT_EQ(after["pid"], before["pid"]);
+  EXPECT_EQ(after["update"]["result"], "failed");
+  EXPECT_EQ(after["update"]["error_code"], "threshold_not_met");
+  ExpectConsistent(after, "1.0.0", true);
+}
+
+TEST_F(Update, WhileStoppedStaysStoppedAndIsVerifiedAtNextStart) {
+  WriteAgentConfig();
+  StartUpdater();
+  Install("1.0.0", 1);
+  ASSERT_EQ(updater_.Cli({"stop", "agent"}).status.code(), 0);
+  ASSERT_TRUE(updater_.WaitUnit("agent", [](const json& u) { return u["state"] == "stopped"; }));
+
+  ASSERT_EQ(Apply(Release("1.1.0", 2)).status.code(), 0);
+  ASSERT_TRUE(updater_.WaitUnit("agent", [](const json& u) {
+    return u["update"]["to"] == "1.1.0" && u["update"]["state"] == "verifying";
+  })) << updater_.Logs();
+  auto u = updater_.Unit("agent");
+  EXPECT_EQ(u["state"], "stopped");
+  EXPECT_EQ(u["installed_version"], "1.1.0");
+  EXPECT_TRUE(AgentProcesses().empty());
+
+  ASSERT_EQ(updater_.Cli({"start", "agent"}).status.code(), 0);
+  u = WaitResult();
+  EXPECT_EQ(u["update"]["result"], "committed");
+  ExpectConsistent(u, "1.1.0", true);
+}
+
+TEST_F(Update, WhileCrashLoopingOnTheOldVersion) {
+  WriteAgentConfig();
+  StartUpdater();
+  Install("1.0.0", 1);
+  WriteAgentConfig("test_fail = \"crash\"\ntest_fail_versions = [\"1.0.0\"]\n");
+  ASSERT_EQ(updater_.Cli({"restart", "agent"}).status.code(), 0);
+  ASSERT_TRUE(updater_.WaitUnit("agent", [](const json& u) { return u["crash_loop"] == true; }))
+      << updater_.Logs();
+  ASSERT_EQ(Apply(Release("1.1.0", 2)).status.code(), 0);
+  const auto u = WaitResult();
+  EXPECT_EQ(u["update"]["result"], "committed") << u.dump();
+  EXPECT_EQ(u["crash_loop"], false);
+  ExpectConsistent(u, "1.1.0", true);
+}
+
+struct BadVersion {
+  const char* name;
+  const char* agent_keys;
+};
+
+class Rollback : public Update, public ::testing::WithParamInterface<BadVersion> {};
+
+TEST_P(Rollback, BadVersionIsRolledBackMarkedAndNotRetried) {
+  WriteAgentConfig(std::string(GetParam().agent_keys) + "test_fail_versions = [\"1.2.0\"]\n");
+  grace_ = "3s";  // longer than the crash after ready, twice
+  StartUpdater();
+  Install("1.0.0", 1);
+  const auto release = Release("1.2.0", 3);
+  ASSERT_EQ(Apply(release).status.code(), 0);
+  const auto u = WaitResult();
+  EXPECT_EQ(u["update"]["result"], "rolled_back") << u.dump();
+  EXPECT_EQ(u["update"]["error_code"], "health_gate_failed");
+  ASSERT_TRUE(updater_.WaitUnit("agent", [](const json& x) { return x["state"] == "running"; }));
+  ExpectConsistent(updater_.Unit("agent"), "1.0.0", true);
+  EXPECT_EQ(VersionDirs().size(), 1u);  // the bad version is gone
+
+  auto again = Apply(release);
+  EXPECT_NE(again.status.code(), 0);
+  EXPECT_NE(again.err.find("version_bad"), std::string::npos) << again.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Kinds, Rollback,
+    ::testing::Values(BadVersion{"CrashesAtStart", "test_fail = \"crash\"\n"},
+                      BadVersion{"NeverReady", "test_fail = \"never_ready\"\n"},
+                      BadVersion{"CrashesAfterReady",
+                                 "test_fail = \"crash\"\ntest_fail_after = \"1s\"\n"}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+TEST_F(Update, WhenTheOldVersionFailsTooTheEnvironmentIsBlamed) {
+  WriteAgentConfig();
+  StartUpdater();
+  Install("1.0.0", 1);
+  // From their next start on, both versions crash: the host is broken, not the release.
+  WriteAgentConfig("test_fail = \"crash\"\ntest_fail_versions = [\"1.0.0\", \"1.2.0\"]\n");
+  const auto release = Release("1.2.0", 3);
+  ASSERT_EQ(Apply(release).status.code(), 0);
+  const auto u = WaitResult();
+  EXPECT_EQ(u["update"]["result"], "environment") << u.dump();
+  EXPECT_EQ(u["update"]["error_code"], "environment");
+  EXPECT_EQ(u["installed_version"], "1.0.0");
+  // Not marked bad: offered again, it is tried again.
+  auto again = Apply(release);
+  EXPECT_EQ(again.status.code(), 0) << again.err;
+  EXPECT_NE(again.out.find("started"), std::string::npos) << again.out;
+}
+
+// Kill -9 (a failpoint's crash) at one step of an update, then restart the updater.
+struct Crash {
+  const char* failpoint;
+  bool node_running;
+  bool bad_version;  // the new version crashes at start: the crash hits the rollback path
+};
+
+class CrashAt : public Update, public ::testing::WithParamInterface<Crash> {};
+
+TEST_P(CrashAt, RestartConvergesToOneConsistentState) {
+  const Crash c = GetParam();
+  WriteAgentConfig(c.bad_version ? "test_fail = \"crash\"\ntest_fail_versions = [\"1.1.0\"]\n"
+                                 : "");
+  StartUpdater();
+  Install("1.0.0", 1);
+  if (!c.node_running) {
+    ASSERT_EQ(updater_.Cli({"stop", "agent"}).status.code(), 0);
+    ASSERT_TRUE(updater_.WaitUnit("agent", [](const json& u) { return u["state"] == "stopped"; }));
+  }
+  const auto manifest = Release("1.1.0", 2);
+  // Restart with the failpoint armed: the updater dies there as kill -9 would leave it.
+  ASSERT_TRUE(updater_.Stop());
+  Child::Options armed;
+  armed.env["STEWARD_FAILPOINTS"] = std::string(c.failpoint) + "=crash";
+  StartUpdater(armed);
+  (void)Apply(manifest);
+  auto st = updater_.proc().Wait(std::chrono::seconds(30));
+  ASSERT_TRUE(st && st->exited() && st->code() == 137)
+      << "the updater did not stop at " << c.failpoint << "\n"
+      << updater_.Logs();
+
+  StartUpdater();
+  const bool forward = !c.bad_version;
+  if (!c.node_running) {
+    // Switched and left stopped: unverified until its next start.
+    ASSERT_TRUE(updater_.WaitUnit("agent", [](const json& u) {
+      return u["update"]["state"] == "verifying" && u["state"] == "stopped";
+    })) << updater_.Logs();
+    ExpectConsistent(updater_.Unit("agent"), "1.1.0", false);
+    return;
+  }
+  const auto u = WaitResult();
+  EXPECT_EQ(u["update"]["result"], forward ? "committed" : "rolled_back") << u.dump();
+  ASSERT_TRUE(updater_.WaitUnit("agent", [](const json& x) { return x["state"] == "running"; }))
+      << updater_.Logs();
+  ExpectConsistent(updater_.Unit("agent"), forward ? "1.1.0" : "1.0.0", true);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Failpoints, CrashAt,
+    ::testing::Values(
+        Crash{"update.fetching", true, false}, Crash{"update.staged", true, false},
+        Crash{"update.switching", true, false}, Crash{"update.switch.between_links", true, false},
+        Crash{"update.switched", true, false}, Crash{"update.restarting", true, false},
+        Crash{"update.verifying", true, false}, Crash{"update.committed", true, false},
+        Crash{"install.before_rename", true, false}, Crash{"update.staged", false, false},
+        Crash{"update.switched", false, false}, Crash{"update.rolling_back", true, true},
+        Crash{"update.rollback.between_links", true, true},
+        Crash{"update.rolled_back", true, true}),
+    [](const auto& p) {
+      std::string n = p.param.failpoint;
+      for (char& ch : n) {
+        if (ch == '.') ch = '_';
+      }
+      return n + (p.param.node_running ? "_running" : "_stopped");
+    });
+
+}  // namespace
+}  // namespace steward::test

@@ -1,0 +1,648 @@
+#include "updater/updates.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/duration.hpp"
+#include "common/failpoint.hpp"
+#include "common/files.hpp"
+#include "common/hash.hpp"
+#include "common/log.hpp"
+#include "common/platform.hpp"
+#include "common/version.hpp"
+
+namespace steward::updater {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+spdlog::logger& Log() { return log::Get("update"); }
+
+// Healthy runtime is written to the journal at least this often while it grows.
+constexpr Duration kPersistEvery = 5s;
+
+// What a link points at, as a version directory name ("1.4.2-0a1b2c3d"); "" when none.
+std::string LinkDir(const fs::path& link) {
+  std::error_code ec;
+  const fs::path target = fs::read_symlink(link, ec);
+  return ec ? "" : target.filename().string();
+}
+
+std::string VersionOfDir(const std::string& dir) {
+  const auto dash = dir.rfind('-');
+  return dash != std::string::npos && dir.size() - dash - 1 == 8 ? dir.substr(0, dash) : dir;
+}
+
+// Points `link` at versions/<dir>, or removes it when `dir` is empty.
+Result<void> PointLink(const fs::path& link, const std::string& dir) {
+  if (!dir.empty()) return files::SwitchSymlink(link, fs::path("versions") / dir);
+  std::error_code ec;
+  fs::remove(link, ec);
+  if (ec) return Fail(ErrorCode::io, "removing " + link.string() + ": " + ec.message());
+  return files::FsyncDir(link.parent_path());
+}
+
+// This host's artifact in a manifest that was verified when its transaction began.
+Result<trust::Artifact> JournaledArtifact(std::string_view manifest) {
+  auto m = trust::ParseManifest(manifest);
+  if (!m) return std::unexpected(m.error().Wrap("the journaled manifest"));
+  auto a = m->artifacts.find(std::string(HostPlatform()));
+  if (a == m->artifacts.end()) {
+    return Fail(ErrorCode::platform_missing,
+                "the journaled manifest has no " + std::string(HostPlatform()) + " artifact");
+  }
+  return a->second;
+}
+
+bool Injected(std::string_view failpoint) { return Failpoint(failpoint) == FailAction::error; }
+
+}  // namespace
+
+UpdateReport TxnView::Report() const {
+  return UpdateReport{from_version, to_version, result.empty() ? "in_progress" : result, error_code,
+                      error};
+}
+
+struct Updates::Txn {
+  TxnView view;
+  std::string channel;
+  std::string from_dir, prev_dir, to_dir;
+  std::string manifest;
+  std::vector<std::string> signatures;
+  // Runtime only.
+  std::optional<MonoTime> healthy_since;  // running and counted from here
+  MonoTime persisted_at{};
+  bool rollback_started = false;  // rolling_back: the old version was switched back and released
+};
+
+Updates::Updates(const Config& config, Deps deps) : config_(config), deps_(std::move(deps)) {}
+Updates::~Updates() = default;
+
+const ComponentConfig* Updates::Component(std::string_view name) const {
+  for (const auto& c : config_.components) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+Updates::Txn* Updates::Active(std::string_view name) {
+  auto it = active_.find(name);
+  return it != active_.end() ? it->second.get() : nullptr;
+}
+
+bool Updates::Busy(std::string_view name) const { return active_.contains(name); }
+
+Result<void> Updates::Load() {
+  if (auto root = trust::LoadRootFile(config_.root); root) {
+    root_ = std::move(*root);
+  } else {
+    root_error_ = root.error().Wrap("trust root " + config_.root);
+    Log().error("{}; updates are disabled until it loads (supervision goes on)",
+                root_error_->ToString());
+  }
+  auto q = deps_.db.db().Prepare(
+      "SELECT id, component, channel, from_version, from_dir, prev_dir, to_version, to_dir, "
+      "manifest, signatures, state, healthy_ms, result, error_code, error FROM txn WHERE closed = "
+      "0 "
+      "ORDER BY id");
+  if (!q) return std::unexpected(q.error());
+  for (;;) {
+    auto row = q->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    auto t = std::make_unique<Txn>();
+    t->view.id = q->Int(0);
+    t->view.component = q->Text(1);
+    t->channel = q->Text(2);
+    t->view.from_version = q->Text(3);
+    t->from_dir = q->Text(4);
+    t->prev_dir = q->Text(5);
+    t->view.to_version = q->Text(6);
+    t->to_dir = q->Text(7);
+    t->manifest = q->Text(8);
+    const auto state = TxnStateFromName(q->Text(10));
+    const auto sigs = json::parse(q->Text(9), nullptr, false);
+    const ComponentConfig* c = Component(t->view.component);
+    if (!state || !sigs.is_array() || c == nullptr || !c->Managed()) {
+      Log().error("journal: transaction {} of '{}' cannot be resumed (state '{}'); closing it",
+                  t->view.id, t->view.component, q->Text(10));
+      auto close = deps_.db.db().Prepare("UPDATE txn SET closed = 1 WHERE id = ?1");
+      if (close) (void)close->Bind(1, t->view.id).Run();
+      continue;
+    }
+    for (const auto& s : sigs) t->signatures.push_back(s.get<std::string>());
+    t->view.state = *state;
+    t->view.healthy = std::chrono::milliseconds(q->Int(11));
+    t->view.result = q->Text(12);
+    t->view.error_code = q->Text(13);
+    t->view.error = q->Text(14);
+    t->view.grace = c->grace;
+    const std::string name = t->view.component;
+    Log().info("component={} resuming update {} -> {} at '{}'", name, t->view.from_version,
+               t->view.to_version, TxnStateName(t->view.state));
+    // Steps that act on a stopped node keep it from starting until they are done.
+    switch (t->view.state) {
+      case TxnState::staged:
+      case TxnState::switching:
+      case TxnState::switched:
+      case TxnState::rolling_back:
+        deps_.sup.Hold(name);
+        break;
+      default:
+        break;
+    }
+    active_[name] = std::move(t);
+  }
+  return {};
+}
+
+void Updates::Resume() {
+  std::vector<std::string> names;
+  for (const auto& [name, t] : active_) names.push_back(name);
+  for (const auto& name : names) {
+    if (Txn* t = Active(name)) Act(*t);
+  }
+}
+
+Result<std::string> Updates::Offer(const OfferedRelease& release) {
+  const ComponentConfig* c = Component(release.component);
+  if (c == nullptr) {
+    return Fail(ErrorCode::unknown_component, "a release for component '" + release.component +
+                                                  "', which is not configured here");
+  }
+  if (!c->Managed()) {
+    return Fail(ErrorCode::unsupported, "component '" + c->name +
+                                            "' runs a fixed program (exec = " + c->exec +
+                                            ") and is never updated");
+  }
+  if (Busy(c->name)) return std::string("an update is in progress");
+  if (c->hold) return std::string("held by configuration (hold = true)");
+  auto refuse = [&](Error e, std::string version) -> Result<std::string> {
+    TxnView v;
+    v.component = c->name;
+    v.from_version =
+        VersionOfDir(LinkDir(fs::path(config_.state_dir) / "components" / c->name / "current"));
+    v.to_version = std::move(version);
+    v.result = "failed";
+    v.error_code = std::string(ErrorCodeName(e.code));
+    v.error = e.message;
+    auto& last = refused_[c->name];
+    if (last.error != v.error || last.to_version != v.to_version) {
+      Log().error("component={} release refused: {}", c->name, e.ToString());
+    }
+    last = std::move(v);
+    return std::unexpected(std::move(e));
+  };
+  if (!root_) return refuse(*root_error_, "");
+
+  // The floor for this component and channel.
+  trust::Floor floor;
+  {
+    auto q = deps_.db.db().Prepare(
+        "SELECT root_version, sequence, manifest_sha256, time_floor_ms FROM trust_floor "
+        "WHERE component = ?1 AND channel = ?2");
+    if (!q) return std::unexpected(q.error());
+    q->Bind(1, c->name).Bind(2, c->channel);
+    auto row = q->Step();
+    if (!row) return std::unexpected(row.error());
+    if (*row) {
+      floor.root_version = static_cast<std::uint64_t>(q->Int(0));
+      floor.sequence = static_cast<std::uint64_t>(q->Int(1));
+      if (auto d = HexDecode(q->Text(2)); d && d->size() == 32) {
+        Sha256Digest sha{};
+        std::copy(d->begin(), d->end(), sha.begin());
+        floor.manifest_sha256 = sha;
+      }
+      floor.time_floor = FromMillis(q->Int(3));
+    }
+  }
+  trust::Expect expect;
+  expect.component = c->name;
+  expect.channel = c->channel;
+  expect.platform = std::string(HostPlatform());
+  if (auto v = SemVer::Parse(BuildVersion())) expect.updater_version = *v;
+  auto verified = trust::VerifyRelease(*root_, release.manifest, release.signatures, floor, expect,
+                                       deps_.clock.Now());
+  if (!verified) return refuse(verified.error(), "");
+  const trust::Manifest& m = verified->manifest;
+  const std::string version = m.version.ToString();
+  const std::string to_dir = VersionDirName(version, verified->artifact->sha256);
+
+  if (!c->pin.empty() && version != c->pin) return std::string("pinned to " + c->pin);
+  const fs::path comp_dir = fs::path(config_.state_dir) / "components" / c->name;
+  const std::string from_dir = LinkDir(comp_dir / "current");
+  if (from_dir == to_dir) {
+    refused_.erase(c->name);
+    return std::string("already installed");
+  }
+  {
+    auto q = deps_.db.db().Prepare(
+        "SELECT reason FROM bad_version WHERE component = ?1 AND version = ?2");
+    if (!q) return std::unexpected(q.error());
+    q->Bind(1, c->name).Bind(2, version);
+    auto row = q->Step();
+    if (!row) return std::unexpected(row.error());
+    if (*row) {
+      return refuse(Error{ErrorCode::version_bad,
+                          "version " + version + " was rolled back here (" + q->Text(0) +
+                              "); it is not retried until a newer release, or an operator clears "
+                              "it"},
+                    version);
+    }
+  }
+
+  auto t = std::make_unique<Txn>();
+  t->view.component = c->name;
+  t->view.from_version = VersionOfDir(from_dir);
+  t->view.to_version = version;
+  t->view.grace = c->grace;
+  t->view.state = TxnState::fetching;
+  t->channel = c->channel;
+  t->from_dir = from_dir;
+  t->prev_dir = LinkDir(comp_dir / "previous");
+  t->to_dir = to_dir;
+  t->manifest = release.manifest;
+  t->signatures = release.signatures;
+  {
+    // The floor rises and the transaction begins in one durable step.
+    StateDb::Batch batch(deps_.db);
+    const auto now_ms = ToMillis(deps_.clock.Now());
+    auto fl = deps_.db.db().Prepare(
+        "INSERT INTO trust_floor(component, channel, root_version, sequence, manifest_sha256, "
+        "time_floor_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(component, channel) DO UPDATE "
+        "SET root_version = ?3, sequence = ?4, manifest_sha256 = ?5, "
+        "time_floor_ms = max(time_floor_ms, ?6)");
+    if (!fl) return std::unexpected(fl.error());
+    fl->Bind(1, c->name)
+        .Bind(2, c->channel)
+        .Bind(3, static_cast<std::int64_t>(m.root_version))
+        .Bind(4, static_cast<std::int64_t>(m.sequence))
+        .Bind(5, HexEncode(verified->manifest_sha256))
+        .Bind(6, std::max(ToMillis(m.issued_at), ToMillis(floor.time_floor)));
+    if (auto r = fl->Run(); !r) return std::unexpected(r.error());
+    auto ins = deps_.db.db().Prepare(
+        "INSERT INTO txn(component, channel, from_version, from_dir, prev_dir, to_version, "
+        "to_dir, manifest, signatures, state, started_at_ms, updated_at_ms) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)");
+    if (!ins) return std::unexpected(ins.error());
+    ins->Bind(1, c->name)
+        .Bind(2, c->channel)
+        .Bind(3, t->view.from_version)
+        .Bind(4, t->from_dir)
+        .Bind(5, t->prev_dir)
+        .Bind(6, version)
+        .Bind(7, to_dir)
+        .Bind(8, release.manifest)
+        .Bind(9, json(release.signatures).dump())
+        .Bind(10, TxnStateName(TxnState::fetching))
+        .Bind(11, now_ms);
+    if (auto r = ins->Run(); !r) return std::unexpected(r.error());
+    t->view.id = deps_.db.db().LastInsertRowid();
+    if (auto r = batch.Commit(); !r) return std::unexpected(r.error());
+  }
+  refused_.erase(c->name);
+  Log().info("component={} update {} -> {} (sequence {}) started", c->name,
+             t->view.from_version.empty() ? "(none)" : t->view.from_version, version, m.sequence);
+  Txn& ref = *t;
+  active_[c->name] = std::move(t);
+  Enter(ref, TxnState::fetching);
+  return std::string("started");
+}
+
+void Updates::Save(Txn& t) {
+  auto q = deps_.db.db().Prepare(
+      "UPDATE txn SET state = ?2, result = ?3, error_code = ?4, error = ?5, healthy_ms = ?6, "
+      "updated_at_ms = ?7 WHERE id = ?1");
+  Result<void> r =
+      q ? q->Bind(1, t.view.id)
+              .Bind(2, TxnStateName(t.view.state))
+              .Bind(3, t.view.result)
+              .Bind(4, t.view.error_code)
+              .Bind(5, t.view.error)
+              .Bind(6,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(t.view.healthy).count())
+              .Bind(7, ToMillis(deps_.clock.Now()))
+              .Run()
+        : Result<void>(std::unexpected(q.error()));
+  if (!r) Log().error("journal: transaction {}: {}", t.view.id, r.error().ToString());
+}
+
+void Updates::Enter(Txn& t, TxnState state) {
+  const TxnState from = t.view.state;
+  t.view.state = state;
+  t.rollback_started = false;
+  Save(t);  // recorded before it is acted on
+  Log().info("component={} update {} -> {}: {} -> {}", t.view.component, t.view.from_version,
+             t.view.to_version, TxnStateName(from), TxnStateName(state));
+  if (Injected("update." + std::string(TxnStateName(state)))) {
+    Feed(t, TxnEvent::error,
+         Error{ErrorCode::internal,
+               "injected failure at update." + std::string(TxnStateName(state))});
+    return;
+  }
+  Act(t);
+}
+
+void Updates::Feed(Txn& t, TxnEvent event, std::optional<Error> error) {
+  const auto next = Next(t.view.state, event);
+  if (!next) {
+    Log().debug("component={} update: event {} ignored in {}", t.view.component,
+                TxnEventName(event), TxnStateName(t.view.state));
+    return;
+  }
+  if (error && t.view.error_code.empty()) {
+    t.view.error_code = std::string(ErrorCodeName(error->code));
+    t.view.error = error->message;
+    Log().error("component={} update {} -> {}: {}", t.view.component, t.view.from_version,
+                t.view.to_version, error->ToString());
+  }
+  Enter(t, *next);
+}
+
+void Updates::Act(Txn& t) {
+  const std::string name = t.view.component;
+  const ComponentConfig& c = *Component(name);
+  switch (ActionFor(t.view.state)) {
+    case TxnAction::fetch: {
+      // The journal holds the manifest verified when the transaction began.
+      auto artifact = JournaledArtifact(t.manifest);
+      if (!artifact) {
+        Feed(t, TxnEvent::error, artifact.error());
+        return;
+      }
+      const std::int64_t id = t.view.id;
+      deps_.fetch(
+          FetchRequest{name, t.view.to_version, c.binary, *artifact},
+          [this, name, id](Result<Installed> r) {
+            Txn* cur = Active(name);
+            if (cur == nullptr || cur->view.id != id || cur->view.state != TxnState::fetching) {
+              return;  // a late answer for a transaction that moved on
+            }
+            if (!r) {
+              Feed(*cur, TxnEvent::error, r.error());
+            } else {
+              Feed(*cur, TxnEvent::done);
+            }
+          });
+      return;
+    }
+    case TxnAction::stop_node:
+      deps_.sup.Hold(name);
+      Poll();
+      return;
+    case TxnAction::switch_to_new:
+      SwitchLinks(t, true);
+      return;
+    case TxnAction::start_node:
+      deps_.sup.Release(name);
+      if (deps_.sup.Desired(name) == "running") {
+        Feed(t, TxnEvent::done);
+      } else {
+        Log().info(
+            "component={} is stopped by its operator: {} stays stopped, unverified; its "
+            "next start runs the health gate",
+            name, t.view.to_version);
+        Feed(t, TxnEvent::node_stopped);
+      }
+      return;
+    case TxnAction::await_ready:
+    case TxnAction::await_healthy:
+      Poll();
+      return;
+    case TxnAction::roll_back:
+      RollBackStep(t);
+      return;
+    case TxnAction::mark_committed:
+    case TxnAction::mark_bad:
+    case TxnAction::discard:
+      Finish(t);
+      return;
+    case TxnAction::none:
+      return;
+  }
+}
+
+// Switches `current` (and `previous`) to the new version (forward) or back to what they were.
+void Updates::SwitchLinks(Txn& t, bool forward) {
+  const fs::path dir = fs::path(config_.state_dir) / "components" / t.view.component;
+  const std::string& prev = forward ? t.from_dir : t.prev_dir;
+  const std::string& cur = forward ? t.to_dir : t.from_dir;
+  Result<void> r;
+  // A first install has no old version to keep as previous.
+  if (!forward || !t.from_dir.empty()) r = PointLink(dir / "previous", prev);
+  if (r && Injected(forward ? "update.switch.between_links" : "update.rollback.between_links")) {
+    r = Fail(ErrorCode::internal, "injected failure between the links");
+  }
+  if (r) r = PointLink(dir / "current", cur);
+  deps_.sup.ResetFailures(t.view.component);
+  if (!forward) {
+    if (!r) Log().error("component={} rollback: {}", t.view.component, r.error().ToString());
+    return;
+  }
+  if (!r) {
+    Feed(t, TxnEvent::error, r.error());
+  } else {
+    Feed(t, TxnEvent::done);
+  }
+}
+
+void Updates::RollBackStep(Txn& t) {
+  const std::string& name = t.view.component;
+  if (!t.rollback_started) {
+    deps_.sup.Hold(name);
+    const auto st = deps_.sup.State(name);
+    if (st == UnitState::starting || st == UnitState::running || st == UnitState::stopping) return;
+    SwitchLinks(t, false);
+    t.rollback_started = true;
+    deps_.sup.Release(name);
+    if (t.from_dir.empty() || deps_.sup.Desired(name) != "running") {
+      Feed(t, TxnEvent::done);
+      return;
+    }
+  }
+  // The old version must come back up; if it cannot either, the host is at fault.
+  if (deps_.sup.State(name) == UnitState::running) Feed(t, TxnEvent::done);
+}
+
+void Updates::OnExit(std::string_view name, const ExitInfo& exit, bool crash_loop) {
+  Txn* t = Active(name);
+  if (t == nullptr) return;
+  Accumulate(*t, deps_.clock.Monotonic());
+  const bool gate_failure =
+      crash_loop || exit.kind == ExitKind::start_failure || exit.kind == ExitKind::watchdog;
+  switch (t->view.state) {
+    case TxnState::restarting:
+    case TxnState::verifying:
+      if (gate_failure) {
+        Feed(*t, TxnEvent::unhealthy,
+             Error{ErrorCode::health_gate_failed,
+                   "version " + t->view.to_version +
+                       " failed its health gate: " + std::string(ExitKindName(exit.kind)) + " (" +
+                       exit.Describe() + ")" + (crash_loop ? ", crash loop" : "")});
+      }
+      return;
+    case TxnState::rolling_back:
+      if (t->rollback_started && IsFailure(exit.kind)) {
+        t->view.result = "environment";
+        t->view.error_code = std::string(ErrorCodeName(ErrorCode::environment));
+        t->view.error = "version " + t->view.from_version + " also failed after the rollback (" +
+                        std::string(ExitKindName(exit.kind)) + "): the host, not version " +
+                        t->view.to_version + ", is at fault";
+        Feed(*t, TxnEvent::error);
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+void Updates::Accumulate(Txn& t, MonoTime now) {
+  if (t.view.state != TxnState::verifying) {
+    t.healthy_since.reset();
+    return;
+  }
+  const bool running = deps_.sup.State(t.view.component) == UnitState::running;
+  if (t.healthy_since) t.view.healthy += now - *t.healthy_since;
+  t.healthy_since = running ? std::optional<MonoTime>(now) : std::nullopt;
+}
+
+void Updates::Poll() {
+  const MonoTime now = deps_.clock.Monotonic();
+  std::vector<std::string> names;
+  for (const auto& [name, t] : active_) names.push_back(name);
+  for (const auto& name : names) {
+    Txn* t = Active(name);
+    if (t == nullptr) continue;
+    const auto st = deps_.sup.State(name);
+    const bool idle =
+        st != UnitState::starting && st != UnitState::running && st != UnitState::stopping;
+    switch (t->view.state) {
+      case TxnState::staged:
+        if (idle) Feed(*t, TxnEvent::done);
+        break;
+      case TxnState::restarting:
+        if (st == UnitState::running) {
+          Feed(*t, TxnEvent::ready);
+        } else if (idle && deps_.sup.Desired(name) != "running") {
+          Feed(*t, TxnEvent::node_stopped);
+        }
+        break;
+      case TxnState::verifying: {
+        Accumulate(*t, now);
+        if (t->view.healthy >= t->view.grace) {
+          Feed(*t, TxnEvent::healthy);
+        } else if (now - t->persisted_at >= kPersistEvery && t->healthy_since) {
+          t->persisted_at = now;
+          Save(*t);
+        }
+        break;
+      }
+      case TxnState::rolling_back:
+        RollBackStep(*t);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+std::optional<MonoTime> Updates::NextDeadline() const {
+  std::optional<MonoTime> next;
+  for (const auto& [name, t] : active_) {
+    if (t->view.state != TxnState::verifying || !t->healthy_since) continue;
+    MonoTime at = *t->healthy_since + (t->view.grace - t->view.healthy);
+    at = std::min(at, t->persisted_at + kPersistEvery);
+    if (!next || at < *next) next = at;
+  }
+  return next;
+}
+
+void Updates::Finish(Txn& t) {
+  const std::string name = t.view.component;
+  switch (t.view.state) {
+    case TxnState::committed:
+      t.view.result = "committed";
+      Log().info(
+          "component={} version {} verified: healthy for {}; committed", name, t.view.to_version,
+          FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(t.view.healthy)));
+      break;
+    case TxnState::rolled_back:
+      if (t.view.result != "environment") {
+        t.view.result = "rolled_back";
+        auto q = deps_.db.db().Prepare(
+            "INSERT INTO bad_version(component, version, reason, at_ms) VALUES(?1, ?2, ?3, ?4) "
+            "ON CONFLICT(component, version) DO NOTHING");
+        Result<void> r =
+            q ? q->Bind(1, name)
+                    .Bind(2, t.view.to_version)
+                    .Bind(3, t.view.error_code.empty() ? "rolled back" : t.view.error_code)
+                    .Bind(4, ToMillis(deps_.clock.Now()))
+                    .Run()
+              : Result<void>(std::unexpected(q.error()));
+        if (!r) Log().error("journal: marking {} bad: {}", t.view.to_version, r.error().ToString());
+        Log().error("component={} version {} rolled back to {} and marked bad", name,
+                    t.view.to_version,
+                    t.view.from_version.empty() ? "(none)" : t.view.from_version);
+      } else {
+        Log().error("component={} {}", name, t.view.error);
+      }
+      break;
+    case TxnState::failed:
+      t.view.result = "failed";
+      break;
+    default:
+      return;
+  }
+  Save(t);
+  // A failed step before the switch may have left the node held.
+  deps_.sup.Release(name);
+  // Retention: current and previous stay; the rest (a rolled-back version, an install that
+  // never got switched to) goes. Partial downloads of other open transactions stay.
+  if (auto r = PruneVersions(config_.state_dir, name); !r) {
+    Log().warn("component={} pruning versions: {}", name, r.error().ToString());
+  }
+  std::vector<std::string> keep;
+  for (const auto& [other, o] : active_) {
+    if (other == name || o->view.state != TxnState::fetching) continue;
+    if (auto a = JournaledArtifact(o->manifest)) keep.push_back(StagingKey(other, a->sha256));
+  }
+  // A failed download keeps its resumable partial (the fetcher removed anything else).
+  if (t.view.state != TxnState::failed) {
+    if (auto r = PruneStaging(config_.state_dir, keep); !r) {
+      Log().warn("pruning staging: {}", r.error().ToString());
+    }
+  }
+  auto q = deps_.db.db().Prepare("UPDATE txn SET closed = 1 WHERE id = ?1");
+  if (q) (void)q->Bind(1, t.view.id).Run();
+  active_.erase(name);
+}
+
+std::optional<TxnView> Updates::Last(std::string_view name) const {
+  if (auto it = active_.find(name); it != active_.end()) return it->second->view;
+  if (auto it = refused_.find(name); it != refused_.end()) return it->second;
+  auto q = deps_.db.db().Prepare(
+      "SELECT id, from_version, to_version, state, result, error_code, error, healthy_ms FROM txn "
+      "WHERE component = ?1 ORDER BY id DESC LIMIT 1");
+  if (!q) return std::nullopt;
+  q->Bind(1, name);
+  auto row = q->Step();
+  if (!row || !*row) return std::nullopt;
+  TxnView v;
+  v.id = q->Int(0);
+  v.component = std::string(name);
+  v.from_version = q->Text(1);
+  v.to_version = q->Text(2);
+  v.state = TxnStateFromName(q->Text(3)).value_or(TxnState::failed);
+  v.result = q->Text(4);
+  v.error_code = q->Text(5);
+  v.error = q->Text(6);
+  v.healthy = std::chrono::milliseconds(q->Int(7));
+  if (const ComponentConfig* c = Component(name)) v.grace = c->grace;
+  return v;
+}
+
+}  // namespace steward::updater

@@ -1,0 +1,103 @@
+// The update executor: runs the transaction table of transaction.hpp against the real world
+// (the journal in the state database, the fetcher, the `current`/`previous` links and the
+// supervisor). It lives on the daemon's loop thread; downloads run elsewhere through
+// Deps::fetch and come back as events. Every state is journaled (synchronous=FULL) before its
+// action runs, so after a crash Load() + Resume() re-enter the recorded state and finish or
+// revert the transaction. docs/updates.md describes the whole story.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "common/trust.hpp"
+#include "updater/checkin.hpp"
+#include "updater/config.hpp"
+#include "updater/fetch.hpp"
+#include "updater/state_db.hpp"
+#include "updater/supervisor.hpp"
+#include "updater/transaction.hpp"
+
+namespace steward::updater {
+
+// One transaction as status shows it.
+struct TxnView {
+  std::int64_t id = 0;
+  std::string component;
+  std::string from_version, to_version;
+  TxnState state = TxnState::fetching;
+  std::string result;  // committed | rolled_back | environment | failed; empty while open
+  std::string error_code, error;
+  Duration healthy{};  // accumulated healthy runtime
+  Duration grace{};
+
+  UpdateReport Report() const;
+};
+
+class Updates {
+ public:
+  using FetchDone = std::function<void(Result<Installed>)>;
+  struct Deps {
+    Clock& clock;
+    StateDb& db;
+    Supervisor& sup;
+    // Starts a download + install off the loop thread; `done` must run on the loop thread.
+    std::function<void(FetchRequest, FetchDone)> fetch;
+  };
+
+  Updates(const Config& config, Deps deps);
+  ~Updates();
+  Updates(const Updates&) = delete;
+  Updates& operator=(const Updates&) = delete;
+
+  // Loads the trust root (a root that does not load disables updates, not supervision) and
+  // every unfinished transaction, and holds the components whose transaction must act before
+  // they may run. Call before Supervisor::StartAll().
+  Result<void> Load();
+  // Re-enters the recorded state of every unfinished transaction. Call after StartAll().
+  void Resume();
+
+  // A release directed at this host (by the controller, or an operator's `apply`): verified in
+  // the documented order, checked against holds, pins and bad versions, then started as a
+  // transaction. Returns what was done ("started", "already installed", …) or why nothing was.
+  Result<std::string> Offer(const OfferedRelease& release);
+
+  // Supervisor observer: a component's process ended (crash-loop verdict included).
+  void OnExit(std::string_view name, const ExitInfo& exit, bool crash_loop);
+  // Looks at the supervisor after every wake-up of the loop: readiness, stops, healthy time.
+  void Poll();
+  std::optional<MonoTime> NextDeadline() const;
+
+  // The open transaction of `name`, else its last one, else the last refused offer.
+  std::optional<TxnView> Last(std::string_view name) const;
+  bool Busy(std::string_view name) const;
+
+  struct Txn;
+
+ private:
+  Txn* Active(std::string_view name);
+  void Enter(Txn& t, TxnState state);
+  void Feed(Txn& t, TxnEvent event, std::optional<Error> error = std::nullopt);
+  void Act(Txn& t);
+  void Save(Txn& t);
+  void SwitchLinks(Txn& t, bool forward);
+  void RollBackStep(Txn& t);
+  void Finish(Txn& t);
+  void Accumulate(Txn& t, MonoTime now);
+  const ComponentConfig* Component(std::string_view name) const;
+
+  const Config& config_;
+  Deps deps_;
+  std::optional<trust::Root> root_;
+  std::optional<Error> root_error_;
+  std::map<std::string, std::unique_ptr<Txn>, std::less<>> active_;
+  std::map<std::string, TxnView, std::less<>> refused_;  // the last refused offer, per component
+};
+
+}  // namespace steward::updater
