@@ -68,6 +68,9 @@ class SupervisorTest : public ::testing::Test {
       probes.push_back({name, url, gen});
     };
     deps.is_our_child = [this](pid_t pid) { return our_children.count(pid) > 0; };
+    deps.stop_orphan = [this](pid_t pid, const std::string& prefix, Duration) {
+      orphans_stopped.push_back(std::to_string(pid) + " " + prefix);
+    };
     deps.on_ready = [this](const std::string& name) { observed.push_back("ready " + name); };
     deps.on_exit = [this](const std::string& name, const ExitInfo& e, bool loop) {
       observed.push_back("exit " + name + " " + std::string(ExitKindName(e.kind)) +
@@ -112,6 +115,7 @@ class SupervisorTest : public ::testing::Test {
   std::vector<Probe> probes;
   std::set<pid_t> our_children;
   std::vector<std::string> observed;
+  std::vector<std::string> orphans_stopped;
 };
 
 TEST_F(SupervisorTest, StartsWhatShouldRunWithItsSpec) {
@@ -492,6 +496,61 @@ TEST_F(SupervisorTest, AfterReExecOurOwnChildrenAreAdoptedNotStartedTwice) {
   Exit("b", Signaled(SIGTERM));
   EXPECT_EQ(Status("b").last_exit->kind, ExitKind::requested);
   EXPECT_EQ(Status("b").state, UnitState::stopped);
+}
+
+TEST_F(SupervisorTest, ProcessesOfACrashedUpdaterAreStoppedBeforeAFreshStart) {
+  Add("a");
+  Make().StartAll();
+  const pid_t a = sup->MainPid("a");
+  sup.reset();  // the updater died; "a" lives on, no longer our child
+  Make().StartAll();
+  ASSERT_EQ(orphans_stopped.size(), 1u);
+  EXPECT_EQ(orphans_stopped[0], std::to_string(a) + " /bin/a");
+  EXPECT_NE(sup->MainPid("a"), a);
+  EXPECT_EQ(db->Load("a")->pid, sup->MainPid("a"));
+}
+
+TEST_F(SupervisorTest, HoldStopsForAnUpdateAndReleaseRestoresTheDesiredState) {
+  Add("a").stop_timeout = 5s;
+  Make().StartAll();
+  const pid_t first = sup->MainPid("a");
+  sup->Hold("a");
+  EXPECT_EQ(Status("a").state, UnitState::stopping);
+  ASSERT_EQ(launcher.Deliberate().back().sig, SIGTERM);
+  Exit("a", Signaled(SIGTERM));
+  EXPECT_EQ(Status("a").last_exit->kind, ExitKind::requested);
+  EXPECT_EQ(Status("a").state, UnitState::stopped);
+  EXPECT_EQ(Status("a").desired, "running");  // the operator's wish is untouched
+  // Neither a timer nor an operator start brings it back while held.
+  Advance(1h);
+  ASSERT_TRUE(sup->Command("a", "start"));
+  EXPECT_EQ(Status("a").state, UnitState::stopped);
+  EXPECT_EQ(launcher.specs.size(), 1u);
+  sup->Release("a");
+  EXPECT_EQ(Status("a").state, UnitState::running);
+  EXPECT_NE(sup->MainPid("a"), first);
+
+  // Held while its operator wants it stopped: released, it stays stopped.
+  ASSERT_TRUE(sup->Command("a", "stop"));
+  Exit("a", Signaled(SIGTERM));
+  sup->Hold("a");
+  sup->Release("a");
+  EXPECT_EQ(Status("a").state, UnitState::stopped);
+  EXPECT_EQ(launcher.specs.size(), 2u);
+}
+
+TEST_F(SupervisorTest, ResetFailuresClearsACrashLoop) {
+  Add("a").restart_delay = 0s;
+  Make().StartAll();
+  for (int i = 0; i < 5; ++i) Exit("a", Exited(1));
+  ASSERT_TRUE(Status("a").crash_loop);
+  clock.Advance(1s);
+  sup->ResetFailures("a");
+  EXPECT_FALSE(Status("a").crash_loop);
+  EXPECT_EQ(Status("a").consecutive_failures, 0);
+  sup.reset();
+  Make();  // the reset is persisted: the old failures no longer count
+  EXPECT_FALSE(Status("a").crash_loop);
 }
 
 TEST_F(SupervisorTest, ObserversSeeReadinessAndExitsForTheHealthGate) {
