@@ -4,6 +4,7 @@
 
 #include "common/config.hpp"
 #include "common/semver.hpp"
+#include "common/trust.hpp"
 
 namespace steward::updater {
 
@@ -104,10 +105,20 @@ Result<Config> FromDocument(Result<config::Document> doc, const std::string& nam
     cfg.controller = std::move(c);
   }
   if (auto s = root.Table("trust")) s->Get("root", cfg.root);
+  if (auto s = root.Table("self_update")) {
+    SelfUpdateConfig u;
+    s->Get("channel", u.channel);
+    s->Get("grace", u.grace, 0s, 24h);
+    if (!trust::IsValidName(u.channel)) s->Invalid("channel", "[a-z0-9][a-z0-9_-]{0,63}");
+    cfg.self_update = u;
+  }
   std::set<std::string> names;
   for (auto& s : root.TableArray("component")) {
     ComponentConfig c;
     ReadComponent(s, c);
+    if (c.name == "steward-updater") {
+      s.Invalid("name", "'steward-updater' is the updater itself: use [self_update]");
+    }
     if (!c.name.empty() && !names.insert(c.name).second) {
       s.Invalid("name", "component names must be unique");
     }

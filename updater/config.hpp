@@ -47,6 +47,13 @@ struct ComponentConfig {
   bool Managed() const { return exec.empty(); }
 };
 
+// Self-update (ARCHITECTURE §4): the updater takes releases of component "steward-updater" on
+// this channel; absent: it never updates itself.
+struct SelfUpdateConfig {
+  std::string channel = "stable";
+  Duration grace = std::chrono::minutes(10);
+};
+
 struct Config {
   std::string path;  // where it was loaded from
   std::string state_dir = "/var/lib/steward";
@@ -56,6 +63,7 @@ struct Config {
   std::optional<ControllerConfig> controller;
   std::string root = "/etc/steward/root.json";
   std::vector<ComponentConfig> components;
+  std::optional<SelfUpdateConfig> self_update;
 };
 
 Result<Config> LoadConfig(const std::string& path);

@@ -235,11 +235,15 @@ std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view st
              {"last_error", OrNull(u.last_error)},
              {"update", update != updates.end() ? UpdateJson(update->second) : json(nullptr)}});
   }
-  json doc{{"updater", {{"version", BuildVersion()}, {"state", state}}}, {"components", list}};
+  json updater{{"version", BuildVersion()}, {"state", state}};
+  if (auto self = updates.find(std::string(kUpdaterComponent)); self != updates.end()) {
+    updater["update"] = UpdateJson(self->second);
+  }
+  json doc{{"updater", updater}, {"components", list}};
   return doc.dump();
 }
 
-int RunDaemon(const Config& config, Clock& clock) {
+DaemonExit RunDaemon(const Config& config, Clock& clock) {
   // Signals arrive through a signalfd in the loop; blocked before any thread exists so every
   // thread inherits the mask. Children get a clean mask back (process.cpp).
   sigset_t mask;
@@ -250,7 +254,7 @@ int RunDaemon(const Config& config, Clock& clock) {
   files::UniqueFd sigfd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!sigfd) {
     Log().critical("signalfd: {}", ErrnoMessage("signalfd", errno));
-    return exit_code::kSoftware;
+    return {exit_code::kSoftware};
   }
   const Notifier self = Notifier::FromEnvironment();
   if (auto r = BecomeSubreaper(); !r)
@@ -262,7 +266,7 @@ int RunDaemon(const Config& config, Clock& clock) {
   const fs::path socket_dir = fs::path(config.socket).parent_path();
   if (auto r = files::MakeDirs(socket_dir, 0755); !r) {
     Log().critical("{}", r.error().ToString());
-    return ExitCodeFor(r.error().code);
+    return {ExitCodeFor(r.error().code)};
   }
   // Runs `work` on the loop thread and returns its answer; 503 when the loop does not answer.
   auto on_loop = [&](std::function<http::Response()> work) -> http::Response {
@@ -281,10 +285,14 @@ int RunDaemon(const Config& config, Clock& clock) {
   };
   Supervisor* sup_ptr = nullptr;
   Updates* updates_ptr = nullptr;
+  bool reexec = false;  // loop thread only
   auto status_now = [&] {
     std::map<std::string, TxnView> txns;
     for (const auto& name : sup_ptr->Names()) {
       if (auto t = updates_ptr->Last(name)) txns.emplace(name, std::move(*t));
+    }
+    if (auto mine = updates_ptr->Last(kUpdaterComponent)) {
+      txns.emplace(std::string(kUpdaterComponent), std::move(*mine));
     }
     return StatusJson(sup_ptr->Status(), "running", txns);
   };
@@ -322,13 +330,20 @@ int RunDaemon(const Config& config, Clock& clock) {
           200, json{{"component", name}, {"command", command}, {"accepted", true}}.dump());
     });
   });
+  router.Add("POST", "/v1/reexec", [&](const http::Request&) {
+    return on_loop([&] {
+      Log().info("re-exec requested through the local API");
+      reexec = true;
+      return http::Response::Json(200, json{{"reexec", true}}.dump());
+    });
+  });
   http::ServerOptions server_options;
   server_options.max_body = 1024 * 1024;  // an `apply` carries a manifest and its signatures
   server_options.server_name = "steward-updater";
   auto server = http::Server::ListenUnix(config.socket, std::move(router), server_options, 0660);
   if (!server) {
     Log().critical("local API: {}", server.error().ToString());
-    return ExitCodeFor(server.error().code);
+    return {ExitCodeFor(server.error().code)};
   }
   (*server)->Start();
   Log().info("local API listening on {}", config.socket);
@@ -338,13 +353,13 @@ int RunDaemon(const Config& config, Clock& clock) {
   if (!db) {
     Log().critical("{}", db.error().ToString());
     (*server)->Stop(1s);
-    return ExitCodeFor(db.error().code);
+    return {ExitCodeFor(db.error().code)};
   }
   const std::string notify_dir = (socket_dir / "notify").string();
   if (auto r = files::MakeDirs(notify_dir, 0755); !r) {
     Log().critical("{}", r.error().ToString());
     (*server)->Stop(1s);
-    return ExitCodeFor(r.error().code);
+    return {ExitCodeFor(r.error().code)};
   }
   PosixLauncher launcher;
   Prober prober(loop);
@@ -384,7 +399,25 @@ int RunDaemon(const Config& config, Clock& clock) {
       loop.Post([done, r = std::move(r)] { done(r); });
     });
   };
-  Updates updates(config, Updates::Deps{clock, *db, sup, fetch});
+  // Self-update's qualification: the new binary's `selftest` must report the version the
+  // manifest says, within 30 s.
+  auto selftest = [&](std::string binary, std::string version,
+                      std::function<void(Result<void>)> done) {
+    downloads.Post(
+        [&, binary = std::move(binary), version = std::move(version), done = std::move(done)] {
+          Result<void> r;
+          auto out = RunForOutput(binary, {"selftest", "--config", config.path}, 30s);
+          const std::string want = "steward-updater " + version + " selftest ok";
+          if (!out) {
+            r = Fail(ErrorCode::selftest_failed, out.error().message);
+          } else if (out->find(want) == std::string::npos) {
+            r = Fail(ErrorCode::selftest_failed, binary + " selftest did not report '" + want +
+                                                     "'; it said: " + out->substr(0, 500));
+          }
+          loop.Post([done, r] { done(r); });
+        });
+  };
+  Updates updates(config, Updates::Deps{clock, *db, sup, fetch, selftest, [&] { reexec = true; }});
   updates_ptr = &updates;
   std::map<std::string, NotifySocket> notify;
   for (const auto& name : sup.Names()) {
@@ -394,19 +427,19 @@ int RunDaemon(const Config& config, Clock& clock) {
     if (!s) {
       Log().critical("component={} {}", name, s.error().ToString());
       (*server)->Stop(1s);
-      return ExitCodeFor(s.error().code);
+      return {ExitCodeFor(s.error().code)};
     }
     notify.emplace(name, std::move(*s));
   }
   if (auto r = sup.Load(); !r) {
     Log().critical("{}", r.error().ToString());
     (*server)->Stop(1s);
-    return ExitCodeFor(r.error().code);
+    return {ExitCodeFor(r.error().code)};
   }
   if (auto r = updates.Load(); !r) {
     Log().critical("{}", r.error().ToString());
     (*server)->Stop(1s);
-    return ExitCodeFor(r.error().code);
+    return {ExitCodeFor(r.error().code)};
   }
   engine = &updates;
   serving = true;
@@ -429,6 +462,7 @@ int RunDaemon(const Config& config, Clock& clock) {
   std::map<pid_t, files::UniqueFd> pidfds;
   bool stopping = false;
   for (;;) {
+    if (reexec && !stopping) break;  // asked for on this thread, e.g. while replaying
     // pidfds follow the set of supervised pids; SIGCHLD covers kernels without them.
     const auto pids = sup.Pids();
     for (auto it = pidfds.begin(); it != pidfds.end();) {
@@ -527,8 +561,12 @@ int RunDaemon(const Config& config, Clock& clock) {
   serving = false;
   cancel_downloads = true;
   (*server)->Stop(1s);
+  if (reexec) {
+    Log().info("updater {} re-executing; components keep running", BuildVersion());
+    return {exit_code::kOk, true};
+  }
   Log().info("updater stopped");
-  return exit_code::kOk;
+  return {exit_code::kOk};
 }
 
 }  // namespace steward::updater

@@ -18,8 +18,15 @@
 
 namespace steward::updater {
 
-// Runs until SIGTERM/SIGINT; returns the process exit code.
-int RunDaemon(const Config& config, Clock& clock);
+// How the daemon ended: exit with `code`, or (self-update, `steward-updater reexec`) execute
+// the updater again through its launcher, same PID, components left running.
+struct DaemonExit {
+  int code = 0;
+  bool reexec = false;
+};
+
+// Runs until SIGTERM/SIGINT or a re-exec request.
+DaemonExit RunDaemon(const Config& config, Clock& clock);
 
 // The local API's JSON for a status request (also what `status --json` prints); `updates`
 // gives each component's open or last update transaction, when it has one.

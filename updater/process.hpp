@@ -77,6 +77,12 @@ bool IsOurChildGroupLeader(pid_t pid);
 // Blocks until it is gone (or 5 s after the SIGKILL). Returns true when it stopped one.
 bool StopOrphanGroup(pid_t pid, const std::string& exe_prefix, std::chrono::milliseconds timeout);
 
+// Runs `path` with `args` (clean signal mask, ChildEnvironment()) and returns what it wrote to
+// stdout once it closes it; killed and an error after `timeout`. The exit status is not waited
+// for here: the daemon's loop reaps every child.
+Result<std::string> RunForOutput(const std::string& path, const std::vector<std::string>& args,
+                                 std::chrono::milliseconds timeout);
+
 // Marks this process a child subreaper: orphaned grandchildren are re-parented to it.
 Result<void> BecomeSubreaper();
 

@@ -82,7 +82,12 @@ CREATE TABLE setting (
 );
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kMigration1, kMigration2};
+// Self-update: how often the updater re-executed itself into a transaction's new version.
+constexpr std::string_view kMigration3 = R"sql(
+ALTER TABLE txn ADD COLUMN swaps INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kMigration1, kMigration2, kMigration3};
 
 // Rows kept per component; older exits are deleted as new ones come.
 constexpr int kHistoryKept = 1000;

@@ -13,11 +13,15 @@
 #include "common/cli_args.hpp"
 #include "common/clock.hpp"
 #include "common/duration.hpp"
+#include "common/failpoint.hpp"
 #include "common/files.hpp"
+#include "common/hash.hpp"
 #include "common/http_client.hpp"
 #include "common/log.hpp"
 #include "common/minisign.hpp"
+#include "common/sqlite.hpp"
 #include "common/trust.hpp"
+#include "common/version.hpp"
 #include "updater/config.hpp"
 #include "updater/daemon.hpp"
 #include "updater/launcher.hpp"
@@ -48,33 +52,43 @@ int CheckConfig(const std::string& path) {
   return exit_code::kOk;
 }
 
-// The packaged binary is the launcher of self-update: it hands over to the newest committed
-// updater version unless that one keeps failing to start (updater/launcher.hpp).
-void LaunchNewestUpdater(const Config& cfg, const std::vector<std::string>& args) {
-  const bool launched = std::getenv(std::string(kLaunchedEnv).c_str()) != nullptr;
-  ::unsetenv(std::string(kLaunchedEnv).c_str());  // components must not inherit it
-  if (launched) return;
+// The running executable, without the " (deleted)" a replaced file gets.
+std::filesystem::path SelfPath() {
   std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return;
+  std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (self.ends_with(" (deleted)")) self.resize(self.size() - 10);
+  return self;
+}
+
+// The packaged binary is the launcher of self-update: it hands over to the newest committed
+// updater version unless that one keeps failing to start (updater/launcher.hpp). Returns the
+// launcher's path, which a re-exec goes through again; the launcher passes it on in
+// STEWARD_LAUNCHED.
+std::filesystem::path LaunchNewestUpdater(const Config& cfg, const std::vector<std::string>& args) {
+  const char* launched = std::getenv(std::string(kLaunchedEnv).c_str());
+  const std::filesystem::path launcher = launched != nullptr ? launched : SelfPath();
+  ::unsetenv(std::string(kLaunchedEnv).c_str());  // components must not inherit it
+  if (launched != nullptr) return launcher;
+  const auto self = SelfPath();
   auto choice = ChooseUpdaterBinary(cfg.state_dir, self);
   if (!choice) {
     log::Get("main").warn("launcher: {}; running this binary", choice.error().ToString());
-    return;
+    return launcher;
   }
   if (choice->passed_over) log::Get("main").warn("launcher: {}", choice->reason);
-  if (choice->binary == self) return;
+  if (choice->binary == self) return launcher;
   log::Get("main").info("launcher: {}: {}", choice->reason, choice->binary.string());
   std::vector<char*> argv;
   std::vector<std::string> copy = args;
   copy[0] = choice->binary.string();
   for (auto& a : copy) argv.push_back(a.data());
   argv.push_back(nullptr);
-  ::setenv(std::string(kLaunchedEnv).c_str(), "1", 1);
+  ::setenv(std::string(kLaunchedEnv).c_str(), launcher.c_str(), 1);
   ::execv(argv[0], argv.data());
   ::unsetenv(std::string(kLaunchedEnv).c_str());
   log::Get("main").error("launcher: exec {} failed: {}; running this binary", argv[0],
                          std::strerror(errno));
+  return launcher;
 }
 
 int Run(const std::string& path, const std::vector<std::string>& args) {
@@ -90,8 +104,46 @@ int Run(const std::string& path, const std::vector<std::string>& args) {
     std::cerr << "steward-updater: " << r.error().message << "\n";
     return exit_code::kConfig;
   }
-  LaunchNewestUpdater(*cfg, args);
-  return RunDaemon(*cfg, SystemClock::Instance());
+  const auto launcher = LaunchNewestUpdater(*cfg, args);
+  // Lets tests make one version of the updater fail to start, as a broken release would.
+  Failpoint("updater.start." + std::string(BuildVersion()));
+  const DaemonExit exit = RunDaemon(*cfg, SystemClock::Instance());
+  if (!exit.reexec) return exit.code;
+  // Same PID, so the components stay our children; the launcher picks the version to run.
+  std::vector<std::string> copy = args;
+  copy[0] = launcher.string();
+  std::vector<char*> argv;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(argv[0], argv.data());
+  log::Get("main").critical("re-exec {} failed: {}", argv[0], std::strerror(errno));
+  return exit_code::kSoftware;
+}
+
+// `selftest`: what a new updater binary must pass before a self-update switches to it. It
+// runs the parts a broken build or a missing library would break, and says its version.
+int Selftest(const std::string& config_path) {
+  auto fail = [](const std::string& what) {
+    std::cerr << "steward-updater: selftest failed: " << what << "\n";
+    return exit_code::kSoftware;
+  };
+  if (!config_path.empty()) {
+    if (auto cfg = LoadConfig(config_path); !cfg) return fail(cfg.error().message);
+  }
+  if (HexEncode(Sha256Of("abc")) !=
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") {
+    return fail("SHA-256 gives a wrong digest");
+  }
+  const auto key = minisign::SecretKey::Generate();
+  auto sig = minisign::SignBytes(key, "selftest", "selftest");
+  if (!sig || !minisign::VerifyBytes(key.public_key(), *sig, "selftest")) {
+    return fail("Ed25519 signing or verification does not work");
+  }
+  auto db = sqlite::Db::Open(":memory:");
+  if (!db) return fail(db.error().message);
+  http::Client client;  // libcurl and its TLS library initialise
+  std::cout << "steward-updater " << BuildVersion() << " selftest ok\n";
+  return exit_code::kOk;
 }
 
 // Where the local API listens: --socket, else the config's `socket`.
@@ -226,6 +278,9 @@ int Main(const std::vector<std::string>& args) {
   auto* check_config = app.add_subcommand("check-config", "Validate the config file and print it");
   check_config->add_option("-c,--config", config_path, "Config file")->capture_default_str();
   auto* run = app.add_subcommand("run", "Run the daemon: supervise the configured components");
+  std::string selftest_config;
+  auto* selftest = app.add_subcommand("selftest", "Check that this binary works (self-update)");
+  selftest->add_option("-c,--config", selftest_config, "Also check this config file");
   run->add_option("-c,--config", config_path, "Config file")->capture_default_str();
   bool as_json = false;
   auto* status = app.add_subcommand("status", "Show each component's state");
@@ -245,7 +300,9 @@ int Main(const std::vector<std::string>& args) {
   apply->add_option("--manifest", manifest, "The release manifest")->required();
   apply->add_option("--signature", signatures,
                     "Signature file (repeatable; default: <manifest>.*minisig)");
-  for (auto* sub : {status, commands[0], commands[1], commands[2], apply}) {
+  auto* reexec = app.add_subcommand(
+      "reexec", "Re-execute the running updater through its launcher; components keep running");
+  for (auto* sub : {status, commands[0], commands[1], commands[2], apply, reexec}) {
     sub->add_option("-c,--config", config_path, "Config file naming the API socket")
         ->capture_default_str();
     sub->add_option("--socket", socket, "The local API socket (instead of the config's)");
@@ -253,6 +310,7 @@ int Main(const std::vector<std::string>& args) {
   if (auto code = ParseArgs(app, args)) return *code;
   if (check_config->parsed()) return CheckConfig(config_path);
   if (run->parsed()) return Run(config_path, args);
+  if (selftest->parsed()) return Selftest(selftest_config);
   auto sock = ApiSocket(socket, config_path);
   if (!sock) {
     std::cerr << "steward-updater: " << sock.error().message << "\n";
@@ -260,6 +318,12 @@ int Main(const std::vector<std::string>& args) {
   }
   if (status->parsed()) return Status(*sock, as_json);
   if (apply->parsed()) return Apply(*sock, component, manifest, signatures);
+  if (reexec->parsed()) {
+    auto r = CallApi(*sock, "POST", "/v1/reexec");
+    if (std::holds_alternative<int>(r)) return std::get<int>(r);
+    std::cout << "re-exec: accepted\n";
+    return exit_code::kOk;
+  }
   for (auto* sub : commands) {
     if (sub->parsed()) return Command(*sock, sub->get_name(), component);
   }

@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "common/platform.hpp"
 #include "common/version.hpp"
+#include "updater/launcher.hpp"
 
 namespace steward::updater {
 
@@ -73,21 +74,33 @@ struct Updates::Txn {
   std::string from_dir, prev_dir, to_dir;
   std::string manifest;
   std::vector<std::string> signatures;
+  std::int64_t swaps = 0;  // self-update: re-executions into the new version so far
   // Runtime only.
   std::optional<MonoTime> healthy_since;  // running and counted from here
   MonoTime persisted_at{};
   bool rollback_started = false;  // rolling_back: the old version was switched back and released
 };
 
-Updates::Updates(const Config& config, Deps deps) : config_(config), deps_(std::move(deps)) {}
+Updates::Updates(const Config& config, Deps deps) : config_(config), deps_(std::move(deps)) {
+  if (config_.self_update) {
+    self_.emplace();
+    self_->name = std::string(kUpdaterComponent);
+    self_->binary = std::string(kUpdaterComponent);
+    self_->channel = config_.self_update->channel;
+    self_->grace = config_.self_update->grace;
+  }
+}
 Updates::~Updates() = default;
 
 const ComponentConfig* Updates::Component(std::string_view name) const {
   for (const auto& c : config_.components) {
     if (c.name == name) return &c;
   }
+  if (self_ && self_->name == name) return &*self_;
   return nullptr;
 }
+
+bool Updates::IsSelf(const Txn& t) const { return t.view.component == kUpdaterComponent; }
 
 Updates::Txn* Updates::Active(std::string_view name) {
   auto it = active_.find(name);
@@ -106,9 +119,8 @@ Result<void> Updates::Load() {
   }
   auto q = deps_.db.db().Prepare(
       "SELECT id, component, channel, from_version, from_dir, prev_dir, to_version, to_dir, "
-      "manifest, signatures, state, healthy_ms, result, error_code, error FROM txn WHERE closed = "
-      "0 "
-      "ORDER BY id");
+      "manifest, signatures, state, healthy_ms, result, error_code, error, swaps FROM txn "
+      "WHERE closed = 0 ORDER BY id");
   if (!q) return std::unexpected(q.error());
   for (;;) {
     auto row = q->Step();
@@ -140,6 +152,7 @@ Result<void> Updates::Load() {
     t->view.result = q->Text(12);
     t->view.error_code = q->Text(13);
     t->view.error = q->Text(14);
+    t->swaps = q->Int(15);
     t->view.grace = c->grace;
     const std::string name = t->view.component;
     Log().info("component={} resuming update {} -> {} at '{}'", name, t->view.from_version,
@@ -316,19 +329,22 @@ Result<std::string> Updates::Offer(const OfferedRelease& release) {
 void Updates::Save(Txn& t) {
   auto q = deps_.db.db().Prepare(
       "UPDATE txn SET state = ?2, result = ?3, error_code = ?4, error = ?5, healthy_ms = ?6, "
-      "updated_at_ms = ?7 WHERE id = ?1");
-  Result<void> r =
-      q ? q->Bind(1, t.view.id)
-              .Bind(2, TxnStateName(t.view.state))
-              .Bind(3, t.view.result)
-              .Bind(4, t.view.error_code)
-              .Bind(5, t.view.error)
-              .Bind(6,
-                    std::chrono::duration_cast<std::chrono::milliseconds>(t.view.healthy).count())
-              .Bind(7, ToMillis(deps_.clock.Now()))
-              .Run()
-        : Result<void>(std::unexpected(q.error()));
-  if (!r) Log().error("journal: transaction {}: {}", t.view.id, r.error().ToString());
+      "updated_at_ms = ?7, swaps = ?8 WHERE id = ?1");
+  if (!q) {
+    Log().error("journal: transaction {}: {}", t.view.id, q.error().ToString());
+    return;
+  }
+  q->Bind(1, t.view.id)
+      .Bind(2, TxnStateName(t.view.state))
+      .Bind(3, t.view.result)
+      .Bind(4, t.view.error_code)
+      .Bind(5, t.view.error)
+      .Bind(6, std::chrono::duration_cast<std::chrono::milliseconds>(t.view.healthy).count())
+      .Bind(7, ToMillis(deps_.clock.Now()))
+      .Bind(8, t.swaps);
+  if (auto r = q->Run(); !r) {
+    Log().error("journal: transaction {}: {}", t.view.id, r.error().ToString());
+  }
 }
 
 void Updates::Enter(Txn& t, TxnState state) {
@@ -366,6 +382,11 @@ void Updates::Feed(Txn& t, TxnEvent event, std::optional<Error> error) {
 void Updates::Act(Txn& t) {
   const std::string name = t.view.component;
   const ComponentConfig& c = *Component(name);
+  if (IsSelf(t) && ActionFor(t.view.state) != TxnAction::fetch &&
+      ActionFor(t.view.state) != TxnAction::switch_to_new) {
+    ActSelf(t);
+    return;
+  }
   switch (ActionFor(t.view.state)) {
     case TxnAction::fetch: {
       // The journal holds the manifest verified when the transaction began.
@@ -468,6 +489,76 @@ void Updates::RollBackStep(Txn& t) {
   if (deps_.sup.State(name) == UnitState::running) Feed(t, TxnEvent::done);
 }
 
+// Self-update: the same table, where "the node" is this very process. Stopping becomes the
+// qualification of the new binary (`selftest`), starting becomes a re-exec through the launcher
+// (same PID, children kept), and readiness is this process running the new version after it.
+// When the new version cannot start, the launcher falls back to the previous one, which finds
+// the transaction with the version it does not run and rolls it back.
+void Updates::ActSelf(Txn& t) {
+  const bool am_new = BuildVersion() == t.view.to_version;
+  switch (t.view.state) {
+    case TxnState::staged: {
+      const fs::path binary = fs::path(config_.state_dir) / "components" / t.view.component /
+                              "versions" / t.to_dir / std::string(kUpdaterComponent);
+      const std::int64_t id = t.view.id;
+      const std::string name = t.view.component;
+      deps_.selftest(binary.string(), t.view.to_version, [this, name, id](Result<void> r) {
+        Txn* cur = Active(name);
+        if (cur == nullptr || cur->view.id != id || cur->view.state != TxnState::staged) return;
+        if (!r) {
+          Feed(*cur, TxnEvent::error, r.error());
+        } else {
+          Feed(*cur, TxnEvent::done);
+        }
+      });
+      return;
+    }
+    case TxnState::switched:
+      Feed(t, TxnEvent::done);
+      return;
+    case TxnState::restarting:
+      if (am_new) {
+        Feed(t, TxnEvent::ready);
+      } else if (t.swaps == 0) {
+        ++t.swaps;
+        Save(t);  // before the exec: the next process knows it was tried
+        Log().info("updater {} re-executing into {}", BuildVersion(), t.view.to_version);
+        deps_.reexec();
+      } else {
+        Feed(t, TxnEvent::unhealthy,
+             Error{ErrorCode::health_gate_failed, "updater " + t.view.to_version +
+                                                      " did not start; the launcher ran " +
+                                                      std::string(BuildVersion()) + " instead"});
+      }
+      return;
+    case TxnState::verifying:
+      if (!am_new) {
+        Feed(t, TxnEvent::unhealthy,
+             Error{ErrorCode::health_gate_failed, "updater " + t.view.to_version +
+                                                      " stopped running within its grace period; "
+                                                      "the launcher fell back to " +
+                                                      std::string(BuildVersion())});
+      } else {
+        Poll();
+      }
+      return;
+    case TxnState::rolling_back:
+      if (!t.rollback_started) {
+        SwitchLinks(t, false);
+        t.rollback_started = true;
+      }
+      if (am_new) {
+        deps_.reexec();  // the launcher now picks the restored version
+      } else {
+        Feed(t, TxnEvent::done);
+      }
+      return;
+    default:
+      Finish(t);
+      return;
+  }
+}
+
 void Updates::OnExit(std::string_view name, const ExitInfo& exit, bool crash_loop) {
   Txn* t = Active(name);
   if (t == nullptr) return;
@@ -505,7 +596,8 @@ void Updates::Accumulate(Txn& t, MonoTime now) {
     t.healthy_since.reset();
     return;
   }
-  const bool running = deps_.sup.State(t.view.component) == UnitState::running;
+  const bool running = IsSelf(t) ? BuildVersion() == t.view.to_version
+                                 : deps_.sup.State(t.view.component) == UnitState::running;
   if (t.healthy_since) t.view.healthy += now - *t.healthy_since;
   t.healthy_since = running ? std::optional<MonoTime>(now) : std::nullopt;
 }
@@ -517,6 +609,8 @@ void Updates::Poll() {
   for (const auto& name : names) {
     Txn* t = Active(name);
     if (t == nullptr) continue;
+    // The updater itself is no supervised process: only its healthy time is polled.
+    if (IsSelf(*t) && t->view.state != TxnState::verifying) continue;
     const auto st = deps_.sup.State(name);
     const bool idle =
         st != UnitState::starting && st != UnitState::running && st != UnitState::stopping;

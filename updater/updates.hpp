@@ -49,6 +49,14 @@ class Updates {
     Supervisor& sup;
     // Starts a download + install off the loop thread; `done` must run on the loop thread.
     std::function<void(FetchRequest, FetchDone)> fetch;
+    // Self-update: qualifies a new updater binary off the loop thread (`selftest` must report
+    // `version`); `done` runs on the loop thread.
+    std::function<void(std::string binary, std::string version,
+                       std::function<void(Result<void>)> done)>
+        selftest;
+    // Self-update: asks the daemon to re-execute the updater through its launcher, keeping
+    // the components running.
+    std::function<void()> reexec;
   };
 
   Updates(const Config& config, Deps deps);
@@ -91,9 +99,12 @@ class Updates {
   void Finish(Txn& t);
   void Accumulate(Txn& t, MonoTime now);
   const ComponentConfig* Component(std::string_view name) const;
+  bool IsSelf(const Txn& t) const;
+  void ActSelf(Txn& t);
 
   const Config& config_;
   Deps deps_;
+  std::optional<ComponentConfig> self_;  // the updater as a component, with [self_update]
   std::optional<trust::Root> root_;
   std::optional<Error> root_error_;
   std::map<std::string, std::unique_ptr<Txn>, std::less<>> active_;

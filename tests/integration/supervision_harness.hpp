@@ -52,8 +52,7 @@ class UpdaterProcess {
     const std::string text = "state_dir = \"" + (dir_ / "state").string() + "\"\nsocket = \"" +
                              socket() + "\"\nlog_level = \"debug\"\n" + components;
     dir_.Write("updater.toml", text);
-    proc_.emplace(
-        Child::Spawn({Bin("steward-updater"), "run", "--config", config_path()}, options));
+    Launch(options);
     ASSERT_TRUE(Eventually(
         [&] {
           auto s = Status();
@@ -61,6 +60,12 @@ class UpdaterProcess {
         },
         std::chrono::seconds(20)))
         << proc_->Stderr();
+  }
+
+  // Starts `steward-updater run` on the config written by Start, without waiting.
+  void Launch(const Child::Options& options = {}) {
+    proc_.emplace(
+        Child::Spawn({Bin("steward-updater"), "run", "--config", config_path()}, options));
   }
 
   // The local API's status document, or null when it does not answer.

@@ -22,14 +22,17 @@ class Update : public ::testing::Test {
  protected:
   void SetUp() override { controller_.Start(); }
 
-  // Signs release `version` of the agent (sequence = its minor version + 1) and writes the
-  // manifest and its signature into the test dir; returns the manifest's path.
-  std::string Release(const std::string& version, int sequence) {
-    const auto bytes = files::ReadFile(Bin("releases/" + version + "/steward-agent"), 1 << 30);
+  // Signs release `version` of the agent (or of the updater itself, built beside it in
+  // bin/releases/) and writes the manifest and its signature into the test dir; returns the
+  // manifest's path.
+  std::string Release(const std::string& version, int sequence,
+                      const std::string& component = "agent") {
+    const std::string program = component == "agent" ? "steward-agent" : component;
+    const auto bytes = files::ReadFile(Bin("releases/" + version + "/" + program), 1 << 30);
     EXPECT_TRUE(bytes);
     const auto m =
-        Controller::Manifest("agent", "stable", version, sequence, controller_.Blob(*bytes));
-    const std::string name = "agent-" + version + ".json";
+        Controller::Manifest(component, "stable", version, sequence, controller_.Blob(*bytes));
+    const std::string name = component + "-" + version + ".json";
     dir_.Write(name, m);
     dir_.Write(name + ".minisig", Controller::Sign(controller_.release_key, m));
     return (dir_ / name).string();
@@ -43,7 +46,7 @@ class Update : public ::testing::Test {
            "\nreadiness = \"notify\"\ngrace = \"" + grace +
            "\"\nstart_timeout = \"3s\"\n"
            "stop_timeout = \"5s\"\nrestart_delay = \"100ms\"\nrestart_delay_max = \"200ms\"\n"
-           "crash_loop_failures = 2\n";
+           "crash_loop_failures = 2\n[self_update]\ngrace = \"1s\"\n";
   }
 
   void WriteAgentConfig(const std::string& test_keys = "") {
@@ -270,6 +273,78 @@ TEST_F(Update, WhenTheOldVersionFailsTooTheEnvironmentIsBlamed) {
   auto again = Apply(release);
   EXPECT_EQ(again.status.code(), 0) << again.err;
   EXPECT_NE(again.out.find("started"), std::string::npos) << again.out;
+}
+
+// The updater's own update transaction in a status document, null when none.
+json SelfUpdate(const json& status) {
+  if (!status.is_object() || !status["updater"].contains("update")) return nullptr;
+  return status["updater"]["update"];
+}
+
+TEST_F(Update, SelfUpdateReExecutesInPlaceAndTheNodeKeepsItsPid) {
+  WriteAgentConfig();
+  StartUpdater();
+  Install("1.0.0", 1);
+  const auto agent_pid = updater_.Unit("agent")["pid"];
+  const pid_t updater_pid = updater_.proc().pid();
+  auto r = updater_.Cli(
+      {"apply", "steward-updater", "--manifest", Release("1.1.0", 1, "steward-updater")});
+  ASSERT_EQ(r.status.code(), 0) << r.err;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto s = updater_.Status();
+        return s.is_object() && s["updater"]["version"] == "1.1.0" && SelfUpdate(s).is_object() &&
+               SelfUpdate(s)["result"] == "committed";
+      },
+      30s))
+      << updater_.Logs();
+  EXPECT_TRUE(updater_.proc().running());
+  EXPECT_EQ(updater_.proc().pid(), updater_pid);  // execve: the same process
+  EXPECT_EQ(updater_.Unit("agent")["pid"], agent_pid);
+  EXPECT_EQ(updater_.Unit("agent")["state"], "running");
+  EXPECT_EQ(AgentProcesses().size(), 1u);
+}
+
+TEST_F(Update, BrokenUpdaterReleaseIsRolledBackByTheLauncher) {
+  WriteAgentConfig();
+  Child::Options armed;  // updater 1.2.0 dies at start, as a broken build would
+  armed.env["STEWARD_FAILPOINTS"] = "updater.start.1.2.0=crash";
+  StartUpdater(armed);
+  const std::string packaged = updater_.Status()["updater"]["version"];
+  auto r = updater_.Cli(
+      {"apply", "steward-updater", "--manifest", Release("1.2.0", 1, "steward-updater")});
+  ASSERT_EQ(r.status.code(), 0) << r.err;
+  // Like systemd: start the packaged launcher again each time the updater dies. It tries the
+  // new version three times, then falls back.
+  int starts = 0;
+  for (;;) {
+    auto st = updater_.proc().Wait(30s);
+    ASSERT_TRUE(st && st->exited() && st->code() == 137) << updater_.Logs();
+    ++starts;
+    updater_.Launch(armed);
+    ASSERT_TRUE(Eventually(
+        [&] {
+          const auto s = updater_.Status();
+          return !updater_.proc().running() ||
+                 (s.is_object() && s["updater"]["state"] == "running");
+        },
+        20s));
+    if (updater_.proc().running()) break;
+    ASSERT_LT(starts, 5) << updater_.Logs();
+  }
+  EXPECT_EQ(starts, 3);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto s = updater_.Status();
+        return SelfUpdate(s).is_object() && SelfUpdate(s)["result"] == "rolled_back";
+      },
+      20s))
+      << updater_.Logs();
+  const auto s = updater_.Status();
+  EXPECT_EQ(s["updater"]["version"], packaged);
+  EXPECT_EQ(SelfUpdate(s)["error_code"], "health_gate_failed");
+  std::error_code ec;
+  EXPECT_TRUE(fs::is_empty(dir_ / "state" / "components" / "steward-updater" / "versions", ec));
 }
 
 // Kill -9 (a failpoint's crash) at one step of an update, then restart the updater.
