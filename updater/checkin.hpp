@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -57,10 +58,17 @@ struct CheckinAnswer {
   std::string controller;            // the URL that answered
 };
 
+// Per-request limits towards a controller.
+struct CheckinLimits {
+  Duration connect_timeout = std::chrono::seconds(5);
+  Duration timeout = std::chrono::seconds(30);  // one request, whole
+  std::uint64_t max_response_bytes = 4 << 20;   // a longer answer is refused
+};
+
 class CheckinClient {
  public:
   // `updater_version` is what the check-in reports; `state_dir` is part of the machine id.
-  CheckinClient(const Config& config, std::string updater_version);
+  CheckinClient(const Config& config, std::string updater_version, CheckinLimits limits = {});
   ~CheckinClient();
   CheckinClient(const CheckinClient&) = delete;
   CheckinClient& operator=(const CheckinClient&) = delete;
@@ -81,5 +89,13 @@ class CheckinClient {
 // "steward-updater:" + state_dir), hex: stable for one installation, distinct for two updaters
 // on one host, and not the raw machine id (which systemd asks applications not to expose).
 std::string MachineId(const std::string& state_dir);
+
+// The check-in body for `report` (ARCHITECTURE §3), host facts included.
+std::string CheckinBody(const std::string& node_id, const std::string& updater_version,
+                        const std::vector<ComponentReport>& report);
+
+// Reads a check-in answer strictly; `url` names the controller in error messages
+// (bad_request saying which field was wrong). `controller` of the result is left empty.
+Result<CheckinAnswer> ParseCheckinAnswer(std::string_view body, const std::string& url);
 
 }  // namespace steward::updater
