@@ -240,50 +240,34 @@ Result<CheckinAnswer> ParseCheckinAnswer(std::string_view body, const std::strin
     }
     out.interval = std::chrono::seconds(std::clamp(s, kMinIntervalS, kMaxIntervalS));
   }
-  // `controllers` is kept in CheckinAnswer only through the state; see CheckIn. Read here so a
-  // malformed list fails the whole answer before anything changes.
   if (auto cs = doc.find("controllers"); cs != doc.end() && !cs->is_null()) {
     if (!cs->is_array()) {
       return std::unexpected(BadAnswer(
           url, std::string("has controllers of type ") + cs->type_name() + ", not an array"));
     }
     for (std::size_t i = 0; i < cs->size(); ++i) {
-      if (!(*cs)[i].is_string()) {
+      const auto& c = (*cs)[i];
+      if (!c.is_string()) {
         return std::unexpected(BadAnswer(url, "has controllers[" + std::to_string(i) +
-                                                  "] of type " + (*cs)[i].type_name() +
-                                                  ", not a string"));
+                                                  "] of type " + c.type_name() + ", not a string"));
       }
+      auto u = c.get<std::string>();
+      while (!u.empty() && u.back() == '/') u.pop_back();
+      if (!IsHttpUrl(u) || u.size() > kMaxUrlLength) {
+        log::Get("checkin").warn("ignoring controller url=\"{}\" from {}: not an http(s) URL",
+                                 Snippet(u), url);
+        continue;
+      }
+      if (std::find(out.controllers.begin(), out.controllers.end(), u) != out.controllers.end()) {
+        continue;
+      }
+      if (out.controllers.size() >= kMaxControllers) break;
+      out.controllers.push_back(std::move(u));
     }
   }
   // `roots` (newer root files) is not acted on yet: the controller does not distribute them.
   return out;
 }
-
-namespace {
-
-// The learned list from an answer already checked by ParseCheckinAnswer.
-std::vector<std::string> LearnedControllers(std::string_view body, spdlog::logger& log) {
-  std::vector<std::string> out;
-  json doc = json::parse(body, nullptr, false);
-  if (!doc.is_object()) return out;
-  auto cs = doc.find("controllers");
-  if (cs == doc.end() || !cs->is_array()) return out;
-  for (const auto& c : *cs) {
-    if (!c.is_string()) continue;
-    auto url = c.get<std::string>();
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    if (!IsHttpUrl(url) || url.size() > kMaxUrlLength) {
-      log.warn("ignoring controller url=\"{}\": not an http(s) URL", Snippet(url));
-      continue;
-    }
-    if (std::find(out.begin(), out.end(), url) != out.end()) continue;
-    if (out.size() >= kMaxControllers) break;
-    out.push_back(std::move(url));
-  }
-  return out;
-}
-
-}  // namespace
 
 struct CheckinClient::Impl {
   Config config;
@@ -379,8 +363,7 @@ struct CheckinClient::Impl {
 
   // One controller: enroll when needed, check in, re-enroll once on 401.
   Result<CheckinAnswer> Try(const std::string& base, CheckinState& work,
-                            const std::vector<ComponentReport>& report, bool& fatal,
-                            std::vector<std::string>& learned) {
+                            const std::vector<ComponentReport>& report, bool& fatal) {
     if (auto r = client.CheckUrl(base); !r) return std::unexpected(r.error());
     bool enrolled_now = false;
     if (work.node_id.empty() || work.node_token.empty()) {
@@ -408,7 +391,6 @@ struct CheckinClient::Impl {
       if (r->status != 200) return std::unexpected(StatusError("checking in:", url, *r));
       auto answer = ParseCheckinAnswer(r->body, url);
       if (!answer) return std::unexpected(answer.error());
-      learned = LearnedControllers(r->body, log);
       answer->controller = base;
       return answer;
     }
@@ -430,12 +412,11 @@ struct CheckinClient::Impl {
     ErrorCode last = ErrorCode::unavailable;
     for (const auto& base : order) {
       bool fatal = false;
-      std::vector<std::string> learned;
-      auto answer = Try(base, work, report, fatal, learned);
+      auto answer = Try(base, work, report, fatal);
       if (answer) {
         std::vector<std::string> list{base};
-        for (auto& u : learned) {
-          if (u != base) list.push_back(std::move(u));
+        for (const auto& u : answer->controllers) {
+          if (u != base) list.push_back(u);
         }
         work.controllers = std::move(list);
         state = std::move(work);

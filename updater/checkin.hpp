@@ -53,9 +53,10 @@ struct OfferedRelease {
 
 struct CheckinAnswer {
   std::vector<OfferedRelease> releases;
-  std::string flags_json = "{}";     // the answer's "flags" object, serialized compactly
-  std::optional<Duration> interval;  // checkin_interval_s, when given (clamped to 1 s .. 24 h)
-  std::string controller;            // the URL that answered
+  std::string flags_json = "{}";         // the answer's "flags" object, serialized compactly
+  std::optional<Duration> interval;      // checkin_interval_s, when given (clamped to 1 s .. 24 h)
+  std::vector<std::string> controllers;  // the answer's list: http(s) only, no duplicates
+  std::string controller;                // the URL that answered
 };
 
 // Per-request limits towards a controller.

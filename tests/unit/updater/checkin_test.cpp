@@ -164,6 +164,7 @@ TEST(CheckinAnswerTest, ReadsEveryField) {
   EXPECT_EQ(a->releases[0].signatures, (std::vector<std::string>{"sig-a", "sig-b"}));
   EXPECT_EQ(a->flags_json, R"({"a":[1,2],"b":true})");
   EXPECT_EQ(a->interval, Duration(std::chrono::seconds(90)));
+  EXPECT_EQ(a->controllers, (std::vector<std::string>{"http://127.0.0.1:1", "http://127.0.0.1:2"}));
 }
 
 TEST(CheckinAnswerTest, ClampsTheInterval) {
@@ -203,6 +204,11 @@ TEST_F(CheckinHostileTest, NotJson) {
 
 TEST_F(CheckinHostileTest, NotAnObject) {
   ExpectRefused(Json("[1,2]"), ErrorCode::bad_request, "not an object");
+}
+
+TEST_F(CheckinHostileTest, DeeplyNested) {
+  ExpectRefused(Json(std::string(100000, '[') + std::string(100000, ']')), ErrorCode::bad_request,
+                "is a JSON array, not an object");
 }
 
 TEST_F(CheckinHostileTest, MissingReleases) {
