@@ -15,9 +15,9 @@ namespace steward::log {
 
 namespace {
 
-constexpr std::array<std::string_view, 12> kNames = {"main",       "supervisor", "update", "fetch",
-                                                     "trust",      "store",      "http",   "api",
-                                                     "controller", "rollout",    "agent",  "cli"};
+constexpr std::array<std::string_view, 13> kNames = {
+    "main", "supervisor", "update",  "fetch", "trust", "store",  "http",
+    "api",  "controller", "rollout", "agent", "cli",   "checkin"};
 
 // {"ts":"2026-01-01T00:00:00.123Z","level":"info","logger":"update","msg":"…"}
 class JsonFormatter final : public spdlog::formatter {

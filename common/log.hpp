@@ -31,7 +31,7 @@ Result<void> Init(const Options& options);
 void SetLevel(spdlog::level::level_enum level);
 
 // One of the named loggers: main, supervisor, update, fetch, trust, store, http, api,
-// controller, rollout, agent, cli. Any other name is a programming error and aborts.
+// controller, rollout, agent, cli, checkin. Any other name is a programming error and aborts.
 spdlog::logger& Get(std::string_view name);
 
 }  // namespace steward::log

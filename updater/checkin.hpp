@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -52,15 +53,23 @@ struct OfferedRelease {
 
 struct CheckinAnswer {
   std::vector<OfferedRelease> releases;
-  std::string flags_json = "{}";     // the answer's "flags" object, serialized compactly
-  std::optional<Duration> interval;  // checkin_interval_s, when given (clamped to 1 s .. 24 h)
-  std::string controller;            // the URL that answered
+  std::string flags_json = "{}";         // the answer's "flags" object, serialized compactly
+  std::optional<Duration> interval;      // checkin_interval_s, when given (clamped to 1 s .. 24 h)
+  std::vector<std::string> controllers;  // the answer's list: http(s) only, no duplicates
+  std::string controller;                // the URL that answered
+};
+
+// Per-request limits towards a controller.
+struct CheckinLimits {
+  Duration connect_timeout = std::chrono::seconds(5);
+  Duration timeout = std::chrono::seconds(30);  // one request, whole
+  std::uint64_t max_response_bytes = 4 << 20;   // a longer answer is refused
 };
 
 class CheckinClient {
  public:
   // `updater_version` is what the check-in reports; `state_dir` is part of the machine id.
-  CheckinClient(const Config& config, std::string updater_version);
+  CheckinClient(const Config& config, std::string updater_version, CheckinLimits limits = {});
   ~CheckinClient();
   CheckinClient(const CheckinClient&) = delete;
   CheckinClient& operator=(const CheckinClient&) = delete;
@@ -81,5 +90,13 @@ class CheckinClient {
 // "steward-updater:" + state_dir), hex: stable for one installation, distinct for two updaters
 // on one host, and not the raw machine id (which systemd asks applications not to expose).
 std::string MachineId(const std::string& state_dir);
+
+// The check-in body for `report` (ARCHITECTURE §3), host facts included.
+std::string CheckinBody(const std::string& node_id, const std::string& updater_version,
+                        const std::vector<ComponentReport>& report);
+
+// Reads a check-in answer strictly; `url` names the controller in error messages
+// (bad_request saying which field was wrong). `controller` of the result is left empty.
+Result<CheckinAnswer> ParseCheckinAnswer(std::string_view body, const std::string& url);
 
 }  // namespace steward::updater
