@@ -43,6 +43,7 @@ void ReadComponent(config::Section& s, ComponentConfig& c) {
   s.Get("crash_loop_window", c.crash_loop_window, 1s, 24h);
   s.Get("pin", c.pin);
   s.Get("hold", c.hold);
+  s.Get("reload_on_flags", c.reload_on_flags);
 
   if (!ValidName(c.name)) {
     s.Invalid("name", "required; 1-64 characters of a-z, 0-9, '-', '_'");

@@ -43,6 +43,7 @@ struct ComponentConfig {
   Duration crash_loop_window = std::chrono::minutes(10);  // this window is a crash loop
   std::string pin;                                        // stay on this version
   bool hold = false;                                      // take no updates
+  bool reload_on_flags = false;  // SIGHUP when the controller's feature flags change
 
   bool Managed() const { return exec.empty(); }
 };

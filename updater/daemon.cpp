@@ -26,6 +26,7 @@
 #include "common/rfc3339.hpp"
 #include "common/sd_notify.hpp"
 #include "common/version.hpp"
+#include "updater/checkin.hpp"
 #include "updater/fetch.hpp"
 #include "updater/launcher.hpp"
 #include "updater/notify_socket.hpp"
@@ -212,6 +213,35 @@ Result<OfferedRelease> ParseApply(const std::string& component, const std::strin
   return r;
 }
 
+// The check-in identity and learned controllers, as kept in the settings table.
+CheckinState LoadCheckinState(StateDb& db) {
+  CheckinState st;
+  if (auto v = db.GetSetting("node_id"); v && *v) st.node_id = **v;
+  if (auto v = db.GetSetting("node_token"); v && *v) st.node_token = **v;
+  if (auto v = db.GetSetting("controllers"); v && *v) {
+    const json list = json::parse(**v, nullptr, false);
+    if (list.is_array()) {
+      for (const auto& u : list) {
+        if (u.is_string()) st.controllers.push_back(u.get<std::string>());
+      }
+    }
+  }
+  return st;
+}
+
+Result<void> SaveCheckinState(StateDb& db, const CheckinState& st) {
+  StateDb::Batch batch(db);
+  if (auto r = db.SetSetting("node_id", st.node_id); !r) return r;
+  if (auto r = db.SetSetting("node_token", st.node_token); !r) return r;
+  if (auto r = db.SetSetting("controllers", json(st.controllers).dump()); !r) return r;
+  return batch.Commit();
+}
+
+// ±20 % of `interval`, from a uniform value in [-1, 1].
+Duration Jittered(Duration interval, double uniform) {
+  return std::chrono::duration_cast<Duration>(interval * (1.0 + 0.2 * uniform));
+}
+
 }  // namespace
 
 std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view state,
@@ -286,6 +316,13 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
   Supervisor* sup_ptr = nullptr;
   Updates* updates_ptr = nullptr;
   bool reexec = false;  // loop thread only
+  // Check-ins (loop thread only): when the next is due, whether one is out, how the last went.
+  struct {
+    std::optional<MonoTime> due;
+    bool in_flight = false;
+    std::string last_at, last_error, controller;
+    std::uint64_t count = 0;
+  } checkin;
   auto status_now = [&] {
     std::map<std::string, TxnView> txns;
     for (const auto& name : sup_ptr->Names()) {
@@ -294,7 +331,14 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
     if (auto mine = updates_ptr->Last(kUpdaterComponent)) {
       txns.emplace(std::string(kUpdaterComponent), std::move(*mine));
     }
-    return StatusJson(sup_ptr->Status(), "running", txns);
+    json doc = json::parse(StatusJson(sup_ptr->Status(), "running", txns));
+    if (config.controller) {
+      doc["checkin"] = json{{"count", checkin.count},
+                            {"last_at", OrNull(checkin.last_at)},
+                            {"last_error", OrNull(checkin.last_error)},
+                            {"controller", OrNull(checkin.controller)}};
+    }
+    return doc.dump();
   };
   http::Router router;
   router.Add("GET", "/v1/status", [&](const http::Request&) {
@@ -328,6 +372,17 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
       }
       return http::Response::Json(
           200, json{{"component", name}, {"command", command}, {"accepted", true}}.dump());
+    });
+  });
+  router.Add("POST", "/v1/check", [&](const http::Request&) {
+    return on_loop([&] {
+      if (!config.controller) {
+        return http::Response::Error(
+            409, ErrorCode::unsupported,
+            "no [controller] in " + config.path + ": this updater only supervises");
+      }
+      checkin.due = clock.Monotonic();
+      return http::Response::Json(200, json{{"check", "started"}}.dump());
     });
   });
   router.Add("POST", "/v1/reexec", [&](const http::Request&) {
@@ -419,6 +474,100 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
   };
   Updates updates(config, Updates::Deps{clock, *db, sup, fetch, selftest, [&] { reexec = true; }});
   updates_ptr = &updates;
+
+  // Check-ins run on their own thread (blocking HTTP with failover); reports are built and
+  // answers applied here on the loop thread.
+  std::optional<CheckinClient> client;
+  if (config.controller) client.emplace(config, std::string(BuildVersion()));
+  CheckinState identity = LoadCheckinState(*db);
+  const std::string flags_path = (fs::path(config.state_dir) / "flags.json").string();
+  Worker checkins;
+  auto report = [&] {
+    std::vector<ComponentReport> out;
+    for (const auto& u : sup.Status()) {
+      const ComponentConfig* c = nullptr;
+      for (const auto& x : config.components) {
+        if (x.name == u.name) c = &x;
+      }
+      ComponentReport r;
+      r.name = u.name;
+      r.channel = c != nullptr ? c->channel : "";
+      r.running_version = u.running_version;
+      r.installed_version = u.installed_version;
+      r.previous_version = u.previous_version;
+      r.desired_state = u.desired;
+      r.state = std::string(UnitStateName(u.state));
+      r.last_exit = u.last_exit;
+      r.restarts = u.restarts;
+      r.crash_loop = u.crash_loop;
+      if (auto t = updates.Last(u.name)) r.last_update = t->Report();
+      out.push_back(std::move(r));
+    }
+    if (config.self_update) {
+      ComponentReport me;
+      me.name = std::string(kUpdaterComponent);
+      me.channel = config.self_update->channel;
+      me.running_version = me.installed_version = std::string(BuildVersion());
+      me.desired_state = me.state = "running";
+      if (auto t = updates.Last(kUpdaterComponent)) me.last_update = t->Report();
+      out.push_back(std::move(me));
+    }
+    return out;
+  };
+  // The controller's feature flags go to <state_dir>/flags.json; components that asked for it
+  // get SIGHUP when they change.
+  auto apply_flags = [&](const std::string& flags) {
+    auto old = files::ReadFile(flags_path, 1 << 20);
+    if (old && *old == flags + "\n") return;
+    if (auto r = files::AtomicWrite(flags_path, flags + "\n", 0644); !r) {
+      Log().error("feature flags: {}", r.error().ToString());
+      return;
+    }
+    Log().info("feature flags changed: {}", flags);
+    for (const auto& c : config.components) {
+      if (c.reload_on_flags) sup.Signal(c.name, SIGHUP);
+    }
+  };
+  auto finish_checkin = [&](CheckinState st, Result<CheckinAnswer> answer) {
+    checkin.in_flight = false;
+    Duration interval = config.controller->checkin_interval;
+    if (!(st == identity)) {
+      identity = std::move(st);
+      if (auto r = SaveCheckinState(*db, identity); !r) {
+        Log().error("saving the node identity: {}", r.error().ToString());
+      }
+    }
+    checkin.last_at = FormatRfc3339(clock.Now());
+    if (!answer) {
+      checkin.last_error = answer.error().ToString();
+      Log().warn("check-in: {}", checkin.last_error);
+    } else {
+      ++checkin.count;
+      checkin.last_error.clear();
+      checkin.controller = answer->controller;
+      if (answer->interval) interval = *answer->interval;
+      apply_flags(answer->flags_json);
+      for (const auto& release : answer->releases) {
+        auto r = updates.Offer(release);
+        if (!r) {
+          Log().debug("component={} offer: {}", release.component, r.error().ToString());
+        } else {
+          Log().debug("component={} offer: {}", release.component, *r);
+        }
+      }
+    }
+    checkin.due = clock.Monotonic() + Jittered(interval, uniform(rng));
+  };
+  auto start_checkin = [&] {
+    checkin.in_flight = true;
+    checkin.due.reset();
+    checkins.Post([&, st = identity, rep = report()]() mutable {
+      auto answer = client->CheckIn(st, rep);
+      loop.Post([&finish_checkin, st = std::move(st), answer = std::move(answer)]() mutable {
+        finish_checkin(std::move(st), std::move(answer));
+      });
+    });
+  };
   std::map<std::string, NotifySocket> notify;
   for (const auto& name : sup.Names()) {
     const uid_t uid = sup.UnitUid(name);
@@ -445,6 +594,7 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
   serving = true;
   sup.StartAll();
   updates.Resume();
+  if (client) checkin.due = clock.Monotonic();  // the first check-in right away
   (void)self.Ready();
   (void)self.Status("supervising " + std::to_string(sup.Names().size()) + " component(s)");
   Log().info("updater {} running, {} component(s)", BuildVersion(), sup.Names().size());
@@ -485,6 +635,9 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
     }
     std::optional<MonoTime> deadline = sup.NextDeadline();
     if (auto u = updates.NextDeadline(); u && (!deadline || *u < *deadline)) deadline = u;
+    if (checkin.due && !stopping && (!deadline || *checkin.due < *deadline)) {
+      deadline = checkin.due;
+    }
     if (self_watchdog && (!deadline || next_self_ping < *deadline)) deadline = next_self_ping;
     int timeout_ms = -1;
     if (deadline) {
@@ -552,6 +705,10 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
     if ((fds[1].revents & POLLIN) != 0) loop.RunAll();
     sup.Tick();
     updates.Poll();
+    if (client && checkin.due && !checkin.in_flight && !stopping &&
+        clock.Monotonic() >= *checkin.due) {
+      start_checkin();
+    }
     if (self_watchdog && clock.Monotonic() >= next_self_ping) {
       (void)self.Watchdog();
       next_self_ping = clock.Monotonic() + *self_watchdog / 2;

@@ -1,6 +1,7 @@
 #include "updater/state_db.hpp"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <array>
 
@@ -103,7 +104,14 @@ std::span<const std::string_view> StateDb::Migrations() { return kMigrations; }
 
 Result<StateDb> StateDb::Open(const std::string& state_dir) {
   if (auto r = files::MakeDirs(state_dir, 0755); !r) return std::unexpected(r.error());
-  return OpenPath(state_dir + "/state.db");
+  auto db = OpenPath(state_dir + "/state.db");
+  // It holds the node's controller token: readable by the updater's user only.
+  if (db) {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      ::chmod((state_dir + "/state.db" + suffix).c_str(), 0600);
+    }
+  }
+  return db;
 }
 
 Result<StateDb> StateDb::OpenPath(const std::string& path) {

@@ -456,6 +456,11 @@ std::optional<UnitState> Supervisor::State(std::string_view name) const {
   return u != nullptr ? std::optional<UnitState>(u->state) : std::nullopt;
 }
 
+void Supervisor::Signal(std::string_view name, int sig) {
+  const Unit* u = Find(name);
+  if (u != nullptr && u->pid > 0) deps_.launcher.Signal(u->pid, sig, false);
+}
+
 std::string Supervisor::Desired(std::string_view name) const {
   const Unit* u = Find(name);
   return u != nullptr ? u->desired : "";

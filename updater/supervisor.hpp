@@ -105,6 +105,8 @@ class Supervisor {
   // A new version starts with a clean failure streak: crashes of the old one do not count.
   void ResetFailures(std::string_view name);
   std::optional<UnitState> State(std::string_view name) const;
+  // Sends `sig` to the component's main process, when one runs (a reload).
+  void Signal(std::string_view name, int sig);
   std::string Desired(std::string_view name) const;
 
   // Stops every component, last configured first, one after the other, without changing

@@ -300,9 +300,10 @@ int Main(const std::vector<std::string>& args) {
   apply->add_option("--manifest", manifest, "The release manifest")->required();
   apply->add_option("--signature", signatures,
                     "Signature file (repeatable; default: <manifest>.*minisig)");
+  auto* check = app.add_subcommand("check", "Check in with the controller now");
   auto* reexec = app.add_subcommand(
       "reexec", "Re-execute the running updater through its launcher; components keep running");
-  for (auto* sub : {status, commands[0], commands[1], commands[2], apply, reexec}) {
+  for (auto* sub : {status, commands[0], commands[1], commands[2], apply, check, reexec}) {
     sub->add_option("-c,--config", config_path, "Config file naming the API socket")
         ->capture_default_str();
     sub->add_option("--socket", socket, "The local API socket (instead of the config's)");
@@ -318,6 +319,12 @@ int Main(const std::vector<std::string>& args) {
   }
   if (status->parsed()) return Status(*sock, as_json);
   if (apply->parsed()) return Apply(*sock, component, manifest, signatures);
+  if (check->parsed()) {
+    auto r = CallApi(*sock, "POST", "/v1/check");
+    if (std::holds_alternative<int>(r)) return std::get<int>(r);
+    std::cout << "check-in started; `steward-updater status` shows how it went\n";
+    return exit_code::kOk;
+  }
   if (reexec->parsed()) {
     auto r = CallApi(*sock, "POST", "/v1/reexec");
     if (std::holds_alternative<int>(r)) return std::get<int>(r);

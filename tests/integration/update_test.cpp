@@ -55,7 +55,7 @@ class Update : public ::testing::Test {
   }
 
   void StartUpdater(const Child::Options& options = {}) {
-    updater_.Start(Components(grace_), options);
+    updater_.Start(extra_ + Components(grace_), options);
   }
 
   RunResult Apply(const std::string& manifest) {
@@ -136,6 +136,7 @@ class Update : public ::testing::Test {
   }
 
   std::string grace_ = "1s";
+  std::string extra_;  // config tables before the components
   TempDir dir_;
   Controller controller_;
   UpdaterProcess updater_{dir_};
@@ -273,6 +274,73 @@ TEST_F(Update, WhenTheOldVersionFailsTooTheEnvironmentIsBlamed) {
   auto again = Apply(release);
   EXPECT_EQ(again.status.code(), 0) << again.err;
   EXPECT_NE(again.out.find("started"), std::string::npos) << again.out;
+}
+
+TEST_F(Update, FromTheControllerEnrollInstallAndRollOut) {
+  WriteAgentConfig();
+  const auto m1 = Release("1.0.0", 1);
+  auto sig = [&](const std::string& m) { return *files::ReadFile(m + ".minisig", 1 << 16); };
+  ASSERT_EQ(controller_.Publish(*files::ReadFile(m1, 1 << 20), {sig(m1)}).status, 201);
+  ASSERT_EQ(controller_
+                .Admin("PUT", "rollouts/agent/stable",
+                       json{{"version", "1.0.0"}, {"percent", 100}, {"paused", false}})
+                .status,
+            200);
+  dir_.Write("enroll-token", std::string(kEnrollToken) + "\n");
+  extra_ = "[controller]\nurls = [\"" + controller_.url + "\"]\nenroll_token_file = \"" +
+           (dir_ / "enroll-token").string() + "\"\ncheckin_interval = \"1h\"\n";
+  StartUpdater();
+  // Enrolled, offered 1.0.0 at the first check-in, installed and verified.
+  ASSERT_TRUE(updater_.WaitUnit("agent", [](const json& u) {
+    return u["update"].is_object() && u["update"]["result"] == "committed";
+  })) << updater_.Logs();
+  auto nodes = controller_.Admin("GET", "nodes");
+  ASSERT_EQ(nodes.body["nodes"].size(), 1u) << nodes.raw;
+  EXPECT_EQ(*files::ReadFile(dir_ / "state" / "flags.json", 1 << 16), "{}\n");
+
+  // A new release rolled out to everyone; `check` makes the node ask now, not in an hour.
+  const auto m2 = Release("1.1.0", 2);
+  ASSERT_EQ(controller_.Publish(*files::ReadFile(m2, 1 << 20), {sig(m2)}).status, 201);
+  ASSERT_EQ(controller_
+                .Admin("PUT", "rollouts/agent/stable",
+                       json{{"version", "1.1.0"}, {"percent", 100}, {"paused", false}})
+                .status,
+            200);
+  ASSERT_EQ(updater_.Cli({"check"}).status.code(), 0);
+  ASSERT_TRUE(updater_.WaitUnit("agent", [](const json& u) {
+    return u["update"]["to"] == "1.1.0" && u["update"]["result"] == "committed";
+  })) << updater_.Logs();
+  ExpectConsistent(updater_.Unit("agent"), "1.1.0", true);
+  // The controller heard the result at the next check-in.
+  ASSERT_EQ(updater_.Cli({"check"}).status.code(), 0);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto n = controller_.Admin("GET", "nodes");
+        return n.raw.find("\"1.1.0\"") != std::string::npos;
+      },
+      20s));
+}
+
+TEST_F(Update, ControllerDownTheWholeTimeTheNodeRunsOn) {
+  WriteAgentConfig();
+  dir_.Write("enroll-token", std::string(kEnrollToken) + "\n");
+  extra_ = "[controller]\nurls = [\"http://127.0.0.1:9\"]\nenroll_token_file = \"" +
+           (dir_ / "enroll-token").string() + "\"\ncheckin_interval = \"1s\"\n";
+  StartUpdater();
+  Install("1.0.0", 1);
+  const auto pid = updater_.Unit("agent")["pid"];
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto s = updater_.Status();
+        return s.is_object() && s["checkin"]["last_error"].is_string() &&
+               s["checkin"]["count"] == 0;
+      },
+      20s));
+  ASSERT_EQ(updater_.Cli({"check"}).status.code(), 0);
+  const auto u = updater_.Unit("agent");
+  EXPECT_EQ(u["pid"], pid);
+  EXPECT_EQ(u["restarts"], 0);
+  EXPECT_EQ(u["state"], "running");
 }
 
 // The updater's own update transaction in a status document, null when none.
