@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: runs the Steward that exists today end to end on loopback, in a fresh directory
+# `make demo`: runs Steward end to end on loopback, in a fresh directory
 # under the build tree. Every line it prints comes from the real programs; nothing is faked.
 #   KEEP=1 leaves everything running and prints how to look at it.
 set -euo pipefail
@@ -76,7 +76,9 @@ root = "$work/root.json"
 admin_token_file = "$work/admin-token"
 enroll_token_file = "$work/enroll-token"
 blob_dir = "$work/controller/blobs"
-checkin_interval = "5s"
+checkin_interval = "1s"
+[rollout]
+halt_min_attempts = 1
 TOML
 "$bin/steward-controller" serve --config "$work/controller.toml" >"$work/controller.log" 2>&1 &
 pids+=($!)
@@ -113,50 +115,97 @@ cp "$work/agent-1.1.0.json.rel1.minisig" "$work/forged.json.rel1.minisig"
 run "$bin/stewardctl" release publish "$work/forged.json" || echo "(refused, as it must be)"
 run "$bin/stewardctl" release list
 
-step "Three hosts: each a steward-updater with its own state, supervising an agent"
+step "Rollout: every node on channel stable gets 1.0.0"
+run "$bin/stewardctl" rollout set --component agent --channel stable --version 1.0.0 --percent 100
+
+step "Three hosts: each a steward-updater with its own state; they enroll and install 1.0.0"
+echo "(each agent config arms the test-only failure 'crash at start' for version 1.2.0: the"
+echo " broken release of step 6 is the same agent code built as 1.2.0)"
 for h in 1 2 3; do
   mkdir -p "$work/host$h"
   cat >"$work/host$h/agent.toml" <<TOML
 listen = "127.0.0.1:0"
 state_dir = "$work/host$h/agent-state"
+flags_file = "$work/host$h/state/flags.json"
+test_fail = "crash"
+test_fail_versions = ["1.2.0"]
 TOML
   cat >"$work/host$h/updater.toml" <<TOML
 state_dir = "$work/host$h/state"
 socket = "$work/host$h/api.sock"
+[controller]
+urls = ["$url"]
+enroll_token_file = "$work/enroll-token"
+[trust]
+root = "$work/root.json"
 [[component]]
 name = "agent"
-exec = "$bin/releases/1.0.0/steward-agent"
+binary = "steward-agent"
 args = ["run", "--config", "$work/host$h/agent.toml"]
 readiness = "notify"
+grace = "3s"
 stop_timeout = "5s"
 restart_delay = "200ms"
+crash_loop_failures = 2
+reload_on_flags = true
 TOML
   "$bin/steward-updater" run --config "$work/host$h/updater.toml" >"$work/host$h/updater.log" 2>&1 &
   pids+=($!)
 done
-for h in 1 2 3; do wait_status "$h" "$running"; done
+for h in 1 2 3; do wait_status "$h" '"result":"committed","state":"committed","to":"1.0.0"'; done
 for h in 1 2 3; do echo "host$h:"; "$bin/steward-updater" status --socket "$work/host$h/api.sock"; done
+run "$bin/stewardctl" nodes list
 
 step "Host 2's operator stops its agent: a requested stop, not a crash; it stays stopped"
 run "$bin/steward-updater" stop agent --socket "$work/host2/api.sock"
 wait_status 2 "$stopped"
-"$bin/steward-updater" status --socket "$work/host2/api.sock"
 
 step "Host 3's agent crashes (SIGSEGV): classified as a crash and restarted"
 pid=$(status_line 3 | grep -oE '"pid":[0-9]+' | head -n1 | cut -d: -f2)
 run kill -SEGV "$pid"
 wait_status 3 '"kind":"crash"'
 wait_status 3 "$running"
-"$bin/steward-updater" status --socket "$work/host3/api.sock"
 
-step "Rollout of 1.1.0 to 34 %, then 100 %"
+step "Rollout of 1.1.0 to 34 % of the nodes (a stable hash of each node id picks them)"
 run "$bin/stewardctl" rollout set --component agent --channel stable --version 1.1.0 --percent 34
-run "$bin/stewardctl" rollout set --component agent --channel stable --version 1.1.0 --percent 100
+sleep 4  # a few check-ins (every second here)
 run "$bin/stewardctl" fleet
 
-step "Not built yet: updaters checking in, installing releases and rolling back by themselves"
-echo "The hosts above run 1.0.0 from a fixed path; the update transaction (fetch, switch, health"
-echo "gate, rollback) exists as a tested table (docs/updates.md) but is not wired to check-ins yet."
+step "Rollout of 1.1.0 to 100 %: host 2 is updated too, and stays stopped (unverified)"
+run "$bin/stewardctl" rollout set --component agent --channel stable --version 1.1.0 --percent 100
+for h in 1 3; do wait_status "$h" '"result":"committed","state":"committed","to":"1.1.0"'; done
+wait_status 2 '"installed_version":"1.1.0"'
+for h in 1 2 3; do echo "host$h:"; "$bin/steward-updater" status --socket "$work/host$h/api.sock"; done
+
+step "Broken 1.2.0 (crashes at start) to a canary share; widened until a host takes it"
+canary=""
+for pct in 34 67 100; do
+  run "$bin/stewardctl" rollout set --component agent --channel stable --version 1.2.0 --percent "$pct"
+  for _ in $(seq 1 60); do
+    for h in 1 3; do
+      if status_line "$h" | grep -q '"to":"1.2.0"'; then canary=$h; fi
+    done
+    [ -n "$canary" ] && break
+    sleep 0.1
+  done
+  [ -n "$canary" ] && break
+done
+echo "canary: host$canary"
+wait_status "$canary" '"error_code":"health_gate_failed".*"result":"rolled_back"'
+"$bin/steward-updater" status --socket "$work/host$canary/api.sock"
+step "The canary rolled back by itself and reported it; the rollout halted itself"
+for _ in $(seq 1 100); do
+  if "$bin/stewardctl" rollout list | grep -q 1.2.0.*halt; then break; fi
+  sleep 0.1
+done
+run "$bin/stewardctl" rollout list
+
+step "Timeline of host$canary (its updater's log)"
+grep -E 'update .* -> .*: |rolled back|verified|release refused' "$work/host$canary/updater.log" |
+  sed -E 's/^([0-9-]+T)?//' | cut -c1-160
+
+step "Fleet"
+run "$bin/stewardctl" fleet
 
 if [ "$keep" = 1 ]; then
   step "Left running (KEEP=1)"

@@ -352,8 +352,9 @@ void Updates::Enter(Txn& t, TxnState state) {
   t.view.state = state;
   t.rollback_started = false;
   Save(t);  // recorded before it is acted on
-  Log().info("component={} update {} -> {}: {} -> {}", t.view.component, t.view.from_version,
-             t.view.to_version, TxnStateName(from), TxnStateName(state));
+  Log().info("component={} update {} -> {}: {}{}", t.view.component,
+             t.view.from_version.empty() ? "(none)" : t.view.from_version, t.view.to_version,
+             from == state ? "" : std::string(TxnStateName(from)) + " -> ", TxnStateName(state));
   if (Injected("update." + std::string(TxnStateName(state)))) {
     Feed(t, TxnEvent::error,
          Error{ErrorCode::internal,
