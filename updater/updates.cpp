@@ -23,6 +23,9 @@ namespace {
 
 spdlog::logger& Log() { return log::Get("update"); }
 
+// Transactions kept in the journal per component, the open one included.
+constexpr std::int64_t kJournalKept = 100;
+
 // Healthy runtime is written to the journal at least this often while it grows.
 constexpr Duration kPersistEvery = 5s;
 
@@ -155,8 +158,9 @@ Result<void> Updates::Load() {
     t->swaps = q->Int(15);
     t->view.grace = c->grace;
     const std::string name = t->view.component;
-    Log().info("component={} resuming update {} -> {} at '{}'", name, t->view.from_version,
-               t->view.to_version, TxnStateName(t->view.state));
+    Log().info("component={} resuming update {} -> {} at '{}'", name,
+               t->view.from_version.empty() ? "(none)" : t->view.from_version, t->view.to_version,
+               TxnStateName(t->view.state));
     // Steps that act on a stopped node keep it from starting until they are done.
     switch (t->view.state) {
       case TxnState::staged:
@@ -711,8 +715,14 @@ void Updates::Finish(Txn& t) {
       Log().warn("pruning staging: {}", r.error().ToString());
     }
   }
+  // Closed, and the journal keeps the last kJournalKept transactions of the component (a
+  // release that keeps failing to download is tried again at every check-in).
   auto q = deps_.db.db().Prepare("UPDATE txn SET closed = 1 WHERE id = ?1");
   if (q) (void)q->Bind(1, t.view.id).Run();
+  auto trim = deps_.db.db().Prepare(
+      "DELETE FROM txn WHERE component = ?1 AND closed = 1 AND id <= (SELECT id FROM txn WHERE "
+      "component = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)");
+  if (trim) (void)trim->Bind(1, name).Bind(2, kJournalKept).Run();
   active_.erase(name);
 }
 

@@ -12,7 +12,6 @@
 
 #include "common/files.hpp"
 #include "common/json_strict.hpp"
-#include "common/json_strict.hpp"
 #include "tests/support/fake_artifact.hpp"
 #include "tests/support/hostile_server.hpp"
 #include "tests/support/temp_dir.hpp"

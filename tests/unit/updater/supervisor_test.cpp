@@ -7,47 +7,18 @@
 #include <fstream>
 #include <set>
 
+#include "tests/support/fake_launcher.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace steward::updater {
 namespace {
 
+using test::FakeLauncher;
+
 using namespace std::chrono_literals;
 
 int Exited(int code) { return code << 8; }
 int Signaled(int sig) { return sig; }
-
-class FakeLauncher final : public Launcher {
- public:
-  Result<pid_t> Spawn(const SpawnSpec& spec) override {
-    specs.push_back(spec);
-    if (fail_next) {
-      fail_next = false;
-      return Fail(ErrorCode::spawn_failed, "cannot start " + spec.path + ": No such file");
-    }
-    return next_pid++;
-  }
-  void Signal(pid_t pid, int sig, bool group) override { signals.push_back({pid, sig, group}); }
-
-  struct Sent {
-    pid_t pid;
-    int sig;
-    bool group;
-  };
-  // The signals sent other than the SIGKILL to the group that cleans up after every exit.
-  std::vector<Sent> Deliberate() const {
-    std::vector<Sent> out;
-    for (std::size_t i = 0; i < signals.size(); ++i) {
-      if (cleanup_kills.count(i) == 0) out.push_back(signals[i]);
-    }
-    return out;
-  }
-  std::vector<SpawnSpec> specs;
-  std::vector<Sent> signals;
-  std::set<std::size_t> cleanup_kills;
-  pid_t next_pid = 1000;
-  bool fail_next = false;
-};
 
 class SupervisorTest : public ::testing::Test {
  protected:

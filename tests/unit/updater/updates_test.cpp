@@ -1,0 +1,222 @@
+// The update executor with a fake clock, a fake launcher and a fake download (the real
+// supervisor, state database, trust checks and links): the health gate's time accounting, its
+// survival across an updater restart, rollback with the bad-version mark, pins and holds.
+#include "updater/updates.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/hash.hpp"
+#include "common/minisign.hpp"
+#include "common/platform.hpp"
+#include "common/rfc3339.hpp"
+#include "tests/support/fake_launcher.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace steward::updater {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+std::string Sign(const minisign::SecretKey& key, std::string_view bytes) {
+  return minisign::SignBytes(key, bytes, "test").value().ToFile();
+}
+
+class UpdatesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    json root{{"schema", "steward.root/1"},
+              {"version", 1},
+              {"expires", FormatRfc3339(clock.Now() + 24h * 365)},
+              {"keys",
+               {{"root1", root_key.public_key().ToBase64()},
+                {"rel1", release_key.public_key().ToBase64()}}},
+              {"roles",
+               {{"root", {{"keys", {"root1"}}, {"threshold", 1}}},
+                {"release", {{"keys", {"rel1"}}, {"threshold", 1}}}}}};
+    dir.Write("root.json", root.dump());
+    dir.Write("root.json.root1.minisig", Sign(root_key, root.dump()));
+    config.state_dir = (dir / "state").string();
+    config.root = (dir / "root.json").string();
+    ComponentConfig c;
+    c.name = "agent";
+    c.binary = "steward-agent";
+    c.readiness = "notify";
+    c.grace = 10min;
+    c.restart_delay = 0s;
+    c.crash_loop_failures = 3;
+    config.components.push_back(c);
+    fs::create_directories(config.state_dir);
+  }
+
+  ComponentConfig& Agent() { return config.components[0]; }
+
+  // A fresh updater process over the same state: supervisor and executor loaded and started.
+  void Start() {
+    updates.reset();
+    sup.reset();
+    db.reset();
+    db.emplace(StateDb::OpenPath(config.state_dir + "/state.db").value());
+    Supervisor::Deps deps{clock, launcher, *db};
+    deps.on_exit = [this](const std::string& name, const ExitInfo& e, bool loop) {
+      if (updates) updates->OnExit(name, e, loop);
+    };
+    sup = std::make_unique<Supervisor>(config, (dir / "notify").string(), deps);
+    auto fetch = [this](FetchRequest r, Updates::FetchDone done) {
+      const fs::path d = fs::path(config.state_dir) / "components" / r.component / "versions" /
+                         VersionDirName(r.version, r.artifact.sha256);
+      fs::create_directories(d);
+      dir.Write(fs::relative(d / r.binary, dir.path()).string(), "binary");
+      Installed installed;
+      installed.dir = d;
+      installed.binary = d / r.binary;
+      done(installed);
+    };
+    updates =
+        std::make_unique<Updates>(config, Updates::Deps{clock, *db, *sup, fetch, nullptr, nullptr});
+    ASSERT_TRUE(sup->Load());
+    ASSERT_TRUE(updates->Load());
+    sup->StartAll();
+    updates->Resume();
+  }
+
+  // Release `version`, made and signed once per test (a manifest is its exact bytes).
+  OfferedRelease Release(const std::string& version, int sequence) {
+    if (auto it = releases.find(version); it != releases.end()) return it->second;
+    const std::string content = "agent " + version;
+    json m{{"schema", "steward.release/1"},
+           {"component", "agent"},
+           {"channel", "stable"},
+           {"version", version},
+           {"sequence", sequence},
+           {"root_version", 1},
+           {"issued_at", FormatRfc3339(clock.Now() - 1h)},
+           {"expires", FormatRfc3339(clock.Now() + 24h * 30)},
+           {"artifacts",
+            {{std::string(HostPlatform()),
+              {{"url", "https://example.invalid/" + version},
+               {"size", content.size()},
+               {"sha256", HexEncode(Sha256Of(content))},
+               {"format", "binary"}}}}}};
+    const std::string bytes = m.dump();
+    return releases[version] = OfferedRelease{"agent", bytes, {Sign(release_key, bytes)}};
+  }
+
+  std::string Offer(const std::string& version, int sequence) {
+    auto r = updates->Offer(Release(version, sequence));
+    return r ? *r : std::string(ErrorCodeName(r.error().code));
+  }
+
+  void Ready() {
+    sup->OnNotify("agent", ParseNotify("READY=1").value());
+    updates->Poll();
+  }
+  void Advance(Duration d) {
+    clock.Advance(d);
+    sup->Tick();
+    updates->Poll();
+  }
+  void Exit(int wait_status) {
+    const pid_t pid = sup->MainPid("agent");
+    ASSERT_GT(pid, 0);
+    ASSERT_TRUE(sup->OnExit(pid, wait_status));
+    updates->Poll();
+  }
+  TxnView Last() { return updates->Last("agent").value_or(TxnView{}); }
+
+  // Installs and commits `version`.
+  void Commit(const std::string& version, int sequence) {
+    ASSERT_EQ(Offer(version, sequence), "started");
+    Ready();
+    Advance(Agent().grace);
+    ASSERT_EQ(Last().result, "committed") << TxnStateName(Last().state);
+  }
+
+  test::TempDir dir;
+  FakeClock clock;
+  test::FakeLauncher launcher;
+  Config config;
+  minisign::SecretKey root_key = minisign::SecretKey::Generate();
+  minisign::SecretKey release_key = minisign::SecretKey::Generate();
+  std::optional<StateDb> db;
+  std::unique_ptr<Supervisor> sup;
+  std::unique_ptr<Updates> updates;
+  std::map<std::string, OfferedRelease> releases;
+};
+
+TEST_F(UpdatesTest, HealthyTimeIsMonotonicAndSurvivesAnUpdaterRestart) {
+  Start();
+  ASSERT_EQ(Offer("1.0.0", 1), "started");
+  EXPECT_EQ(Last().state, TxnState::restarting);
+  Ready();
+  EXPECT_EQ(Last().state, TxnState::verifying);
+  Advance(6min);
+  clock.JumpWall(24h);  // an NTP step: wall time is not healthy time
+  updates->Poll();
+  EXPECT_EQ(Last().healthy, 6min);
+
+  Start();  // the updater restarts: the node is started again and the gate goes on
+  EXPECT_EQ(Last().state, TxnState::verifying);
+  EXPECT_GE(Last().healthy, 6min - 5s);  // written at least every 5 s
+  Advance(30s);                          // started, not ready yet: nothing accrues
+  EXPECT_EQ(Last().state, TxnState::verifying);
+  Ready();
+  Advance(3min);
+  EXPECT_EQ(Last().state, TxnState::verifying);
+  Advance(1min);
+  EXPECT_EQ(Last().result, "committed");
+  EXPECT_EQ(Last().healthy, 10min);
+}
+
+TEST_F(UpdatesTest, AStartFailureInTheGateRollsBackAndMarksTheVersionBad) {
+  Agent().grace = 1min;
+  Start();
+  Commit("1.0.0", 1);
+  const pid_t old_pid = sup->MainPid("agent");
+  ASSERT_EQ(Offer("1.1.0", 2), "started");
+  EXPECT_EQ(Last().state, TxnState::staged);  // the old version is being stopped
+  Exit(SIGTERM);
+  EXPECT_EQ(Last().state, TxnState::restarting);
+  EXPECT_NE(sup->MainPid("agent"), old_pid);
+  Exit(SIGSEGV);  // before READY=1: a start failure
+  EXPECT_EQ(Last().state, TxnState::rolling_back);
+  EXPECT_EQ(Last().error_code, "health_gate_failed");
+  Ready();  // the old version is back up
+  EXPECT_EQ(Last().result, "rolled_back");
+  EXPECT_EQ(sup->Status()[0].installed_version, "1.0.0");
+  EXPECT_EQ(Offer("1.1.0", 2), "version_bad");
+  EXPECT_EQ(Offer("1.2.0", 3), "started");  // a newer release is tried
+}
+
+TEST_F(UpdatesTest, PinsHoldsAndTheFloor) {
+  Agent().pin = "1.0.0";
+  Start();
+  EXPECT_EQ(Offer("1.1.0", 2), "pinned to 1.0.0");
+  EXPECT_FALSE(updates->Busy("agent"));
+  Commit("1.0.0", 1);
+  EXPECT_EQ(Offer("1.0.0", 1), "already installed");
+
+  Agent().pin.clear();
+  Agent().hold = true;
+  Start();
+  EXPECT_EQ(Offer("1.1.0", 2), "held by configuration (hold = true)");
+
+  Agent().hold = false;
+  Start();
+  Ready();
+  ASSERT_EQ(Offer("1.1.0", 2), "started");
+  EXPECT_EQ(Offer("1.2.0", 3), "an update is in progress");
+  Exit(SIGTERM);
+  Ready();
+  Advance(Agent().grace);
+  ASSERT_EQ(Last().result, "committed");
+  // Once a manifest was accepted, an older one is a replay.
+  EXPECT_EQ(Offer("1.0.5", 1), "sequence_rollback");
+}
+
+}  // namespace
+}  // namespace steward::updater
