@@ -195,7 +195,7 @@ wait_status "$canary" '"error_code":"health_gate_failed".*"result":"rolled_back"
 "$bin/steward-updater" status --socket "$work/host$canary/api.sock"
 step "The canary rolled back by itself and reported it; the rollout halted itself"
 for _ in $(seq 1 100); do
-  if "$bin/stewardctl" rollout list | grep -q 1.2.0.*halt; then break; fi
+  if "$bin/stewardctl" rollout list | grep -q '1.2.0.*halt'; then break; fi
   sleep 0.1
 done
 run "$bin/stewardctl" rollout list

@@ -330,6 +330,20 @@ Result<std::string> Updates::Offer(const OfferedRelease& release) {
   return std::string("started");
 }
 
+std::function<void(Result<void>)> Updates::Continue(const Txn& t) {
+  return [this, name = t.view.component, id = t.view.id, state = t.view.state](Result<void> r) {
+    Txn* cur = Active(name);
+    if (cur == nullptr || cur->view.id != id || cur->view.state != state) {
+      return;  // a late answer for a transaction that moved on
+    }
+    if (!r) {
+      Feed(*cur, TxnEvent::error, r.error());
+    } else {
+      Feed(*cur, TxnEvent::done);
+    }
+  };
+}
+
 void Updates::Save(Txn& t) {
   auto q = deps_.db.db().Prepare(
       "UPDATE txn SET state = ?2, result = ?3, error_code = ?4, error = ?5, healthy_ms = ?6, "
@@ -400,20 +414,10 @@ void Updates::Act(Txn& t) {
         Feed(t, TxnEvent::error, artifact.error());
         return;
       }
-      const std::int64_t id = t.view.id;
-      deps_.fetch(
-          FetchRequest{name, t.view.to_version, c.binary, *artifact},
-          [this, name, id](Result<Installed> r) {
-            Txn* cur = Active(name);
-            if (cur == nullptr || cur->view.id != id || cur->view.state != TxnState::fetching) {
-              return;  // a late answer for a transaction that moved on
-            }
-            if (!r) {
-              Feed(*cur, TxnEvent::error, r.error());
-            } else {
-              Feed(*cur, TxnEvent::done);
-            }
-          });
+      deps_.fetch(FetchRequest{name, t.view.to_version, c.binary, *artifact},
+                  [then = Continue(t)](Result<Installed> r) {
+                    then(r ? Result<void>{} : Result<void>(std::unexpected(r.error())));
+                  });
       return;
     }
     case TxnAction::stop_node:
@@ -505,17 +509,7 @@ void Updates::ActSelf(Txn& t) {
     case TxnState::staged: {
       const fs::path binary = fs::path(config_.state_dir) / "components" / t.view.component /
                               "versions" / t.to_dir / std::string(kUpdaterComponent);
-      const std::int64_t id = t.view.id;
-      const std::string name = t.view.component;
-      deps_.selftest(binary.string(), t.view.to_version, [this, name, id](Result<void> r) {
-        Txn* cur = Active(name);
-        if (cur == nullptr || cur->view.id != id || cur->view.state != TxnState::staged) return;
-        if (!r) {
-          Feed(*cur, TxnEvent::error, r.error());
-        } else {
-          Feed(*cur, TxnEvent::done);
-        }
-      });
+      deps_.selftest(binary.string(), t.view.to_version, Continue(t));
       return;
     }
     case TxnState::switched:

@@ -94,6 +94,9 @@ class Updates {
   void Feed(Txn& t, TxnEvent event, std::optional<Error> error = std::nullopt);
   void Act(Txn& t);
   void Save(Txn& t);
+  // For work done off the loop thread (a download, a selftest): feeds its outcome to `t` as
+  // done or error, unless `t` has moved on since.
+  std::function<void(Result<void>)> Continue(const Txn& t);
   void SwitchLinks(Txn& t, bool forward);
   void RollBackStep(Txn& t);
   void Finish(Txn& t);
