@@ -46,6 +46,8 @@ Result<std::string> FlagValue(const std::string& name, const json& v) {
       }
       return v.dump();
     case json::value_t::number_float:
+      // The parser refuses numbers that overflow a double; this keeps an infinity (which
+      // would be written as null) out of every answer should that ever change.
       if (!std::isfinite(v.get<double>())) {
         return std::unexpected(Bad(where + ": the number is not finite"));
       }
