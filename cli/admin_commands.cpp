@@ -142,6 +142,7 @@ struct AdminCommands::Impl {
   std::vector<std::string> signatures;
   std::string component, channel, version, minimum, node_id;
   double percent = -1;
+  std::vector<std::string> flag_args;  // NAME=VALUE for set, NAME for unset
 
   void Connect(CLI::App* sub) {
     sub->add_option("--controller", conn.controller, "Controller URL")
@@ -323,6 +324,83 @@ struct AdminCommands::Impl {
   }
 };
 
+namespace {
+
+// ---- flags --------------------------------------------------------------------------------
+
+// VALUE on the command line: true, false or a number as JSON; a JSON string in quotes is that
+// string (so '"true"' is the text true); anything else is the text itself.
+json FlagValue(const std::string& text) {
+  json v = json::parse(text, nullptr, false);
+  if (v.is_discarded() || !(v.is_boolean() || v.is_number() || v.is_string())) return json(text);
+  return v;
+}
+
+std::string Scope(const std::string& channel) {
+  return channel.empty() ? "global" : "channel:" + channel;
+}
+
+int PrintFlags(const json& doc, bool as_json) {
+  if (as_json) {
+    std::cout << doc.dump(2) << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows{{"SCOPE", "NAME", "VALUE"}};
+  const auto add = [&](const std::string& scope, const json& flags) {
+    if (!flags.is_object()) return;
+    for (const auto& [name, value] : flags.items()) rows.push_back({scope, name, value.dump()});
+  };
+  if (doc.contains("global")) add("global", doc["global"]);
+  if (doc.contains("channels") && doc["channels"].is_object()) {
+    for (const auto& [ch, flags] : doc["channels"].items()) add("channel:" + ch, flags);
+  }
+  if (rows.size() == 1) {
+    std::cout << "no flags set\n";
+    return 0;
+  }
+  Table(rows);
+  return 0;
+}
+
+int ListFlags(const Connection& conn, bool as_json) {
+  auto r = Call(conn, "GET", "/v1/admin/flags");
+  if (!r) return Report(r.error());
+  return PrintFlags(*r, as_json);
+}
+
+int ChangeFlags(const Connection& conn, const std::string& channel,
+                const std::vector<std::string>& args, bool set, bool as_json) {
+  json body{{"scope", Scope(channel)}};
+  if (set) {
+    json values = json::object();
+    for (const auto& a : args) {
+      const auto eq = a.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return Report(Error{ErrorCode::usage, "'" + a + "' must have the form NAME=VALUE"});
+      }
+      const auto name = a.substr(0, eq);
+      if (values.contains(name)) {
+        return Report(Error{ErrorCode::usage, "flag " + name + " is given twice"});
+      }
+      values[name] = FlagValue(a.substr(eq + 1));
+    }
+    body["set"] = std::move(values);
+  } else {
+    body["unset"] = args;
+  }
+  std::string text;
+  try {
+    text = body.dump();
+  } catch (const json::exception&) {
+    return Report(Error{ErrorCode::usage, "a flag name or value is not valid UTF-8"});
+  }
+  auto r = Call(conn, "PUT", "/v1/admin/flags", text);
+  if (!r) return Report(r.error());
+  return PrintFlags(*r, as_json);
+}
+
+}  // namespace
+
 AdminCommands::AdminCommands() : impl_(std::make_unique<Impl>()) {}
 AdminCommands::~AdminCommands() = default;
 
@@ -379,6 +457,23 @@ void AdminCommands::Register(CLI::App& app) {
   auto* show = nodes->add_subcommand("show", "Show one node and its last report (JSON)");
   show->add_option("id", d->node_id, "Node id")->required();
   d->On(show, [d] { return d->ShowNode(); });
+
+  auto* flags = app.add_subcommand("flags", "List, set and unset feature flags");
+  flags->require_subcommand(1);
+  auto* flist = flags->add_subcommand("list", "List flags: global and per channel");
+  flist->add_flag("--json", d->json_out, "Print JSON");
+  d->On(flist, [d] { return ListFlags(d->conn, d->json_out); });
+  auto* fset = flags->add_subcommand(
+      "set", "Set flags; VALUE is true, false or a number, else a string ('\"1\"' for the text 1)");
+  fset->add_option("flags", d->flag_args, "NAME=VALUE …")->required();
+  fset->add_option("--channel", d->channel, "For nodes on this channel (default: global)");
+  fset->add_flag("--json", d->json_out, "Print the new flags as JSON");
+  d->On(fset, [d] { return ChangeFlags(d->conn, d->channel, d->flag_args, true, d->json_out); });
+  auto* funset = flags->add_subcommand("unset", "Remove flags");
+  funset->add_option("names", d->flag_args, "NAME …")->required();
+  funset->add_option("--channel", d->channel, "From this channel's flags (default: global)");
+  funset->add_flag("--json", d->json_out, "Print the new flags as JSON");
+  d->On(funset, [d] { return ChangeFlags(d->conn, d->channel, d->flag_args, false, d->json_out); });
 
   auto* fleet = app.add_subcommand("fleet", "Fleet summary: versions, states, rollout progress");
   fleet->add_flag("--json", d->json_out, "Print JSON");

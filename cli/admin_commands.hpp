@@ -1,7 +1,7 @@
 // stewardctl's admin commands, thin clients of the controller's admin API (docs/protocol.md):
-// release publish|list, rollout set|pause|resume|list, nodes list|show, fleet. The controller
-// URL comes from --controller or STEWARD_CONTROLLER; the admin token from --token-file or
-// STEWARD_TOKEN.
+// release publish|list, rollout set|pause|resume|list, nodes list|show, fleet,
+// flags list|set|unset. The controller URL comes from --controller or STEWARD_CONTROLLER; the
+// admin token from --token-file or STEWARD_TOKEN.
 #pragma once
 
 #include <memory>

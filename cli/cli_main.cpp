@@ -7,7 +7,7 @@
 namespace steward::cli {
 
 int Main(const std::vector<std::string>& args) {
-  CLI::App app{"stewardctl: keys, signing, releases, rollouts and fleet queries"};
+  CLI::App app{"stewardctl: keys, signing, releases, rollouts, feature flags and fleet queries"};
   app.name("stewardctl");
   AddVersionFlag(app);
   app.require_subcommand(1);

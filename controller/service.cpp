@@ -1,5 +1,6 @@
 #include "controller/service.hpp"
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include "common/log.hpp"
 #include "common/rfc3339.hpp"
 #include "common/token_file.hpp"
+#include "controller/flags.hpp"
 #include "controller/rollout.hpp"
 
 namespace steward::controller {
@@ -184,6 +186,9 @@ class ServiceImpl final : public Service {
     auto rollouts = store_.ListRollouts();
     if (!rollouts) return std::unexpected(rollouts.error());
     for (auto& r : *rollouts) rollouts_[{r.component, r.channel}] = std::move(r);
+    auto flags = store_.ListFlags();
+    if (!flags) return std::unexpected(flags.error());
+    flags_ = FlagTable(*flags);
     return {};
   }
 
@@ -233,7 +238,9 @@ class ServiceImpl final : public Service {
         .Add("GET", "/v1/admin/rollouts", Admin(bind(&ServiceImpl::ListRollouts)))
         .Add("GET", "/v1/admin/nodes", Admin(bind(&ServiceImpl::ListNodes)))
         .Add("GET", "/v1/admin/nodes/{id}", Admin(bind(&ServiceImpl::ShowNode)))
-        .Add("GET", "/v1/admin/fleet", Admin(bind(&ServiceImpl::Fleet)));
+        .Add("GET", "/v1/admin/fleet", Admin(bind(&ServiceImpl::Fleet)))
+        .Add("GET", "/v1/admin/flags", Admin(bind(&ServiceImpl::GetFlags)))
+        .Add("PUT", "/v1/admin/flags", Admin(bind(&ServiceImpl::PutFlags)));
     return r;
   }
 
@@ -473,7 +480,15 @@ class ServiceImpl final : public Service {
       first = false;
       out += rel->second;
     }
-    out += R"(],"flags":{},"controllers":)";
+    out += R"(],"flags":)";
+    // A node reports a handful of components: a small array on the stack, no allocation.
+    std::array<std::string_view, kMaxComponents> channels;
+    std::size_t n = 0;
+    for (const auto& c : st.components) {
+      if (n < channels.size()) channels[n++] = c.channel;
+    }
+    flags_.AppendEffective(out, std::span(channels.data(), n));
+    out += R"(,"controllers":)";
     out += ControllersJson();
     out +=
         R"(,"checkin_interval_s":)" + std::to_string(opt_.checkin_interval_s) + R"(,"roots":[]})";
@@ -833,6 +848,35 @@ class ServiceImpl final : public Service {
     return JsonResponse(200, json{{"rollouts", out}});
   }
 
+  // ---- admin: flags -------------------------------------------------------------------------
+
+  http::Response GetFlags(const http::Request&) {
+    std::lock_guard lock(mu_);
+    return http::Response::Json(200, flags_.Document());
+  }
+
+  http::Response PutFlags(const http::Request& req) {
+    auto change = ParseFlagChange(req.body);
+    if (!change) return http::Response::FromError(change.error());
+    const auto now = UnixSeconds(clock_.Now());
+    std::vector<FlagRecord> set;
+    std::vector<FlagRecord> unset;
+    for (const auto& [name, value] : change->set)
+      set.push_back({change->channel, name, value, now});
+    for (const auto& name : change->unset) unset.push_back({change->channel, name, "", now});
+
+    std::lock_guard lock(mu_);
+    if (auto r = flags_.Check(*change); !r) return http::Response::FromError(r.error());
+    // The store first: what a check-in is told is always what a restarted controller tells.
+    if (auto r = store_.UpdateFlags(set, unset); !r) return http::Response::FromError(r.error());
+    flags_.Apply(*change);
+    log::Get("controller")
+        .info("flags scope={} set={} unset={}",
+              change->channel.empty() ? "global" : "channel:" + change->channel, set.size(),
+              unset.size());
+    return http::Response::Json(200, flags_.Document());
+  }
+
   // ---- admin: nodes and fleet ----------------------------------------------------------------
 
   static json NodeSummary(const NodeState& st) {
@@ -915,6 +959,7 @@ class ServiceImpl final : public Service {
   std::vector<ReleaseRecord> releases_;
   std::unordered_map<std::string, std::string> release_json_;  // comp/channel/version -> JSON
   std::map<Key, RolloutRecord> rollouts_;
+  FlagTable flags_;
   std::string controllers_json_;  // live controllers, as of the last Heartbeat
 
   std::atomic<std::uint64_t> checkins_{0};

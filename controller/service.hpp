@@ -1,7 +1,8 @@
 // The controller's HTTP API (ARCHITECTURE §3, docs/protocol.md): enrollment, check-ins, the
-// admin API, artifacts, health and metrics. Service keeps a cache of nodes, releases and
-// rollouts in memory (loaded from the Store at start, written through to it), so a check-in
-// costs no store read; every decision it makes is recorded in the Store first.
+// admin API (releases, rollouts, flags, nodes), artifacts, health and metrics. Service keeps a
+// cache of nodes, releases, rollouts and flags in memory (loaded from the Store at start,
+// written through to it), so a check-in costs no store read; every decision it makes is
+// recorded in the Store first.
 #pragma once
 
 #include <memory>
@@ -33,7 +34,6 @@ struct ServiceOptions {
 // Reads the root (and its <root>.<label>.minisig signatures) and the token files named by the
 // config. Errors name the file and what was wrong.
 Result<ServiceOptions> LoadServiceOptions(const Config& config);
-
 
 class Service {
  public:

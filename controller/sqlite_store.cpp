@@ -1,7 +1,7 @@
 // The SQLite backend of Store. One connection, WAL, synchronous=FULL. Node writes are the hot
 // path (every check-in): they go to an in-memory queue, newest write per node wins, and a
 // background thread commits the queue in one transaction every 100 ms, so many check-ins share
-// one fsync. Releases, rollouts, update results and heartbeats are written at once.
+// one fsync. Releases, rollouts, update results, flags and heartbeats are written at once.
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -66,6 +66,15 @@ CREATE TABLE update_results (
 CREATE TABLE members (
   url TEXT PRIMARY KEY,
   heartbeat INTEGER NOT NULL
+);
+)sql",
+    R"sql(
+CREATE TABLE flags (
+  channel TEXT NOT NULL,
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (channel, name)
 );
 )sql",
 };
@@ -265,6 +274,45 @@ class SqliteStore final : public Store {
     auto row = s->Step();
     if (!row) return std::unexpected(row.error());
     return UpdateCounts{s->Int(0), s->Int(1)};
+  }
+
+  Result<void> UpdateFlags(const std::vector<FlagRecord>& set,
+                           const std::vector<FlagRecord>& unset) override {
+    std::lock_guard lock(db_mu_);
+    auto tx = sqlite::Transaction::Begin(db_);
+    if (!tx) return std::unexpected(tx.error());
+    auto put = db_.Prepare(
+        "INSERT INTO flags (channel, name, value, updated_at) VALUES (?1, ?2, ?3, ?4) "
+        "ON CONFLICT(channel, name) DO UPDATE SET value = ?3, updated_at = ?4");
+    if (!put) return std::unexpected(put.error());
+    for (const auto& f : set) {
+      put->Reset();
+      put->Bind(1, f.channel).Bind(2, f.name).Bind(3, f.value).Bind(4, f.updated_at);
+      if (auto r = put->Run(); !r) return r;
+    }
+    auto del = db_.Prepare("DELETE FROM flags WHERE channel = ?1 AND name = ?2");
+    if (!del) return std::unexpected(del.error());
+    for (const auto& f : unset) {
+      del->Reset();
+      del->Bind(1, f.channel).Bind(2, f.name);
+      if (auto r = del->Run(); !r) return r;
+    }
+    return tx->Commit();
+  }
+
+  Result<std::vector<FlagRecord>> ListFlags() override {
+    std::lock_guard lock(db_mu_);
+    auto s =
+        db_.Prepare("SELECT channel, name, value, updated_at FROM flags ORDER BY channel, name");
+    if (!s) return std::unexpected(s.error());
+    std::vector<FlagRecord> out;
+    while (true) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      out.push_back(FlagRecord{s->Text(0), s->Text(1), s->Text(2), s->Int(3)});
+    }
+    return out;
   }
 
   Result<void> Heartbeat(const std::string& url, std::int64_t now) override {

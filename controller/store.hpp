@@ -1,4 +1,5 @@
-// The controller's store: nodes, releases, rollouts, update results and controller membership.
+// The controller's store: nodes, releases, rollouts, update results, feature flags and
+// controller membership.
 // Callers see only this interface; SQLite is the embedded backend (sqlite_store.cpp) and a
 // PostgreSQL backend fits behind the same calls. All state a restarted controller needs lives
 // here. Node writes (enrollments and check-ins) may be batched: SaveNode returns once the write
@@ -68,6 +69,14 @@ struct UpdateCounts {
   std::int64_t rolled_back = 0;  // of those, the ones that rolled back
 };
 
+// One feature flag in one scope (controller/flags.hpp).
+struct FlagRecord {
+  std::string channel;  // "" for the global scope
+  std::string name;
+  std::string value;  // the scalar as compact JSON text: true, 3, 0.5, "text"
+  std::int64_t updated_at = 0;
+};
+
 struct Member {
   std::string url;
   std::int64_t heartbeat = 0;  // unix seconds
@@ -93,6 +102,12 @@ class Store {
   virtual Result<bool> RecordUpdateResult(const UpdateResult& result) = 0;
   virtual Result<UpdateCounts> CountUpdateResults(const std::string& seed,
                                                   const std::string& component) = 0;
+
+  // Writes one change of flags at once, all or nothing: `set` rows are inserted or replaced,
+  // `unset` rows (channel and name) are deleted.
+  virtual Result<void> UpdateFlags(const std::vector<FlagRecord>& set,
+                                   const std::vector<FlagRecord>& unset) = 0;
+  virtual Result<std::vector<FlagRecord>> ListFlags() = 0;
 
   virtual Result<void> Heartbeat(const std::string& url, std::int64_t now) = 0;
   virtual Result<std::vector<Member>> ListMembers(std::int64_t since) = 0;

@@ -44,6 +44,26 @@ class FakeStore final : public Store {
     ++reads;
     return UpdateCounts{};
   }
+  std::vector<FlagRecord> flags;
+  bool fail_flag_writes = false;
+  Result<void> UpdateFlags(const std::vector<FlagRecord>& set,
+                           const std::vector<FlagRecord>& unset) override {
+    if (fail_flag_writes) return Fail(ErrorCode::db_query, "disk full");
+    for (const auto& f : set) {
+      std::erase_if(
+          flags, [&](const FlagRecord& o) { return o.channel == f.channel && o.name == f.name; });
+      flags.push_back(f);
+    }
+    for (const auto& f : unset) {
+      std::erase_if(
+          flags, [&](const FlagRecord& o) { return o.channel == f.channel && o.name == f.name; });
+    }
+    return {};
+  }
+  Result<std::vector<FlagRecord>> ListFlags() override {
+    ++reads;
+    return flags;
+  }
   Result<void> Heartbeat(const std::string&, std::int64_t) override { return {}; }
   Result<std::vector<Member>> ListMembers(std::int64_t) override {
     ++reads;
@@ -101,6 +121,57 @@ TEST(ControllerService, CheckinIsAnsweredFromMemory) {
   res = router.Dispatch(ready);
   EXPECT_EQ(res.status, 503);
   EXPECT_NE(res.body.find("store gone"), std::string::npos);
+}
+
+http::Request Put(std::string path, std::string body, std::string bearer) {
+  auto r = Post(std::move(path), std::move(body), std::move(bearer));
+  r.method = "PUT";
+  return r;
+}
+
+TEST(ControllerService, FlagsAreWrittenThroughAndAnsweredFromMemory) {
+  FakeStore store;
+  store.flags.push_back({"", "kept", "1", 0});  // loaded at start
+  FakeClock clock;
+  ServiceOptions opt;
+  opt.enroll_tokens = {"enroll-token-0123456789"};
+  opt.admin_tokens = {"admin-token-0123456789"};
+  auto service = Service::Create(store, clock, opt);
+  ASSERT_TRUE(service);
+  auto router = (*service)->MakeRouter();
+  auto put = Put("/v1/admin/flags", R"({"scope":"channel:beta","set":{"console.embedded":true}})",
+                 "admin-token-0123456789");
+  auto res = router.Dispatch(put);
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(json::parse(res.body),
+            json::parse(R"({"global":{"kept":1},"channels":{"beta":{"console.embedded":true}}})"));
+  ASSERT_EQ(store.flags.size(), 2u);
+
+  // A failed store write changes nothing a node or an admin sees.
+  store.fail_flag_writes = true;
+  auto lost =
+      Put("/v1/admin/flags", R"({"scope":"global","set":{"lost":2}})", "admin-token-0123456789");
+  res = router.Dispatch(lost);
+  EXPECT_EQ(res.status, 500) << res.body;
+  EXPECT_NE(res.body.find("disk full"), std::string::npos) << res.body;
+  auto get = Put("/v1/admin/flags", "", "admin-token-0123456789");
+  get.method = "GET";
+  res = router.Dispatch(get);
+  EXPECT_EQ(res.body.find("lost"), std::string::npos) << res.body;
+
+  auto enroll = Post("/v1/enroll", R"({"enroll_token":"enroll-token-0123456789",
+      "hostname":"h","machine_id":"m","platform":"linux-x86_64"})");
+  res = router.Dispatch(enroll);
+  ASSERT_EQ(res.status, 200) << res.body;
+  const auto node = json::parse(res.body);
+  const int reads_before = store.reads;
+  json report{{"node_id", node["node_id"]},
+              {"components", json::array({json{{"name", "agent"}, {"channel", "beta"}}})}};
+  auto checkin = Post("/v1/checkin", report.dump(), node["node_token"].get<std::string>());
+  res = router.Dispatch(checkin);
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(store.reads, reads_before);
+  EXPECT_EQ(json::parse(res.body)["flags"], json::parse(R"({"console.embedded":true,"kept":1})"));
 }
 
 TEST(ControllerTokens, BadRootIsRefusedWithItsPath) {

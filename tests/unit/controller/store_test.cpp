@@ -93,6 +93,28 @@ TEST(SqliteStore, RolloutsResultsAndMembers) {
   EXPECT_TRUE((*s)->Ping());
 }
 
+TEST(SqliteStore, FlagChangesAreAtomicAndSurviveReopen) {
+  test::TempDir dir;
+  {
+    auto s = OpenStore(Url(dir));
+    ASSERT_TRUE(s) << s.error().message;
+    ASSERT_TRUE((*s)->UpdateFlags({{"", "a", "true", 1}, {"beta", "a", "\"x\"", 1}}, {}));
+    ASSERT_TRUE((*s)->UpdateFlags({{"", "b", "2.5", 2}, {"", "a", "false", 2}},
+                                  {{"beta", "a", "", 2}, {"beta", "never-set", "", 2}}));
+  }
+  auto s = OpenStore(Url(dir));
+  ASSERT_TRUE(s);
+  auto flags = (*s)->ListFlags();
+  ASSERT_TRUE(flags) << flags.error().message;
+  ASSERT_EQ(flags->size(), 2u);
+  EXPECT_EQ((*flags)[0].name, "a");
+  EXPECT_EQ((*flags)[0].value, "false");
+  EXPECT_EQ((*flags)[0].updated_at, 2);
+  EXPECT_EQ((*flags)[1].name, "b");
+  EXPECT_EQ((*flags)[1].value, "2.5");
+  EXPECT_TRUE((*flags)[1].channel.empty());
+}
+
 TEST(SqliteStore, RefusesOtherSchemesAndCorruptFiles) {
   auto pg = OpenStore("postgresql://db/steward");
   ASSERT_FALSE(pg);
