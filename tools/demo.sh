@@ -177,6 +177,12 @@ for h in 1 3; do wait_status "$h" '"result":"committed","state":"committed","to"
 wait_status 2 '"installed_version":"1.1.0"'
 for h in 1 2 3; do echo "host$h:"; "$bin/steward-updater" status --socket "$work/host$h/api.sock"; done
 
+step "A feature flag for the whole fleet: updaters write flags.json, running agents reload"
+run "$bin/stewardctl" flags set console.embedded=false
+for h in 1 2 3; do wait_log "$work/host$h/updater.log" "feature flags changed: .*console.embedded" >/dev/null; done
+printf 'host1 flags.json: %s\n' "$(cat "$work/host1/state/flags.json")"
+grep -hE "flags|SIGHUP|reload" "$work/host1/updater.log" | grep -v '^.*debug' | tail -n 3 | cut -c1-160
+
 step "Broken 1.2.0 (crashes at start) to a canary share; widened until a host takes it"
 canary=""
 for pct in 34 67 100; do
