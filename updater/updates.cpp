@@ -185,6 +185,27 @@ void Updates::Resume() {
   }
 }
 
+Result<trust::Floor> Updates::LoadFloor(const ComponentConfig& c) {
+  trust::Floor floor;
+  auto q = deps_.db.db().Prepare(
+      "SELECT root_version, sequence, manifest_sha256, time_floor_ms FROM trust_floor "
+      "WHERE component = ?1 AND channel = ?2");
+  if (!q) return std::unexpected(q.error());
+  q->Bind(1, c.name).Bind(2, c.channel);
+  auto row = q->Step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return floor;
+  floor.root_version = static_cast<std::uint64_t>(q->Int(0));
+  floor.sequence = static_cast<std::uint64_t>(q->Int(1));
+  if (auto d = HexDecode(q->Text(2)); d && d->size() == floor.manifest_sha256.emplace().size()) {
+    std::copy(d->begin(), d->end(), floor.manifest_sha256->begin());
+  } else {
+    floor.manifest_sha256.reset();
+  }
+  floor.time_floor = FromMillis(q->Int(3));
+  return floor;
+}
+
 Result<std::string> Updates::Offer(const OfferedRelease& release) {
   const ComponentConfig* c = Component(release.component);
   if (c == nullptr) {
@@ -216,42 +237,36 @@ Result<std::string> Updates::Offer(const OfferedRelease& release) {
   };
   if (!root_) return refuse(*root_error_, "");
 
-  // The floor for this component and channel.
-  trust::Floor floor;
-  {
-    auto q = deps_.db.db().Prepare(
-        "SELECT root_version, sequence, manifest_sha256, time_floor_ms FROM trust_floor "
-        "WHERE component = ?1 AND channel = ?2");
-    if (!q) return std::unexpected(q.error());
-    q->Bind(1, c->name).Bind(2, c->channel);
-    auto row = q->Step();
-    if (!row) return std::unexpected(row.error());
-    if (*row) {
-      floor.root_version = static_cast<std::uint64_t>(q->Int(0));
-      floor.sequence = static_cast<std::uint64_t>(q->Int(1));
-      if (auto d = HexDecode(q->Text(2)); d && d->size() == 32) {
-        Sha256Digest sha{};
-        std::copy(d->begin(), d->end(), sha.begin());
-        floor.manifest_sha256 = sha;
-      }
-      floor.time_floor = FromMillis(q->Int(3));
-    }
-  }
+  auto floor = LoadFloor(*c);
+  if (!floor) return std::unexpected(floor.error());
   trust::Expect expect;
   expect.component = c->name;
   expect.channel = c->channel;
   expect.platform = std::string(HostPlatform());
   if (auto v = SemVer::Parse(BuildVersion())) expect.updater_version = *v;
-  auto verified = trust::VerifyRelease(*root_, release.manifest, release.signatures, floor, expect,
-                                       deps_.clock.Now());
+  const fs::path comp_dir = fs::path(config_.state_dir) / "components" / c->name;
+  const std::string from_dir = LinkDir(comp_dir / "current");
+  auto verified = trust::VerifyRelease(*root_, release.manifest, release.signatures, *floor,
+                                       expect, deps_.clock.Now());
+  if (!verified && verified.error().code == ErrorCode::sequence_rollback) {
+    // An older manifest of exactly what runs here (an operator pointed the rollout back at
+    // it after a newer release failed) is no attack and no news; anything else it names is.
+    trust::Floor time_only;
+    time_only.time_floor = floor->time_floor;
+    auto again = trust::VerifyRelease(*root_, release.manifest, release.signatures, time_only,
+                                      expect, deps_.clock.Now());
+    if (again && VersionDirName(again->manifest.version.ToString(), again->artifact->sha256) ==
+                     from_dir) {
+      refused_.erase(c->name);
+      return std::string("already installed");
+    }
+  }
   if (!verified) return refuse(verified.error(), "");
   const trust::Manifest& m = verified->manifest;
   const std::string version = m.version.ToString();
   const std::string to_dir = VersionDirName(version, verified->artifact->sha256);
 
   if (!c->pin.empty() && version != c->pin) return std::string("pinned to " + c->pin);
-  const fs::path comp_dir = fs::path(config_.state_dir) / "components" / c->name;
-  const std::string from_dir = LinkDir(comp_dir / "current");
   if (from_dir == to_dir) {
     refused_.erase(c->name);
     return std::string("already installed");
@@ -299,7 +314,7 @@ Result<std::string> Updates::Offer(const OfferedRelease& release) {
         .Bind(3, static_cast<std::int64_t>(m.root_version))
         .Bind(4, static_cast<std::int64_t>(m.sequence))
         .Bind(5, HexEncode(verified->manifest_sha256))
-        .Bind(6, std::max(ToMillis(m.issued_at), ToMillis(floor.time_floor)));
+        .Bind(6, std::max(ToMillis(m.issued_at), ToMillis(floor->time_floor)));
     if (auto r = fl->Run(); !r) return std::unexpected(r.error());
     auto ins = deps_.db.db().Prepare(
         "INSERT INTO txn(component, channel, from_version, from_dir, prev_dir, to_version, "

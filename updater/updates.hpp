@@ -102,6 +102,8 @@ class Updates {
   void Finish(Txn& t);
   void Accumulate(Txn& t, MonoTime now);
   const ComponentConfig* Component(std::string_view name) const;
+  // What this host accepted before for the component's channel (trust_floor).
+  Result<trust::Floor> LoadFloor(const ComponentConfig& c);
   bool IsSelf(const Txn& t) const;
   void ActSelf(Txn& t);
 
