@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -444,11 +445,25 @@ class Updater {
     return json::parse(r->body, nullptr, false);
   }
 
-  json Agent() const {
+  // Stops the updater (which stops its agent); an agent left behind by an updater that died
+  // is killed too.
+  ~Updater() {
+    proc_.reset();
+    if (agent_pid_ <= 0) return;
+    std::error_code ec;
+    const std::string exe = fs::read_symlink("/proc/" + std::to_string(agent_pid_) + "/exe", ec);
+    if (!ec && exe.starts_with((dir_ / "state").string())) ::kill(agent_pid_, SIGKILL);
+  }
+  Updater(const Updater&) = delete;
+  Updater& operator=(const Updater&) = delete;
+
+  json Agent() {
     const json s = Status();
     if (s.is_object()) {
       for (const auto& c : s["components"]) {
-        if (c["name"] == "agent") return c;
+        if (c["name"] != "agent") continue;
+        if (c["pid"].is_number()) agent_pid_ = c["pid"].get<pid_t>();
+        return c;
       }
     }
     return nullptr;
@@ -502,6 +517,7 @@ class Updater {
   const TempDir& dir_;
   fs::path bin_;
   std::optional<Proc> proc_;
+  pid_t agent_pid_ = -1;
 };
 
 // The updater's own account of each switch, from its log's millisecond timestamps: SIGTERM sent
@@ -546,6 +562,29 @@ LogSteps ParseUpdaterLog(const std::string& text) {
     }
   }
   return out;
+}
+
+// The state directory's file system: its fsync latency is most of what the updater adds.
+std::string FsType(const fs::path& p) {
+  struct statfs st {};
+  if (::statfs(p.c_str(), &st) != 0) return "?";
+  switch (static_cast<unsigned long>(st.f_type)) {
+    case 0xEF53:
+      return "ext4";
+    case 0x01021994:
+      return "tmpfs";
+    case 0x58465342:
+      return "xfs";
+    case 0x9123683E:
+      return "btrfs";
+    case 0x794C7630:
+      return "overlayfs";
+    default: {
+      char hex[32];
+      std::snprintf(hex, sizeof hex, "0x%lx", static_cast<unsigned long>(st.f_type));
+      return hex;
+    }
+  }
 }
 
 double Median(std::vector<double> v) {
@@ -629,8 +668,8 @@ int Run(int argc, char** argv) {
     }
   }
 
-  std::printf("runs=%d, alternating agent %s <-> %s, state in %s\n", runs, versions[0].c_str(),
-              versions[1].c_str(), dir.path().parent_path().c_str());
+  std::printf("runs=%d, alternating agent %s <-> %s, state in %s (%s)\n", runs, versions[0].c_str(),
+              versions[1].c_str(), dir.path().parent_path().c_str(), FsType(dir.path()).c_str());
   Summary("steward", steward_gaps);
   Summary("baseline", baseline_gaps);
   const LogSteps steps = ParseUpdaterLog(ReadText(updater.log()));
