@@ -9,7 +9,7 @@
 // and 1.1.0) under a freshly signed manifest with a higher sequence, and runs one steward update
 // and one baseline switch back to back, so load on the machine hits both alike. The two agents
 // use the same config but for their port and state directory.
-// BENCH_RUNS rounds (default 11). Optional argument: the folder holding the programs (default:
+// BENCH_RUNS rounds (default 21). Optional argument: the folder holding the programs (default:
 // this program's own). Prints BENCH lines (see tools/bench.sh).
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -424,7 +424,7 @@ class Updater {
                    "\"\nlog_level = \"info\"\n[trust]\nroot = \"" + root.string() +
                    "\"\n[[component]]\nname = \"agent\"\nbinary = \"steward-agent\"\nargs = " +
                    TomlArray({"run", "--config", agent_cfg.string()}) +
-                   "\nreadiness = \"notify\"\ngrace = \"500ms\"\nstart_timeout = \"10s\"\n"
+                   "\nreadiness = \"notify\"\ngrace = \"200ms\"\nstart_timeout = \"10s\"\n"
                    "stop_timeout = \"10s\"\n");
     proc_.emplace(std::vector<std::string>{(bin_ / "steward-updater").string(), "run", "--config",
                                            (dir_ / "updater.toml").string()},
@@ -610,7 +610,7 @@ void Summary(const char* who, const std::vector<Prober::Gap>& gaps) {
 
 int Run(int argc, char** argv) {
   const int runs =
-      std::getenv("BENCH_RUNS") ? std::max(1, std::atoi(std::getenv("BENCH_RUNS"))) : 11;
+      std::getenv("BENCH_RUNS") ? std::max(1, std::atoi(std::getenv("BENCH_RUNS"))) : 21;
   const fs::path bin =
       argc > 1 ? fs::path(argv[1]) : fs::read_symlink("/proc/self/exe").parent_path();
   const std::string versions[2] = {"1.0.0", "1.1.0"};
@@ -644,27 +644,35 @@ int Run(int argc, char** argv) {
       dir / "baseline-agent.log");
 
   std::vector<Prober::Gap> steward_gaps, baseline_gaps;
+  auto steward_switch = [&](const std::string& to) {
+    const fs::path manifest = releases.Manifest(to);  // signing and fetching are not downtime
+    const json unit = updater.Agent();
+    if (!unit.is_object() || !unit["pid"].is_number()) Die("no agent pid in " + unit.dump());
+    Prober probe(port, to, unit["pid"].get<pid_t>());
+    probe.WaitUp();
+    updater.Apply(manifest);
+    steward_gaps.push_back(probe.Finish());
+    updater.AwaitCommitted(to);
+  };
+  auto baseline_switch = [&](const std::string& to) {
+    Prober probe(base_port, to, baseline->pid());
+    probe.WaitUp();
+    if (!baseline->Stop(SIGTERM, 15000)) Die("the baseline agent did not stop within 15 s");
+    baseline = std::make_unique<Proc>(
+        std::vector<std::string>{(bin / "releases" / to / "steward-agent").string(), "run",
+                                 "--config", baseline_cfg.string()},
+        dir / "baseline-agent.log");
+    baseline_gaps.push_back(probe.Finish());
+  };
   for (int i = 0; i < runs; ++i) {
     const std::string& to = versions[(i + 1) % 2];
-    {
-      const fs::path manifest = releases.Manifest(to);  // signing and fetching are not downtime
-      const json unit = updater.Agent();
-      if (!unit.is_object() || !unit["pid"].is_number()) Die("no agent pid in " + unit.dump());
-      Prober probe(port, to, unit["pid"].get<pid_t>());
-      probe.WaitUp();
-      updater.Apply(manifest);
-      steward_gaps.push_back(probe.Finish());
-      updater.AwaitCommitted(to);
-    }
-    {
-      Prober probe(base_port, to, baseline->pid());
-      probe.WaitUp();
-      if (!baseline->Stop(SIGTERM, 15000)) Die("the baseline agent did not stop within 15 s");
-      baseline = std::make_unique<Proc>(
-          std::vector<std::string>{(bin / "releases" / to / "steward-agent").string(), "run",
-                                   "--config", baseline_cfg.string()},
-          dir / "baseline-agent.log");
-      baseline_gaps.push_back(probe.Finish());
+    // Which goes first alternates too, so neither always runs in the other's wake.
+    if (i % 2 == 0) {
+      steward_switch(to);
+      baseline_switch(to);
+    } else {
+      baseline_switch(to);
+      steward_switch(to);
     }
   }
 
