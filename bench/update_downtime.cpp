@@ -7,10 +7,12 @@
 // by a prober that polls the agent's fixed port on fresh connections (the new one must report
 // the new version in `/status`). Each round updates to the other of two agent releases (1.0.0
 // and 1.1.0) under a freshly signed manifest with a higher sequence, and runs one steward update
-// and one baseline switch back to back, so load on the machine hits both alike. The two agents
-// use the same config but for their port and state directory.
-// BENCH_RUNS rounds (default 21). Optional argument: the folder holding the programs (default:
-// this program's own). Prints BENCH lines (see tools/bench.sh).
+// and one baseline switch back to back, in alternating order, so load on the machine hits both
+// alike. The two agents use the same config but for their port and state directory.
+// BENCH_RUNS rounds (default 21); BENCH_TMPDIR: where the state lives (default /tmp: its file
+// system's fsync latency is most of what the updater adds); BENCH_KEEP: keep it afterwards.
+// Optional argument: the folder holding the programs (default: this program's own).
+// Prints BENCH lines (see tools/bench.sh).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
