@@ -108,7 +108,7 @@ Result<void> AtomicWrite(const fs::path& path, std::string_view data, mode_t mod
   return FsyncDir(DirOf(path));
 }
 
-Result<void> SwitchSymlink(const fs::path& link, const fs::path& target) {
+Result<void> SwitchSymlink(const fs::path& link, const fs::path& target, bool sync_dir) {
   struct stat st {};
   if (::lstat(link.c_str(), &st) == 0 && !S_ISLNK(st.st_mode)) {
     return Fail(ErrorCode::already_exists,
@@ -123,7 +123,7 @@ Result<void> SwitchSymlink(const fs::path& link, const fs::path& target) {
     ::unlink(tmp.c_str());
     return std::unexpected(ErrnoError("rename symlink to " + link.string(), err));
   }
-  return FsyncDir(DirOf(link));
+  return sync_dir ? FsyncDir(DirOf(link)) : Result<void>{};
 }
 
 Result<std::uint64_t> FreeSpace(const fs::path& path) {

@@ -41,8 +41,9 @@ class UniqueFd {
 Result<void> AtomicWrite(const fs::path& path, std::string_view data, mode_t mode = 0644);
 
 // Points `link` at `target` atomically (temp symlink renamed over `link`), then fsyncs the
-// directory. `link` may or may not exist; a non-symlink at `link` is an error.
-Result<void> SwitchSymlink(const fs::path& link, const fs::path& target);
+// directory (unless `sync_dir` is false: the caller fsyncs it after more changes in it). `link`
+// may or may not exist; a non-symlink at `link` is an error.
+Result<void> SwitchSymlink(const fs::path& link, const fs::path& target, bool sync_dir = true);
 
 // fsync on a directory, making renames and creations in it durable.
 Result<void> FsyncDir(const fs::path& dir);

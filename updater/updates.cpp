@@ -41,13 +41,14 @@ std::string VersionOfDir(const std::string& dir) {
   return dash != std::string::npos && dir.size() - dash - 1 == 8 ? dir.substr(0, dash) : dir;
 }
 
-// Points `link` at versions/<dir>, or removes it when `dir` is empty.
-Result<void> PointLink(const fs::path& link, const std::string& dir) {
-  if (!dir.empty()) return files::SwitchSymlink(link, fs::path("versions") / dir);
+// Points `link` at versions/<dir>, or removes it when `dir` is empty; fsyncs the directory
+// when `sync` (both links live in one directory: one fsync after the second covers both).
+Result<void> PointLink(const fs::path& link, const std::string& dir, bool sync) {
+  if (!dir.empty()) return files::SwitchSymlink(link, fs::path("versions") / dir, sync);
   std::error_code ec;
   fs::remove(link, ec);
   if (ec) return Fail(ErrorCode::io, "removing " + link.string() + ": " + ec.message());
-  return files::FsyncDir(link.parent_path());
+  return sync ? files::FsyncDir(link.parent_path()) : Result<void>{};
 }
 
 // This host's artifact in a manifest that was verified when its transaction began.
@@ -384,7 +385,14 @@ void Updates::Enter(Txn& t, TxnState state) {
   const TxnState from = t.view.state;
   t.view.state = state;
   t.rollback_started = false;
-  Save(t);  // recorded before it is acted on
+  {
+    // Recorded before it is acted on. The new version's failure streak starts in the same
+    // durable step as the switch (one fsync less while the node is down).
+    StateDb::Batch batch(deps_.db);
+    Save(t);
+    if (state == TxnState::switching) deps_.sup.ResetFailures(t.view.component);
+    if (auto r = batch.Commit(); !r) Log().error("journal: {}", r.error().ToString());
+  }
   Log().info("component={} update {} -> {}: {}{}", t.view.component,
              t.view.from_version.empty() ? "(none)" : t.view.from_version, t.view.to_version,
              from == state ? "" : std::string(TxnStateName(from)) + " -> ", TxnStateName(state));
@@ -478,17 +486,15 @@ void Updates::SwitchLinks(Txn& t, bool forward) {
   const std::string& cur = forward ? t.to_dir : t.from_dir;
   Result<void> r;
   // A first install has no old version to keep as previous.
-  if (!forward || !t.from_dir.empty()) r = PointLink(dir / "previous", prev);
+  if (!forward || !t.from_dir.empty()) r = PointLink(dir / "previous", prev, false);
   if (r && Injected(forward ? "update.switch.between_links" : "update.rollback.between_links")) {
     r = Fail(ErrorCode::internal, "injected failure between the links");
   }
-  if (r) r = PointLink(dir / "current", cur);
-  deps_.sup.ResetFailures(t.view.component);
+  if (r) r = PointLink(dir / "current", cur, true);
   if (!forward) {
+    deps_.sup.ResetFailures(t.view.component);
     if (!r) Log().error("component={} rollback: {}", t.view.component, r.error().ToString());
-    return;
-  }
-  if (!r) {
+  } else if (!r) {
     Feed(t, TxnEvent::error, r.error());
   } else {
     Feed(t, TxnEvent::done);
