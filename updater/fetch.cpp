@@ -27,6 +27,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Writeback of the partial file is started every this many bytes.
+constexpr std::uint64_t kWritebackEvery = std::uint64_t{8} << 20;
+
+
 constexpr std::string_view kRecordSchema = "steward.partial/1";
 constexpr std::size_t kMaxRecordBytes = 64 * 1024;
 
@@ -296,7 +300,8 @@ struct Fetcher::Impl {
     files::UniqueFd fd;
     StreamHash hash;
     ResumeRecord record;
-    std::uint64_t persisted = 0;  // offset written in the record file last
+    std::uint64_t persisted = 0;     // offset written in the record file last
+    std::uint64_t written_back = 0;  // offset up to which writeback to disk was started
     std::uint64_t downloaded = 0;
     bool resumed = false;
   };
@@ -536,6 +541,13 @@ struct Fetcher::Impl {
       s.hash.Update(chunk);
       s.record.offset += chunk.size();
       s.downloaded += chunk.size();
+      // Start writing what arrived to disk now, so the final fsync has little left to wait for.
+      if (s.record.offset - s.written_back >= kWritebackEvery) {
+        (void)::sync_file_range(s.fd.Get(), static_cast<off_t>(s.written_back),
+                                static_cast<off_t>(s.record.offset - s.written_back),
+                                SYNC_FILE_RANGE_WRITE);
+        s.written_back = s.record.offset;
+      }
       if (s.record.offset - s.persisted >= options.persist_every && s.record.offset < a.size) {
         if (auto p = Persist(s); !p) return p;
       }
