@@ -374,6 +374,18 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
           200, json{{"component", name}, {"command", command}, {"accepted", true}}.dump());
     });
   });
+  router.Add("DELETE", "/v1/components/{name}/bad/{version}", [&](const http::Request& req) {
+    const std::string name = req.params.at("name");
+    const std::string version = req.params.at("version");
+    return on_loop([&, name, version] {
+      if (auto r = updates_ptr->ClearBad(name, version); !r) {
+        return http::Response::Error(r.error().code == ErrorCode::not_found ? 404 : 500,
+                                     r.error().code, r.error().message);
+      }
+      return http::Response::Json(
+          200, json{{"component", name}, {"version", version}, {"cleared", true}}.dump());
+    });
+  });
   router.Add("POST", "/v1/check", [&](const http::Request&) {
     return on_loop([&] {
       if (!config.controller) {

@@ -30,7 +30,6 @@ namespace {
 // Writeback of the partial file is started every this many bytes.
 constexpr std::uint64_t kWritebackEvery = std::uint64_t{8} << 20;
 
-
 constexpr std::string_view kRecordSchema = "steward.partial/1";
 constexpr std::size_t kMaxRecordBytes = 64 * 1024;
 

@@ -301,9 +301,15 @@ int Main(const std::vector<std::string>& args) {
   apply->add_option("--signature", signatures,
                     "Signature file (repeatable; default: <manifest>.*minisig)");
   auto* check = app.add_subcommand("check", "Check in with the controller now");
+  std::string bad_version;
+  auto* clear_bad =
+      app.add_subcommand("clear-bad", "Let a version rolled back on this host be offered again");
+  clear_bad->add_option("component", component, "Component name")->required();
+  clear_bad->add_option("version", bad_version, "The version marked bad")->required();
   auto* reexec = app.add_subcommand(
       "reexec", "Re-execute the running updater through its launcher; components keep running");
-  for (auto* sub : {status, commands[0], commands[1], commands[2], apply, check, reexec}) {
+  for (auto* sub :
+       {status, commands[0], commands[1], commands[2], apply, check, clear_bad, reexec}) {
     sub->add_option("-c,--config", config_path, "Config file naming the API socket")
         ->capture_default_str();
     sub->add_option("--socket", socket, "The local API socket (instead of the config's)");
@@ -319,6 +325,12 @@ int Main(const std::vector<std::string>& args) {
   }
   if (status->parsed()) return Status(*sock, as_json);
   if (apply->parsed()) return Apply(*sock, component, manifest, signatures);
+  if (clear_bad->parsed()) {
+    auto r = CallApi(*sock, "DELETE", "/v1/components/" + component + "/bad/" + bad_version);
+    if (std::holds_alternative<int>(r)) return std::get<int>(r);
+    std::cout << component << " " << bad_version << ": no longer marked bad\n";
+    return exit_code::kOk;
+  }
   if (check->parsed()) {
     auto r = CallApi(*sock, "POST", "/v1/check");
     if (std::holds_alternative<int>(r)) return std::get<int>(r);

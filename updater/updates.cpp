@@ -1,5 +1,7 @@
 #include "updater/updates.hpp"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -247,8 +249,8 @@ Result<std::string> Updates::Offer(const OfferedRelease& release) {
   if (auto v = SemVer::Parse(BuildVersion())) expect.updater_version = *v;
   const fs::path comp_dir = fs::path(config_.state_dir) / "components" / c->name;
   const std::string from_dir = LinkDir(comp_dir / "current");
-  auto verified = trust::VerifyRelease(*root_, release.manifest, release.signatures, *floor,
-                                       expect, deps_.clock.Now());
+  auto verified = trust::VerifyRelease(*root_, release.manifest, release.signatures, *floor, expect,
+                                       deps_.clock.Now());
   if (!verified && verified.error().code == ErrorCode::sequence_rollback) {
     // An older manifest of exactly what runs here (an operator pointed the rollout back at
     // it after a newer release failed) is no attack and no news; anything else it names is.
@@ -256,8 +258,8 @@ Result<std::string> Updates::Offer(const OfferedRelease& release) {
     time_only.time_floor = floor->time_floor;
     auto again = trust::VerifyRelease(*root_, release.manifest, release.signatures, time_only,
                                       expect, deps_.clock.Now());
-    if (again && VersionDirName(again->manifest.version.ToString(), again->artifact->sha256) ==
-                     from_dir) {
+    if (again &&
+        VersionDirName(again->manifest.version.ToString(), again->artifact->sha256) == from_dir) {
       refused_.erase(c->name);
       return std::string("already installed");
     }
@@ -577,6 +579,19 @@ void Updates::ActSelf(Txn& t) {
       Finish(t);
       return;
   }
+}
+
+Result<void> Updates::ClearBad(std::string_view name, std::string_view version) {
+  auto q = deps_.db.db().Prepare("DELETE FROM bad_version WHERE component = ?1 AND version = ?2");
+  if (!q) return std::unexpected(q.error());
+  if (auto r = q->Bind(1, name).Bind(2, version).Run(); !r) return r;
+  if (sqlite3_changes(deps_.db.db().Raw()) == 0) {
+    return Fail(ErrorCode::not_found, "version " + std::string(version) + " of '" +
+                                          std::string(name) + "' is not marked bad here");
+  }
+  refused_.erase(std::string(name));
+  Log().info("component={} version {}: bad mark cleared by the operator", name, version);
+  return {};
 }
 
 void Updates::OnExit(std::string_view name, const ExitInfo& exit, bool crash_loop) {

@@ -76,6 +76,10 @@ class Updates {
   // transaction. Returns what was done ("started", "already installed", …) or why nothing was.
   Result<std::string> Offer(const OfferedRelease& release);
 
+  // The operator clears the bad mark of a version rolled back here: it may be offered again.
+  // not_found when it is not marked bad.
+  Result<void> ClearBad(std::string_view name, std::string_view version);
+
   // Supervisor observer: a component's process ended (crash-loop verdict included).
   void OnExit(std::string_view name, const ExitInfo& exit, bool crash_loop);
   // Looks at the supervisor after every wake-up of the loop: readiness, stops, healthy time.

@@ -248,6 +248,13 @@ TEST_P(Rollback, BadVersionIsRolledBackMarkedAndNotRetried) {
   auto again = Apply(release);
   EXPECT_NE(again.status.code(), 0);
   EXPECT_NE(again.err.find("version_bad"), std::string::npos) << again.err;
+
+  // The operator clears the mark: offered again, it is tried again.
+  EXPECT_EQ(updater_.Cli({"clear-bad", "agent", "1.1.9"}).status.code(), exit_code::kFailure);
+  ASSERT_EQ(updater_.Cli({"clear-bad", "agent", "1.2.0"}).status.code(), 0);
+  again = Apply(release);
+  EXPECT_EQ(again.status.code(), 0) << again.err;
+  EXPECT_NE(again.out.find("started"), std::string::npos) << again.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(
