@@ -75,88 +75,8 @@ class TaskQueue {
   std::deque<std::function<void()>> tasks_;
 };
 
-// HTTP readiness probes, one at a time on their own thread so the loop never blocks.
-class Prober {
- public:
-  explicit Prober(TaskQueue& loop) : loop_(loop), thread_([this] { Run(); }) {}
-  ~Prober() {
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  using Answer = std::function<void(bool)>;
-  void Probe(std::string url, Answer answer) {
-    {
-      std::lock_guard lock(mu_);
-      queue_.emplace_back(std::move(url), std::move(answer));
-    }
-    cv_.notify_all();
-  }
-
- private:
-  void Run() {
-    // Created at the first probe: libcurl's TLS start-up costs megabytes of resident memory
-    // that an updater without HTTP readiness never needs.
-    std::optional<http::Client> client;
-    for (;;) {
-      std::pair<std::string, Answer> job;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return done_ || !queue_.empty(); });
-        if (done_) return;
-        job = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      if (!client) {
-        http::ClientOptions options;
-        options.connect_timeout = 1s;
-        options.timeout = 2s;
-        client.emplace(options);
-      }
-      auto r = client->Get(job.first);
-      const bool ok = r && r->status >= 200 && r->status < 300;
-      loop_.Post([answer = std::move(job.second), ok] { answer(ok); });
-    }
-  }
-  TaskQueue& loop_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::pair<std::string, Answer>> queue_;
-  bool done_ = false;
-  std::thread thread_;
-};
-
-json ExitJson(const std::optional<ExitInfo>& e) {
-  if (!e) return nullptr;
-  return json{{"kind", ExitKindName(e->kind)},
-              {"code", e->code ? json(*e->code) : json(nullptr)},
-              {"signal", e->signal ? json(*e->signal) : json(nullptr)},
-              {"core_dumped", e->core_dumped},
-              {"oom", e->oom},
-              {"at", FormatRfc3339(e->at)}};
-}
-
-json OrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
-
-json UpdateJson(const TxnView& t) {
-  auto seconds = [](Duration d) {
-    return std::round(std::chrono::duration<double>(d).count() * 1000.0) / 1000.0;
-  };
-  return json{{"id", t.id},
-              {"from", OrNull(t.from_version)},
-              {"to", OrNull(t.to_version)},
-              {"state", TxnStateName(t.state)},
-              {"result", OrNull(t.result)},
-              {"error_code", OrNull(t.error_code)},
-              {"error", OrNull(t.error)},
-              {"healthy_s", seconds(t.healthy)},
-              {"grace_s", seconds(t.grace)}};
-}
-
-// Runs jobs one after the other on its own thread (downloads), so the loop never blocks.
+// Runs jobs one after the other on its own thread (downloads, check-ins, probes), so the loop never
+// blocks.
 class Worker {
  public:
   Worker() : thread_([this] { Run(); }) {}
@@ -196,6 +116,59 @@ class Worker {
   bool done_ = false;
   std::thread thread_;
 };
+
+// HTTP readiness probes, one at a time on their own thread so the loop never blocks.
+class Prober {
+ public:
+  explicit Prober(TaskQueue& loop) : loop_(loop) {}
+  void Probe(std::string url, std::function<void(bool)> answer) {
+    worker_.Post([this, url = std::move(url), answer = std::move(answer)] {
+      // Created at the first probe: libcurl's TLS start-up costs megabytes of resident memory
+      // that an updater without HTTP readiness never needs.
+      if (!client_) {
+        http::ClientOptions options;
+        options.connect_timeout = 1s;
+        options.timeout = 2s;
+        client_.emplace(options);
+      }
+      auto r = client_->Get(url);
+      const bool ok = r && r->status >= 200 && r->status < 300;
+      loop_.Post([answer, ok] { answer(ok); });
+    });
+  }
+
+ private:
+  TaskQueue& loop_;
+  std::optional<http::Client> client_;  // used on the worker's thread only
+  Worker worker_;                       // declared last: joined before the client goes
+};
+
+json ExitJson(const std::optional<ExitInfo>& e) {
+  if (!e) return nullptr;
+  return json{{"kind", ExitKindName(e->kind)},
+              {"code", e->code ? json(*e->code) : json(nullptr)},
+              {"signal", e->signal ? json(*e->signal) : json(nullptr)},
+              {"core_dumped", e->core_dumped},
+              {"oom", e->oom},
+              {"at", FormatRfc3339(e->at)}};
+}
+
+json OrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
+json UpdateJson(const TxnView& t) {
+  auto seconds = [](Duration d) {
+    return std::round(std::chrono::duration<double>(d).count() * 1000.0) / 1000.0;
+  };
+  return json{{"id", t.id},
+              {"from", OrNull(t.from_version)},
+              {"to", OrNull(t.to_version)},
+              {"state", TxnStateName(t.state)},
+              {"result", OrNull(t.result)},
+              {"error_code", OrNull(t.error_code)},
+              {"error", OrNull(t.error)},
+              {"healthy_s", seconds(t.healthy)},
+              {"grace_s", seconds(t.grace)}};
+}
 
 // An `apply` request: {"manifest": "<exact signed bytes>", "signatures": ["<.minisig text>"…]}.
 Result<OfferedRelease> ParseApply(const std::string& component, const std::string& body) {

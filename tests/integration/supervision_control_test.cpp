@@ -2,6 +2,7 @@
 // that outlive an updater restart, what a child is given, and readiness from the real
 // systemd-notify tool.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -147,6 +148,39 @@ TEST(SupervisionControl, SystemdNotifyToolIsAReadinessSender) {
       << u.Unit("sd").dump() << u.Logs();
   EXPECT_EQ(u.Unit("sd")["status"], "via systemd-notify");
   EXPECT_TRUE(u.Unit("sd")["last_exit"].is_null());
+}
+
+// A loopback port nobody listens on right now.
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+TEST(SupervisionControl, HttpReadinessWaitsForTheProbeToAnswer200) {
+  TempDir dir;
+  const std::string port = std::to_string(FreePort());
+  // The agent answers /readyz 503 while it loads its state (2 s here), then 200.
+  dir.Write("agent.toml", "listen = \"127.0.0.1:" + port + "\"\nstate_dir = \"" +
+                              (dir / "agent-state").string() + "\"\ntest_load_delay = \"2s\"\n");
+  UpdaterProcess u(dir);
+  u.Start("[[component]]\nname = \"web\"\nexec = \"" + Bin("steward-agent") +
+          "\"\nargs = " + Args({"run", "--config", (dir / "agent.toml").string()}) +
+          "\nreadiness = \"http:http://127.0.0.1:" + port + "/readyz\"\nstart_timeout = \"20s\"\n");
+  ASSERT_TRUE(u.WaitUnit("web", [](const json& j) { return j["state"] == "starting"; }))
+      << u.Logs();
+  EXPECT_TRUE(u.WaitUnit("web", [](const json& j) { return j["state"] == "running"; }))
+      << u.Unit("web").dump() << u.Logs();
+  http::Client client;
+  auto r = client.Get("http://127.0.0.1:" + port + "/readyz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
 }
 
 TEST(SupervisionControl, ChildGetsItsArgsEnvDirectoryGroupAndNotOurNotifySocket) {
