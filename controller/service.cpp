@@ -490,8 +490,8 @@ class ServiceImpl final : public Service {
     flags_.AppendEffective(out, std::span(channels.data(), n));
     out += R"(,"controllers":)";
     out += ControllersJson();
-    out +=
-        R"(,"checkin_interval_s":)" + std::to_string(opt_.checkin_interval_s) + R"(,"roots":[]})";
+    out += R"(,"checkin_interval_s":)" + std::to_string(opt_.checkin_interval_s) + R"(,"roots":)" +
+           opt_.roots_json + "}";
     return out;
   }
 
@@ -975,6 +975,17 @@ Result<ServiceOptions> LoadServiceOptions(const Config& config) {
   auto root = trust::LoadRootFile(config.root);
   if (!root) return std::unexpected(root.error().Wrap("root " + config.root));
   opt.root = std::move(*root);
+  if (opt.root.version > 1) {
+    auto bytes = files::ReadFile(config.root, trust::kMaxRootBytes);
+    if (!bytes) return std::unexpected(bytes.error());
+    json sigs = json::array();
+    for (const auto& f : trust::SignatureFilesBeside(config.root)) {
+      auto sig = files::ReadFile(f, minisign::kMaxSignatureFile);
+      if (!sig) return std::unexpected(sig.error());
+      sigs.push_back(*sig);
+    }
+    opt.roots_json = json::array({json{{"root", *bytes}, {"signatures", sigs}}}).dump();
+  }
   auto admin = ReadTokenFile(config.admin_token_file);
   if (!admin) return std::unexpected(admin.error());
   opt.admin_tokens = std::move(*admin);

@@ -29,6 +29,9 @@ struct ServiceOptions {
   std::int64_t halt_min_attempts = 20;
   bool allow_insecure_http = false;  // artifact checks on publish over plain http
   Duration member_ttl = std::chrono::seconds(30);
+  // The check-in answer's `roots`: this controller's root.json and its signatures when it is a
+  // rotation (version 2 or later), so nodes on the previous root can move to it.
+  std::string roots_json = "[]";
 };
 
 // Reads the root (and its <root>.<label>.minisig signatures) and the token files named by the

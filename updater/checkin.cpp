@@ -172,6 +172,31 @@ std::string CheckinBody(const std::string& node_id, const std::string& updater_v
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+namespace {
+
+// The `signatures` array of a release or root entry: strings only.
+Result<std::vector<std::string>> Signatures(const json& entry, const std::string& url,
+                                            const std::string& where) {
+  auto sigs = entry.find("signatures");
+  if (sigs == entry.end()) return std::unexpected(BadAnswer(url, "lacks " + where + "signatures"));
+  if (!sigs->is_array()) {
+    return std::unexpected(BadAnswer(
+        url, "has " + where + "signatures of type " + sigs->type_name() + ", not an array"));
+  }
+  std::vector<std::string> out;
+  for (std::size_t j = 0; j < sigs->size(); ++j) {
+    const auto& s = (*sigs)[j];
+    if (!s.is_string()) {
+      return std::unexpected(BadAnswer(url, "has " + where + "signatures[" + std::to_string(j) +
+                                                "] of type " + s.type_name() + ", not a string"));
+    }
+    out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<CheckinAnswer> ParseCheckinAnswer(std::string_view body, const std::string& url) {
   json doc = json::parse(body, nullptr, false);
   if (doc.is_discarded()) {
@@ -200,20 +225,9 @@ Result<CheckinAnswer> ParseCheckinAnswer(std::string_view body, const std::strin
     if (!component) return std::unexpected(component.error());
     auto manifest = StringMember(r, "manifest", url, where, true);
     if (!manifest) return std::unexpected(manifest.error());
-    auto sigs = r.find("signatures");
-    if (sigs == r.end()) return std::unexpected(BadAnswer(url, "lacks " + where + "signatures"));
-    if (!sigs->is_array()) {
-      return std::unexpected(BadAnswer(
-          url, "has " + where + "signatures of type " + sigs->type_name() + ", not an array"));
-    }
-    for (std::size_t j = 0; j < sigs->size(); ++j) {
-      const auto& s = (*sigs)[j];
-      if (!s.is_string()) {
-        return std::unexpected(BadAnswer(url, "has " + where + "signatures[" + std::to_string(j) +
-                                                  "] of type " + s.type_name() + ", not a string"));
-      }
-      o.signatures.push_back(s.get<std::string>());
-    }
+    auto sigs = Signatures(r, url, where);
+    if (!sigs) return std::unexpected(sigs.error());
+    o.signatures = std::move(*sigs);
     o.component = std::move(*component);
     o.manifest = std::move(*manifest);
     out.releases.push_back(std::move(o));
@@ -265,7 +279,25 @@ Result<CheckinAnswer> ParseCheckinAnswer(std::string_view body, const std::strin
       out.controllers.push_back(std::move(u));
     }
   }
-  // `roots` (newer root files) is not acted on yet: the controller does not distribute them.
+  if (auto rs = doc.find("roots"); rs != doc.end() && !rs->is_null()) {
+    if (!rs->is_array()) {
+      return std::unexpected(
+          BadAnswer(url, std::string("has roots of type ") + rs->type_name() + ", not an array"));
+    }
+    for (std::size_t i = 0; i < rs->size(); ++i) {
+      const auto& r = (*rs)[i];
+      const std::string where = "roots[" + std::to_string(i) + "].";
+      if (!r.is_object()) {
+        return std::unexpected(BadAnswer(url, "has roots[" + std::to_string(i) + "] of type " +
+                                                  r.type_name() + ", not an object"));
+      }
+      auto root = StringMember(r, "root", url, where, true);
+      if (!root) return std::unexpected(root.error());
+      auto sigs = Signatures(r, url, where);
+      if (!sigs) return std::unexpected(sigs.error());
+      out.roots.push_back(OfferedRoot{std::move(*root), std::move(*sigs)});
+    }
+  }
   return out;
 }
 

@@ -51,8 +51,15 @@ struct OfferedRelease {
   std::vector<std::string> signatures;
 };
 
+// A root file the controller passes on (a rotation): verified by the caller, never here.
+struct OfferedRoot {
+  std::string root;  // the file's exact bytes
+  std::vector<std::string> signatures;
+};
+
 struct CheckinAnswer {
   std::vector<OfferedRelease> releases;
+  std::vector<OfferedRoot> roots;
   std::string flags_json = "{}";         // the answer's "flags" object, serialized compactly
   std::optional<Duration> interval;      // checkin_interval_s, when given (clamped to 1 s .. 24 h)
   std::vector<std::string> controllers;  // the answer's list: http(s) only, no duplicates

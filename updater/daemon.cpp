@@ -532,6 +532,7 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
       checkin.controller = answer->controller;
       if (answer->interval) interval = *answer->interval;
       apply_flags(answer->flags_json);
+      for (const auto& root : answer->roots) updates.OfferRoot(root);
       for (const auto& release : answer->releases) {
         auto r = updates.Offer(release);
         if (!r) {

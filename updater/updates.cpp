@@ -123,6 +123,23 @@ Result<void> Updates::Load() {
     Log().error("{}; updates are disabled until it loads (supervision goes on)",
                 root_error_->ToString());
   }
+  // A newer root learned by rotation (it was verified against its predecessor then; its own
+  // root keys' signatures are checked again here).
+  auto kept = deps_.db.GetSetting("root");
+  auto kept_sigs = deps_.db.GetSetting("root_signatures");
+  if (root_ && kept && *kept && kept_sigs && *kept_sigs) {
+    std::vector<std::string> sigs;
+    if (const auto j = json::parse(**kept_sigs, nullptr, false); j.is_array()) {
+      for (const auto& s : j) {
+        if (s.is_string()) sigs.push_back(s.get<std::string>());
+      }
+    }
+    if (auto r = trust::VerifyInitialRoot(**kept, sigs); !r) {
+      Log().error("the rotated root kept in state.db does not verify: {}", r.error().ToString());
+    } else if (r->version > root_->version) {
+      root_ = std::move(*r);
+    }
+  }
   auto q = deps_.db.db().Prepare(
       "SELECT id, component, channel, from_version, from_dir, prev_dir, to_version, to_dir, "
       "manifest, signatures, state, healthy_ms, result, error_code, error, swaps FROM txn "
@@ -579,6 +596,39 @@ void Updates::ActSelf(Txn& t) {
       Finish(t);
       return;
   }
+}
+
+void Updates::OfferRoot(const OfferedRoot& offered) {
+  if (!root_) return;
+  auto parsed = trust::ParseRoot(offered.root);
+  if (!parsed) {
+    Log().error("root from the controller: {}", parsed.error().ToString());
+    return;
+  }
+  if (parsed->version <= root_->version) return;
+  if (parsed->version != root_->version + 1) {
+    Log().error(
+        "root from the controller is version {}, this host trusts version {}: it needs "
+        "every root in between; install root {} (root.json) on this host",
+        parsed->version, root_->version, root_->version + 1);
+    return;
+  }
+  auto next = trust::VerifyRootRotation(*root_, offered.root, offered.signatures);
+  if (!next) {
+    Log().error("root {} from the controller refused: {}", parsed->version,
+                next.error().ToString());
+    return;
+  }
+  StateDb::Batch batch(deps_.db);
+  auto r = deps_.db.SetSetting("root", offered.root);
+  if (r) r = deps_.db.SetSetting("root_signatures", json(offered.signatures).dump());
+  if (r) r = batch.Commit();
+  if (!r) {
+    Log().error("keeping root {}: {}", parsed->version, r.error().ToString());
+    return;
+  }
+  Log().info("trusted root rotated from version {} to {}", root_->version, next->version);
+  root_ = std::move(*next);
 }
 
 Result<void> Updates::ClearBad(std::string_view name, std::string_view version) {

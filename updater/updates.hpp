@@ -76,6 +76,11 @@ class Updates {
   // transaction. Returns what was done ("started", "already installed", …) or why nothing was.
   Result<std::string> Offer(const OfferedRelease& release);
 
+  // A root file passed on by the controller: root N+1 signed by a threshold of the trusted root
+  // N's root keys and of its own becomes the trusted root (kept in the state database);
+  // older or equal versions are ignored; a gap or a bad signature is logged and changes nothing.
+  void OfferRoot(const OfferedRoot& offered);
+
   // The operator clears the bad mark of a version rolled back here: it may be offered again.
   // not_found when it is not marked bad.
   Result<void> ClearBad(std::string_view name, std::string_view version);

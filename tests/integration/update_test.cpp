@@ -34,13 +34,14 @@ class Update : public ::testing::Test {
         Controller::Manifest(component, "stable", version, sequence, controller_.Blob(*bytes));
     const std::string name = component + "-" + version + ".json";
     dir_.Write(name, m);
-    dir_.Write(name + ".minisig", Controller::Sign(controller_.release_key, m));
+    dir_.Write(name + ".minisig",
+               Controller::Sign(signer_ != nullptr ? *signer_ : controller_.release_key, m));
     return (dir_ / name).string();
   }
 
   // The updater config: one managed agent component with short timers.
   std::string Components(const std::string& grace) const {
-    return "[trust]\nroot = \"" + (controller_.dir / "root.json").string() +
+    return "[trust]\nroot = \"" + root_ +
            "\"\n[[component]]\nname = \"agent\"\nbinary = \"steward-agent\"\nargs = " +
            Args({"run", "--config", (dir_ / "agent.toml").string()}) +
            "\nreadiness = \"notify\"\ngrace = \"" + grace +
@@ -136,9 +137,11 @@ class Update : public ::testing::Test {
   }
 
   std::string grace_ = "1s";
-  std::string extra_;  // config tables before the components
+  std::string extra_;                            // config tables before the components
+  const minisign::SecretKey* signer_ = nullptr;  // signs releases; null: the controller's key
   TempDir dir_;
   Controller controller_;
+  std::string root_ = (controller_.dir / "root.json").string();  // the host's root
   UpdaterProcess updater_{dir_};
 };
 
@@ -348,6 +351,55 @@ TEST_F(Update, ControllerDownTheWholeTimeTheNodeRunsOn) {
   EXPECT_EQ(u["pid"], pid);
   EXPECT_EQ(u["restarts"], 0);
   EXPECT_EQ(u["state"], "running");
+}
+
+TEST_F(Update, RootRotationFromTheControllerTrustsANewReleaseKey) {
+  // The host ships root 1; the controller moved on to root 2, whose release key is new.
+  for (const char* f : {"root.json", "root.json.root1.minisig"}) {
+    dir_.Write(std::string("host-") + f, *files::ReadFile(controller_.dir / f, 1 << 20));
+  }
+  root_ = (dir_ / "host-root.json").string();
+  const auto rel2 = minisign::SecretKey::Generate();
+  json root2{{"schema", "steward.root/1"},
+             {"version", 2},
+             {"expires", FormatRfc3339(Controller::DaysFromNow(365))},
+             {"keys",
+              {{"root1", controller_.root_key.public_key().ToBase64()},
+               {"rel2", rel2.public_key().ToBase64()}}},
+             {"roles",
+              {{"root", {{"keys", {"root1"}}, {"threshold", 1}}},
+               {"release", {{"keys", {"rel2"}}, {"threshold", 1}}}}}};
+  controller_.dir.Write("root.json", root2.dump(2));
+  controller_.dir.Write("root.json.root1.minisig",
+                        Controller::Sign(controller_.root_key, root2.dump(2)));
+  controller_.Restart();
+  signer_ = &rel2;
+  const auto m = Release("1.0.0", 1);
+  ASSERT_EQ(
+      controller_.Publish(*files::ReadFile(m, 1 << 20), {*files::ReadFile(m + ".minisig", 1 << 16)})
+          .status,
+      201);
+  ASSERT_EQ(controller_
+                .Admin("PUT", "rollouts/agent/stable",
+                       json{{"version", "1.0.0"}, {"percent", 100}, {"paused", false}})
+                .status,
+            200);
+  WriteAgentConfig();
+  dir_.Write("enroll-token", std::string(kEnrollToken) + "\n");
+  extra_ = "[controller]\nurls = [\"" + controller_.url + "\"]\nenroll_token_file = \"" +
+           (dir_ / "enroll-token").string() + "\"\n";
+  StartUpdater();
+  // Root 2 is taken from the check-in answer first, then the release signed by rel2 verifies.
+  ASSERT_TRUE(updater_.WaitUnit("agent", [](const json& u) {
+    return u["update"].is_object() && u["update"]["result"] == "committed";
+  })) << updater_.Logs();
+  EXPECT_NE(updater_.Logs().find("trusted root rotated from version 1 to 2"), std::string::npos);
+  // It is kept: a restarted updater still trusts root 2.
+  ASSERT_TRUE(updater_.Stop());
+  StartUpdater();
+  auto r = Apply(m);
+  EXPECT_EQ(r.status.code(), 0) << r.err;
+  EXPECT_NE(r.out.find("already installed"), std::string::npos) << r.out;
 }
 
 // The updater's own update transaction in a status document, null when none.

@@ -167,6 +167,22 @@ TEST(CheckinAnswerTest, ReadsEveryField) {
   EXPECT_EQ(a->controllers, (std::vector<std::string>{"http://127.0.0.1:1", "http://127.0.0.1:2"}));
 }
 
+TEST(CheckinAnswerTest, RootsAreReadStrictly) {
+  auto a = ParseCheckinAnswer(R"({"releases":[],"roots":[{"root":"R2","signatures":["s"]}]})", "u");
+  ASSERT_TRUE(a) << a.error().ToString();
+  ASSERT_EQ(a->roots.size(), 1u);
+  EXPECT_EQ(a->roots[0].root, "R2");
+  EXPECT_EQ(a->roots[0].signatures, std::vector<std::string>{"s"});
+  for (const char* bad : {R"({"releases":[],"roots":{}})", R"({"releases":[],"roots":[7]})",
+                          R"({"releases":[],"roots":[{"signatures":[]}]})",
+                          R"({"releases":[],"roots":[{"root":"R","signatures":[1]}]})"}) {
+    auto r = ParseCheckinAnswer(bad, "http://c");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::bad_request) << bad;
+    EXPECT_NE(r.error().message.find("roots"), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(CheckinAnswerTest, ClampsTheInterval) {
   auto low = ParseCheckinAnswer(R"({"releases":[],"checkin_interval_s":0})", "u");
   ASSERT_TRUE(low);
