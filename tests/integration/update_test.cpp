@@ -402,6 +402,22 @@ TEST_F(Update, RootRotationFromTheControllerTrustsANewReleaseKey) {
   EXPECT_NE(r.out.find("already installed"), std::string::npos) << r.out;
 }
 
+TEST_F(Update, ReexecRestartsTheUpdaterInPlaceAndTheNodeKeepsRunning) {
+  // What a package upgrade does: `steward-updater reexec` instead of a service restart.
+  WriteAgentConfig();
+  StartUpdater();
+  Install("1.0.0", 1);
+  const auto agent_pid = updater_.Unit("agent")["pid"];
+  const pid_t updater_pid = updater_.proc().pid();
+  ASSERT_EQ(updater_.Cli({"reexec"}).status.code(), 0);
+  ASSERT_TRUE(updater_.proc().WaitForOutput("adopted as running", 20s)) << updater_.Logs();
+  ASSERT_TRUE(updater_.WaitUnit("agent", [](const json& u) { return u["state"] == "running"; }));
+  EXPECT_EQ(updater_.proc().pid(), updater_pid);
+  EXPECT_EQ(updater_.Unit("agent")["pid"], agent_pid);
+  EXPECT_EQ(updater_.Unit("agent")["restarts"], 0);
+  ExpectConsistent(updater_.Unit("agent"), "1.0.0", true);
+}
+
 // The updater's own update transaction in a status document, null when none.
 json SelfUpdate(const json& status) {
   if (!status.is_object() || !status["updater"].contains("update")) return nullptr;
