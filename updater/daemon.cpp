@@ -457,7 +457,8 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
           loop.Post([done, r] { done(r); });
         });
   };
-  Updates updates(config, Updates::Deps{clock, *db, sup, fetch, selftest, [&] { reexec = true; }});
+  Updates updates(config, Updates::Deps{clock, *db, sup, fetch, selftest, [&] { reexec = true; },
+                                        [&] { checkin.due = clock.Monotonic(); }});
   updates_ptr = &updates;
 
   // Check-ins run on their own thread (blocking HTTP with failover); reports are built and

@@ -85,6 +85,9 @@ struct Updates::Txn {
   std::optional<MonoTime> healthy_since;  // running and counted from here
   MonoTime persisted_at{};
   bool rollback_started = false;  // rolling_back: the old version was switched back and released
+  // An exit seen inside the supervisor's exit handling, fed at the next Poll: the executor
+  // never acts on the supervisor from within the supervisor's own callback.
+  std::optional<std::pair<TxnEvent, std::optional<Error>>> pending;
 };
 
 Updates::Updates(const Config& config, Deps deps) : config_(config), deps_(std::move(deps)) {
@@ -404,6 +407,7 @@ void Updates::Enter(Txn& t, TxnState state) {
   const TxnState from = t.view.state;
   t.view.state = state;
   t.rollback_started = false;
+  t.pending.reset();
   {
     // Recorded before it is acted on. The new version's failure streak starts in the same
     // durable step as the switch (one fsync less while the node is down).
@@ -653,22 +657,22 @@ void Updates::OnExit(std::string_view name, const ExitInfo& exit, bool crash_loo
   switch (t->view.state) {
     case TxnState::restarting:
     case TxnState::verifying:
-      if (gate_failure) {
-        Feed(*t, TxnEvent::unhealthy,
-             Error{ErrorCode::health_gate_failed,
-                   "version " + t->view.to_version +
-                       " failed its health gate: " + std::string(ExitKindName(exit.kind)) + " (" +
-                       exit.Describe() + ")" + (crash_loop ? ", crash loop" : "")});
+      if (gate_failure && !t->pending) {
+        t->pending.emplace(TxnEvent::unhealthy,
+                           Error{ErrorCode::health_gate_failed,
+                                 "version " + t->view.to_version + " failed its health gate: " +
+                                     std::string(ExitKindName(exit.kind)) + " (" + exit.Describe() +
+                                     ")" + (crash_loop ? ", crash loop" : "")});
       }
       return;
     case TxnState::rolling_back:
-      if (t->rollback_started && IsFailure(exit.kind)) {
+      if (t->rollback_started && IsFailure(exit.kind) && !t->pending) {
         t->view.result = "environment";
         t->view.error_code = std::string(ErrorCodeName(ErrorCode::environment));
         t->view.error = "version " + t->view.from_version + " also failed after the rollback (" +
                         std::string(ExitKindName(exit.kind)) + "): the host, not version " +
                         t->view.to_version + ", is at fault";
-        Feed(*t, TxnEvent::error);
+        t->pending.emplace(TxnEvent::error, std::nullopt);
       }
       return;
     default:
@@ -694,6 +698,12 @@ void Updates::Poll() {
   for (const auto& name : names) {
     Txn* t = Active(name);
     if (t == nullptr) continue;
+    if (t->pending) {
+      auto [event, error] = std::move(*t->pending);
+      t->pending.reset();
+      Feed(*t, event, std::move(error));
+      continue;
+    }
     // The updater itself is no supervised process: only its healthy time is polled.
     if (IsSelf(*t) && t->view.state != TxnState::verifying) continue;
     const auto st = deps_.sup.State(name);
@@ -804,6 +814,7 @@ void Updates::Finish(Txn& t) {
       "component = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)");
   if (trim) (void)trim->Bind(1, name).Bind(2, kJournalKept).Run();
   active_.erase(name);
+  deps_.finished();
 }
 
 std::optional<TxnView> Updates::Last(std::string_view name) const {

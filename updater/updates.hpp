@@ -57,6 +57,8 @@ class Updates {
     // Self-update: asks the daemon to re-execute the updater through its launcher, keeping
     // the components running.
     std::function<void()> reexec;
+    // A transaction ended (the daemon reports it at once rather than at the next check-in).
+    std::function<void()> finished = [] {};
   };
 
   Updates(const Config& config, Deps deps);

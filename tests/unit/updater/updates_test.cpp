@@ -185,6 +185,8 @@ TEST_F(UpdatesTest, AStartFailureInTheGateRollsBackAndMarksTheVersionBad) {
   Exit(SIGSEGV);  // before READY=1: a start failure
   EXPECT_EQ(Last().state, TxnState::rolling_back);
   EXPECT_EQ(Last().error_code, "health_gate_failed");
+  // With no restart delay the supervisor had started it again already: it is stopped first.
+  if (sup->MainPid("agent") != 0) Exit(SIGTERM);
   Ready();  // the old version is back up
   EXPECT_EQ(Last().result, "rolled_back");
   EXPECT_EQ(sup->Status()[0].installed_version, "1.0.0");
