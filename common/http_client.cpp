@@ -213,7 +213,10 @@ Result<ClientResponse> Client::Perform(const RequestSpec& spec) {
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);  // bytes as sent: hashes see them
-  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t.cap));
+  // A HEAD reads no body: the Content-Length it announces is what the caller asks about.
+  if (spec.method != "HEAD") {
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t.cap));
+  }
   if (options_.buffer_size > 0) curl_easy_setopt(h, CURLOPT_BUFFERSIZE, options_.buffer_size);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);

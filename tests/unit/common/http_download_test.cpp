@@ -105,6 +105,20 @@ TEST(HttpDownload, AnnouncedLengthAboveTheCapFailsBeforeTheBody) {
   EXPECT_FALSE(sink_called);
 }
 
+TEST(HttpDownload, HeadOfAResourceLargerThanTheCapAnswersItsLength) {
+  HostileServer srv(
+      Raw("HTTP/1.1 200 OK\r\nContent-Length: 44812472\r\nConnection: close\r\n\r\n"));
+  Client client;
+  RequestSpec spec;
+  spec.method = "HEAD";
+  spec.url = srv.Url();
+  spec.max_bytes = 100;
+  auto r = client.Perform(spec);
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->Header("content-length"), "44812472");
+}
+
 TEST(HttpDownload, TruncatedBodyIsHttpTruncated) {
   HostileServer srv(
       Raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nonly this"));
