@@ -1,0 +1,317 @@
+// Fleet scenarios end to end: a real steward-controller and several hosts, each a real
+// steward-updater supervising a real steward-agent release, on loopback. Releases are the
+// agent (and updater) built as 1.0.0, 1.1.0 and 1.2.0, signed by a fresh root, published and
+// rolled out through the controller's admin API; the hosts enroll, check in every second and
+// update themselves. Each test waits on the hosts' local status or the controller's API, never
+// on time.
+#include "tests/e2e/fleet.hpp"
+
+#include <gtest/gtest.h>
+
+namespace steward::test::e2e {
+namespace {
+
+class Fleet : public ::testing::Test {
+ protected:
+  // Starts the controller (on `port`, 0: any) and publishes agent 1.0.0 and 1.1.0.
+  void StartController(std::uint16_t port = 0) {
+    controller_ = MakeController(port);
+    controller_->Start();
+    Publish(*controller_, "agent", "1.0.0", 1);
+    Publish(*controller_, "agent", "1.1.0", 2);
+  }
+
+  std::string Root() const { return (controller_->dir / "root.json").string(); }
+
+  // `n` hosts checking in with the controller, each committed and running 1.0.0.
+  void StartHostsOn100(int n, const std::string& agent_keys = "") {
+    SetRollout(*controller_, "1.0.0", 100);
+    hosts_ = MakeHosts(n);
+    for (auto& h : hosts_) {
+      h->WriteAgentConfig(agent_keys);
+      h->Start({controller_->url}, Root());
+    }
+    for (auto& h : hosts_) ASSERT_TRUE(h->WaitRunning("1.0.0")) << h->Logs();
+  }
+
+  std::unique_ptr<Controller> controller_;
+  std::vector<std::unique_ptr<Host>> hosts_;
+};
+
+// 1. Three new hosts enroll and install 1.0.0 from a 100 % rollout.
+TEST_F(Fleet, FirstInstallOfThreeNodes) {
+  StartController();
+  SetRollout(*controller_, "1.0.0", 100);
+  hosts_ = MakeHosts(3);
+  for (auto& h : hosts_) {
+    h->Start({controller_->url}, Root());
+    EXPECT_EQ(h->Agent()["state"], "not_installed");
+  }
+  for (auto& h : hosts_) {
+    ASSERT_TRUE(h->WaitRunning("1.0.0")) << h->Logs();
+    EXPECT_EQ(h->AgentProcesses().size(), 1u);
+    EXPECT_EQ(h->Status()["checkin"]["controller"], controller_->url);
+  }
+  ASSERT_TRUE(Eventually([&] { return FleetCount(*controller_, "1.0.0") == 3; }, 20s))
+      << controller_->Admin("GET", "fleet").raw;
+  const auto fleet = controller_->Admin("GET", "fleet");
+  EXPECT_EQ(fleet.body["nodes"], 3);
+  EXPECT_EQ(fleet.body["states"]["agent"]["running"], 3) << fleet.raw;
+  // One node per host, each known by its own machine id.
+  const auto ids = NodeIds(*controller_, hosts_);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 3u);
+  for (const auto& id : ids) EXPECT_FALSE(id.empty());
+}
+
+// 2. 34 % then 100 %: at 34 % exactly the nodes in the controller's buckets move.
+TEST_F(Fleet, RollingUpdateMovesTheBucketedNodesThenAll) {
+  StartController();
+  StartHostsOn100(3);
+  const auto ids = NodeIds(*controller_, hosts_);
+  SetRollout(*controller_, "1.1.0", 34);
+  const auto seed = RolloutSeed(*controller_);
+  std::vector<bool> in;
+  for (const auto& id : ids) in.push_back(InBucket(seed, id, 34));
+  const auto expected_in = std::count(in.begin(), in.end(), true);
+  EXPECT_EQ(Rollout(*controller_)["nodes_in_bucket"], expected_in);
+
+  for (std::size_t i = 0; i < hosts_.size(); ++i) {
+    if (in[i]) {
+      ASSERT_TRUE(hosts_[i]->WaitRunning("1.1.0")) << hosts_[i]->Logs();
+    }
+  }
+  // The others checked in a few more times and were offered nothing new.
+  for (std::size_t i = 0; i < hosts_.size(); ++i) {
+    if (in[i]) continue;
+    ASSERT_TRUE(hosts_[i]->WaitCheckins(3));
+    const auto u = hosts_[i]->Agent();
+    EXPECT_EQ(u["running_version"], "1.0.0") << "node " << ids[i] << " is outside the bucket";
+    EXPECT_EQ(u["update"]["to"], "1.0.0");
+  }
+  ASSERT_TRUE(Eventually([&] { return FleetCount(*controller_, "1.1.0") == expected_in; }, 20s));
+  EXPECT_EQ(FleetCount(*controller_, "1.0.0"), 3 - expected_in);
+
+  SetRollout(*controller_, "1.1.0", 100);
+  for (auto& h : hosts_) ASSERT_TRUE(h->WaitRunning("1.1.0")) << h->Logs();
+  ASSERT_TRUE(Eventually([&] { return FleetCount(*controller_, "1.1.0") == 3; }, 20s))
+      << controller_->Admin("GET", "fleet").raw;
+  const auto r = Rollout(*controller_);
+  EXPECT_EQ(r["nodes_on_target"], 3) << r.dump();
+  EXPECT_EQ(r["rolled_back"], 0) << r.dump();
+}
+
+// 3. A node whose operator stopped its agent is updated, stays stopped, and is verified when
+//    it is started again.
+TEST_F(Fleet, StoppedNodeIsUpdatedAndVerifiedAtItsNextStart) {
+  StartController();
+  StartHostsOn100(2);
+  Host& stopped = *hosts_[1];
+  ASSERT_EQ(stopped.updater.Cli({"stop", "agent"}).status.code(), 0);
+  ASSERT_TRUE(
+      stopped.updater.WaitUnit("agent", [](const json& u) { return u["state"] == "stopped"; }));
+
+  SetRollout(*controller_, "1.1.0", 100);
+  ASSERT_TRUE(hosts_[0]->WaitRunning("1.1.0")) << hosts_[0]->Logs();
+  ASSERT_TRUE(stopped.updater.WaitUnit("agent", [](const json& u) {
+    return u["update"]["to"] == "1.1.0" && u["update"]["state"] == "verifying";
+  })) << stopped.Logs();
+  auto u = stopped.Agent();
+  EXPECT_EQ(u["state"], "stopped");
+  EXPECT_EQ(u["installed_version"], "1.1.0");
+  EXPECT_TRUE(u["update"]["result"].is_null()) << u.dump();
+  EXPECT_TRUE(stopped.AgentProcesses().empty());
+  // It stays stopped over further check-ins.
+  ASSERT_TRUE(stopped.WaitCheckins(2));
+  EXPECT_EQ(stopped.Agent()["state"], "stopped");
+  EXPECT_TRUE(stopped.AgentProcesses().empty());
+
+  ASSERT_EQ(stopped.updater.Cli({"start", "agent"}).status.code(), 0);
+  ASSERT_TRUE(stopped.WaitRunning("1.1.0")) << stopped.Logs();
+  EXPECT_EQ(stopped.AgentProcesses().size(), 1u);
+  ASSERT_TRUE(Eventually([&] { return FleetCount(*controller_, "1.1.0") == 2; }, 20s))
+      << controller_->Admin("GET", "fleet").raw;
+}
+
+// 4. A release that crash-loops after the update is rolled back on the nodes, reported, and the
+//    controller halts the rollout.
+TEST_F(Fleet, CrashLoopIsRolledBackReportedAndHaltsTheRollout) {
+  StartController();
+  Publish(*controller_, "agent", "1.2.0", 3);
+  StartHostsOn100(2, "test_fail = \"crash\"\ntest_fail_versions = [\"1.2.0\"]\n");
+  SetRollout(*controller_, "1.2.0", 100);
+  for (auto& h : hosts_) {
+    ASSERT_TRUE(h->WaitUpdate("1.2.0", "rolled_back")) << h->Logs();
+    const auto u = h->Agent();
+    EXPECT_EQ(u["update"]["error_code"], "health_gate_failed") << u.dump();
+    ASSERT_TRUE(h->updater.WaitUnit("agent", [](const json& x) {
+      return x["state"] == "running" && x["running_version"] == "1.0.0";
+    })) << h->Logs();
+    EXPECT_EQ(h->AgentProcesses().size(), 1u);
+  }
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto r = Rollout(*controller_);
+        return r.is_object() && r["paused"] == true && r["rolled_back"] == 2;
+      },
+      20s))
+      << Rollout(*controller_).dump();
+  const auto r = Rollout(*controller_);
+  EXPECT_EQ(r["update_attempts"], 2);
+  EXPECT_NE(r["halt_reason"].get<std::string>().find("halted automatically"), std::string::npos)
+      << r.dump();
+  EXPECT_EQ(FleetCount(*controller_, "1.0.0"), 2);
+  // The version is marked bad on the nodes: they stay on 1.0.0 however often they check in.
+  for (auto& h : hosts_) {
+    ASSERT_TRUE(h->WaitCheckins(2));
+    EXPECT_EQ(h->Agent()["running_version"], "1.0.0");
+  }
+}
+
+// 6. With the controller down the nodes run on untouched; when it comes back at the same
+//    address they pick up the rollout.
+TEST_F(Fleet, ControllerDownThenBackAtTheSameAddress) {
+  StartController(FreePort());
+  StartHostsOn100(2);
+  std::vector<json> before;
+  for (auto& h : hosts_) before.push_back(h->Agent());
+  controller_->Stop();
+
+  for (std::size_t i = 0; i < hosts_.size(); ++i) {
+    Host& h = *hosts_[i];
+    const auto count = h.Checkins();
+    // Check-ins fail (the scheduled ones and one asked for now), and nothing else happens.
+    ASSERT_TRUE(Eventually(
+        [&] {
+          const auto s = h.Status();
+          return s.is_object() && s["checkin"]["last_error"].is_string();
+        },
+        20s));
+    (void)h.updater.Cli({"check"});
+    const auto s = h.Status();
+    EXPECT_NE(s["checkin"]["last_error"].get<std::string>().find(controller_->url),
+              std::string::npos)
+        << s["checkin"].dump();
+    EXPECT_EQ(h.Checkins(), count);
+    const auto u = h.Agent();
+    EXPECT_EQ(u["pid"], before[i]["pid"]);
+    EXPECT_EQ(u["restarts"], 0);
+    EXPECT_EQ(u["state"], "running");
+    EXPECT_EQ(h.AgentProcesses().size(), 1u);
+  }
+
+  controller_->Start();
+  SetRollout(*controller_, "1.1.0", 100);
+  for (auto& h : hosts_) {
+    ASSERT_TRUE(h->WaitRunning("1.1.0")) << h->Logs();
+    EXPECT_TRUE(h->Status()["checkin"]["last_error"].is_null());
+  }
+  ASSERT_TRUE(Eventually([&] { return FleetCount(*controller_, "1.1.0") == 2; }, 20s));
+}
+
+// 7. The controller is killed mid-rollout and restarted: the rollout is where it was, and the
+//    remaining nodes update once it is widened.
+TEST_F(Fleet, ControllerRestartedMidRolloutResumes) {
+  StartController(FreePort());
+  StartHostsOn100(3);
+  const auto ids = NodeIds(*controller_, hosts_);
+  SetRollout(*controller_, "1.1.0", 34);
+  const auto seed = RolloutSeed(*controller_);
+  std::vector<bool> in;
+  for (const auto& id : ids) in.push_back(InBucket(seed, id, 34));
+  for (std::size_t i = 0; i < hosts_.size(); ++i) {
+    if (in[i]) {
+      ASSERT_TRUE(hosts_[i]->WaitRunning("1.1.0")) << hosts_[i]->Logs();
+    }
+  }
+  const auto before = Rollout(*controller_);
+
+  Kill9(*controller_);
+  controller_->Start();
+  const auto after = Rollout(*controller_);
+  for (const char* key : {"version", "percent", "paused", "nodes_in_bucket"}) {
+    EXPECT_EQ(after[key], before[key]) << key << ": " << after.dump();
+  }
+  EXPECT_EQ(RolloutSeed(*controller_), seed);
+  // Same answers after the restart: the nodes outside stay where they are.
+  for (std::size_t i = 0; i < hosts_.size(); ++i) {
+    ASSERT_TRUE(hosts_[i]->WaitCheckins(2)) << hosts_[i]->Logs();
+    EXPECT_EQ(hosts_[i]->Agent()["running_version"], in[i] ? "1.1.0" : "1.0.0");
+  }
+
+  SetRollout(*controller_, "1.1.0", 100);
+  for (auto& h : hosts_) ASSERT_TRUE(h->WaitRunning("1.1.0")) << h->Logs();
+  ASSERT_TRUE(Eventually([&] { return FleetCount(*controller_, "1.1.0") == 3; }, 20s))
+      << controller_->Admin("GET", "fleet").raw;
+  // Still the same three nodes.
+  EXPECT_EQ(NodeIds(*controller_, hosts_), ids);
+}
+
+// 9. The updater dies (kill -9) right after switching links mid-update; restarted, it
+//    converges to the new version with exactly one agent process.
+TEST_F(Fleet, UpdaterKilledMidUpdateConverges) {
+  StartController();
+  StartHostsOn100(2);
+  Host& crashing = *hosts_[0];
+  ASSERT_TRUE(crashing.updater.Stop());
+  Child::Options armed;
+  armed.env["STEWARD_FAILPOINTS"] = "update.switched=crash";
+  crashing.Start({controller_->url}, Root(), armed);
+
+  SetRollout(*controller_, "1.1.0", 100);
+  auto st = crashing.updater.proc().Wait(30s);
+  ASSERT_TRUE(st && st->exited() && st->code() == 137)
+      << "the updater did not die at update.switched\n"
+      << crashing.Logs();
+  ASSERT_TRUE(hosts_[1]->WaitRunning("1.1.0")) << hosts_[1]->Logs();
+
+  crashing.Start({controller_->url}, Root());
+  ASSERT_TRUE(crashing.WaitRunning("1.1.0")) << crashing.Logs();
+  const auto u = crashing.Agent();
+  const auto procs = crashing.AgentProcesses();
+  ASSERT_EQ(procs.size(), 1u) << u.dump();
+  EXPECT_EQ(u["pid"], procs[0]);
+  EXPECT_EQ(u["installed_version"], "1.1.0");
+  ASSERT_TRUE(Eventually([&] { return FleetCount(*controller_, "1.1.0") == 2; }, 20s))
+      << controller_->Admin("GET", "fleet").raw;
+  EXPECT_EQ(controller_->Admin("GET", "nodes").body["nodes"].size(), 2u);
+}
+
+// 10. The controller offers the updater a new version of itself: it re-executes in place
+//     (same PID) and the agent keeps running under it with its PID.
+TEST_F(Fleet, SelfUpdateFromTheControllerKeepsTheAgentPid) {
+  StartController();
+  Publish(*controller_, "steward-updater", "1.1.0", 1);
+  SetRollout(*controller_, "1.0.0", 100);
+  hosts_ = MakeHosts(1);
+  Host& h = *hosts_[0];
+  h.Start({controller_->url}, Root(), {}, "[self_update]\ngrace = \"1s\"\n");
+  ASSERT_TRUE(h.WaitRunning("1.0.0")) << h.Logs();
+  const auto agent_pid = h.Agent()["pid"];
+  const pid_t updater_pid = h.updater.proc().pid();
+  EXPECT_NE(h.Status()["updater"]["version"], "1.1.0");
+
+  SetRollout(*controller_, "1.1.0", 100, "steward-updater");
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto s = h.Status();
+        return s.is_object() && s["updater"]["version"] == "1.1.0" &&
+               s["updater"]["update"].is_object() &&
+               s["updater"]["update"]["result"] == "committed";
+      },
+      40s))
+      << h.Logs();
+  EXPECT_TRUE(h.updater.proc().running());
+  EXPECT_EQ(h.updater.proc().pid(), updater_pid);
+  const auto u = h.Agent();
+  EXPECT_EQ(u["pid"], agent_pid);
+  EXPECT_EQ(u["state"], "running");
+  EXPECT_EQ(u["restarts"], 0);
+  EXPECT_EQ(h.AgentProcesses().size(), 1u);
+  // The new updater goes on checking in and the controller sees it.
+  ASSERT_TRUE(
+      Eventually([&] { return FleetCount(*controller_, "1.1.0", "steward-updater") == 1; }, 20s))
+      << controller_->Admin("GET", "fleet").raw;
+}
+
+}  // namespace
+}  // namespace steward::test::e2e
