@@ -386,6 +386,7 @@ class ServiceImpl final : public Service {
     {
       std::lock_guard lock(mu_);
       auto owner = by_token_.find(hash);
+      if (owner == by_token_.end()) owner = AdoptFromStore(*node_id, hash);
       if (owner == by_token_.end()) {
         ++auth_failures_;
         return Err(ErrorCode::unauthorized, "the node token is not valid; enroll again");
@@ -940,6 +941,27 @@ class ServiceImpl final : public Service {
                                   {"versions", versions},
                                   {"states", states},
                                   {"rollouts", rollouts}});
+  }
+
+  // A token this controller has not seen may belong to a node that enrolled (or enrolled
+  // again) through another controller sharing the store: when the store holds node `id` with
+  // that token, its record replaces what is in memory. by_token_.end() otherwise. Called with
+  // mu_ held.
+  std::unordered_map<std::string, std::string>::iterator AdoptFromStore(const std::string& id,
+                                                                        const std::string& hash) {
+    auto found = store_.GetNode(id);
+    if (!found || !*found || !SecretEquals((*found)->token_hash, hash)) return by_token_.end();
+    if (auto old = nodes_.find(id); old != nodes_.end()) {
+      by_token_.erase(old->second.record.token_hash);
+    }
+    NodeState st;
+    st.components = ComponentsOfReport((*found)->report);
+    st.record = std::move(**found);
+    IndexNode(st.record);
+    nodes_[id] = std::move(st);
+    log::Get("controller")
+        .debug("node={} known from the store (enrolled through another controller)", id);
+    return by_token_.find(hash);
   }
 
   // Called with mu_ held (or before serving).

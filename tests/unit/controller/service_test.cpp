@@ -25,8 +25,11 @@ class FakeStore final : public Store {
     ++reads;
     return std::vector<NodeRecord>{};
   }
-  Result<std::optional<NodeRecord>> GetNode(const std::string&) override {
+  Result<std::optional<NodeRecord>> GetNode(const std::string& id) override {
     ++reads;
+    for (auto it = saved.rbegin(); it != saved.rend(); ++it) {
+      if (it->id == id) return std::optional<NodeRecord>(*it);
+    }
     return std::optional<NodeRecord>{};
   }
   Result<void> InsertRelease(const ReleaseRecord&) override { return {}; }
@@ -172,6 +175,61 @@ TEST(ControllerService, FlagsAreWrittenThroughAndAnsweredFromMemory) {
   ASSERT_EQ(res.status, 200) << res.body;
   EXPECT_EQ(store.reads, reads_before);
   EXPECT_EQ(json::parse(res.body)["flags"], json::parse(R"({"console.embedded":true,"kept":1})"));
+}
+
+// Two controllers share a store: a node that enrolled through one checks in with the other,
+// which finds it in the store instead of refusing its token (and making it enroll anew).
+TEST(ControllerService, NodeEnrolledThroughAPeerIsFoundInTheStore) {
+  FakeStore store;
+  FakeClock clock;
+  ServiceOptions opt;
+  opt.enroll_tokens = {"enroll-token-0123456789"};
+  auto first = Service::Create(store, clock, opt);
+  auto second = Service::Create(store, clock, opt);
+  ASSERT_TRUE(first && second);
+  auto a = (*first)->MakeRouter();
+  auto b = (*second)->MakeRouter();
+  auto enroll = [&](http::Router& r) {
+    auto req = Post("/v1/enroll", R"({"enroll_token":"enroll-token-0123456789",
+        "hostname":"h","machine_id":"m","platform":"linux-x86_64"})");
+    auto res = r.Dispatch(req);
+    EXPECT_EQ(res.status, 200) << res.body;
+    return json::parse(res.body);
+  };
+  auto checkin = [&](http::Router& r, const json& node_id, const std::string& token) {
+    auto req = Post(
+        "/v1/checkin",
+        json{{"node_id", node_id}, {"components", {{{"name", "agent"}, {"channel", "stable"}}}}}
+            .dump(),
+        token);
+    return r.Dispatch(req);
+  };
+
+  const auto node = enroll(a);
+  auto res = checkin(b, node["node_id"], node["node_token"]);
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(store.saved.back().id, node["node_id"]);
+  EXPECT_EQ(
+      store.saved.back().last_seen,
+      std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch()).count());
+
+  // A token the store does not hold for that node is still refused.
+  res = checkin(b, node["node_id"], "not-the-node-token");
+  EXPECT_EQ(res.status, 401) << res.body;
+  EXPECT_NE(res.body.find("the node token is not valid"), std::string::npos) << res.body;
+  res = checkin(b, "n-unknown", node["node_token"]);
+  EXPECT_EQ(res.status, 403) << res.body;  // a node can only report for itself
+  res = checkin(b, "n-unknown", "another-unknown-token");
+  EXPECT_EQ(res.status, 401) << res.body;
+
+  // The node enrolls again through the first controller (same machine, same id, new token):
+  // the second takes the new token from the store and forgets the old one.
+  const auto again = enroll(a);
+  ASSERT_EQ(again["node_id"], node["node_id"]);
+  res = checkin(b, again["node_id"], again["node_token"]);
+  EXPECT_EQ(res.status, 200) << res.body;
+  res = checkin(b, node["node_id"], node["node_token"]);
+  EXPECT_EQ(res.status, 401) << res.body;
 }
 
 TEST(ControllerTokens, BadRootIsRefusedWithItsPath) {
