@@ -132,35 +132,51 @@ TEST_F(Fleet, StoppedNodeIsUpdatedAndVerifiedAtItsNextStart) {
       << controller_->Admin("GET", "fleet").raw;
 }
 
-// 4. A release that crash-loops after the update is rolled back on the nodes, reported, and the
-//    controller halts the rollout.
+// 4. A release that crash-loops after the update is rolled back on the nodes that took it and
+//    reported; the first report halts the rollout, so no other node is offered it.
 TEST_F(Fleet, CrashLoopIsRolledBackReportedAndHaltsTheRollout) {
   StartController();
   Publish(*controller_, "agent", "1.2.0", 3);
-  StartHostsOn100(2, "test_fail = \"crash\"\ntest_fail_versions = [\"1.2.0\"]\n");
+  StartHostsOn100(3, "test_fail = \"crash\"\ntest_fail_versions = [\"1.2.0\"]\n");
   SetRollout(*controller_, "1.2.0", 100);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto r = Rollout(*controller_);
+        return r.is_object() && r["paused"] == true && r["rolled_back"] >= 1;
+      },
+      40s))
+      << Rollout(*controller_).dump();
+  // Nodes offered 1.2.0 before the halt finish their attempt; the others are offered nothing.
+  int attempted = 0;
   for (auto& h : hosts_) {
-    ASSERT_TRUE(h->WaitUpdate("1.2.0", "rolled_back")) << h->Logs();
-    const auto u = h->Agent();
-    EXPECT_EQ(u["update"]["error_code"], "health_gate_failed") << u.dump();
+    ASSERT_TRUE(h->WaitCheckins(2)) << h->Logs();
+    if (h->Agent()["update"]["to"] != "1.2.0") continue;
+    ++attempted;
+    ASSERT_TRUE(h->WaitUpdate("1.2.0", "rolled_back")) << h->Agent().dump() << h->Logs();
+    EXPECT_EQ(h->Agent()["update"]["error_code"], "health_gate_failed") << h->Agent().dump();
+  }
+  EXPECT_GE(attempted, 1);
+  for (auto& h : hosts_) {
     ASSERT_TRUE(h->updater.WaitUnit("agent", [](const json& x) {
       return x["state"] == "running" && x["running_version"] == "1.0.0";
     })) << h->Logs();
     EXPECT_EQ(h->AgentProcesses().size(), 1u);
   }
+  // Every attempt was reported, and each one rolled back.
   ASSERT_TRUE(Eventually(
       [&] {
         const auto r = Rollout(*controller_);
-        return r.is_object() && r["paused"] == true && r["rolled_back"] == 2;
+        return r["update_attempts"] == attempted && r["rolled_back"] == attempted;
       },
       20s))
       << Rollout(*controller_).dump();
   const auto r = Rollout(*controller_);
-  EXPECT_EQ(r["update_attempts"], 2);
+  EXPECT_EQ(r["paused"], true);
   EXPECT_NE(r["halt_reason"].get<std::string>().find("halted automatically"), std::string::npos)
       << r.dump();
-  EXPECT_EQ(FleetCount(*controller_, "1.0.0"), 2);
-  // The version is marked bad on the nodes: they stay on 1.0.0 however often they check in.
+  EXPECT_EQ(FleetCount(*controller_, "1.0.0"), 3);
+  EXPECT_EQ(FleetCount(*controller_, "1.2.0"), 0);
+  // Marked bad on the nodes that tried it, not offered to the others: all stay on 1.0.0.
   for (auto& h : hosts_) {
     ASSERT_TRUE(h->WaitCheckins(2));
     EXPECT_EQ(h->Agent()["running_version"], "1.0.0");
