@@ -248,6 +248,7 @@ Result<std::string> Updates::Offer(const OfferedRelease& release) {
     v.from_version =
         VersionOfDir(LinkDir(fs::path(config_.state_dir) / "components" / c->name / "current"));
     v.to_version = std::move(version);
+    v.state = TxnState::failed;  // no transaction began (id 0)
     v.result = "failed";
     v.error_code = std::string(ErrorCodeName(e.code));
     v.error = e.message;
