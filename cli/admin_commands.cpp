@@ -12,6 +12,7 @@
 #include "common/files.hpp"
 #include "common/http_client.hpp"
 #include "common/token_file.hpp"
+#include "common/trust.hpp"
 
 namespace steward::cli {
 
@@ -161,19 +162,7 @@ struct AdminCommands::Impl {
     if (!bytes) return Report(bytes.error());
     std::vector<std::string> sig_files = signatures;
     if (sig_files.empty()) {
-      // minisign's own name, then one file per signer: <manifest>.<label>.minisig.
-      namespace fs = std::filesystem;
-      const fs::path m(manifest);
-      std::error_code ec;
-      const auto dir = m.has_parent_path() ? m.parent_path() : fs::path(".");
-      for (const auto& e : fs::directory_iterator(dir, ec)) {
-        const auto name = e.path().filename().string();
-        const auto base = m.filename().string();
-        if (name.starts_with(base + ".") && name.ends_with(".minisig")) {
-          sig_files.push_back(e.path().string());
-        }
-      }
-      std::sort(sig_files.begin(), sig_files.end());
+      for (const auto& f : trust::SignatureFilesBeside(manifest)) sig_files.push_back(f.string());
     }
     if (sig_files.empty()) {
       return Report(Error{ErrorCode::usage, "no signatures: pass --signature FILE or put " +

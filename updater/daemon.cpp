@@ -218,7 +218,8 @@ Duration Jittered(Duration interval, double uniform) {
 }  // namespace
 
 std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view state,
-                       const std::map<std::string, TxnView>& updates) {
+                       const std::map<std::string, TxnView>& updates,
+                       const std::optional<CheckinFacts>& checkin) {
   json list = json::array();
   for (const auto& u : units) {
     auto update = updates.find(u.name);
@@ -243,6 +244,12 @@ std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view st
     updater["update"] = UpdateJson(self->second);
   }
   json doc{{"updater", updater}, {"components", list}};
+  if (checkin) {
+    doc["checkin"] = json{{"count", checkin->count},
+                          {"last_at", OrNull(checkin->last_at)},
+                          {"last_error", OrNull(checkin->last_error)},
+                          {"controller", OrNull(checkin->controller)}};
+  }
   return doc.dump();
 }
 
@@ -293,8 +300,7 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
   struct {
     std::optional<MonoTime> due;
     bool in_flight = false;
-    std::string last_at, last_error, controller;
-    std::uint64_t count = 0;
+    CheckinFacts facts;
   } checkin;
   auto status_now = [&] {
     std::map<std::string, TxnView> txns;
@@ -304,14 +310,8 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
     if (auto mine = updates_ptr->Last(kUpdaterComponent)) {
       txns.emplace(std::string(kUpdaterComponent), std::move(*mine));
     }
-    json doc = json::parse(StatusJson(sup_ptr->Status(), "running", txns));
-    if (config.controller) {
-      doc["checkin"] = json{{"count", checkin.count},
-                            {"last_at", OrNull(checkin.last_at)},
-                            {"last_error", OrNull(checkin.last_error)},
-                            {"controller", OrNull(checkin.controller)}};
-    }
-    return doc.dump();
+    return StatusJson(sup_ptr->Status(), "running", txns,
+                      config.controller ? std::optional(checkin.facts) : std::nullopt);
   };
   http::Router router;
   router.Add("GET", "/v1/status", [&](const http::Request&) {
@@ -523,14 +523,14 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
         Log().error("saving the node identity: {}", r.error().ToString());
       }
     }
-    checkin.last_at = FormatRfc3339(clock.Now());
+    checkin.facts.last_at = FormatRfc3339(clock.Now());
     if (!answer) {
-      checkin.last_error = answer.error().ToString();
-      Log().warn("check-in: {}", checkin.last_error);
+      checkin.facts.last_error = answer.error().ToString();
+      Log().warn("check-in: {}", checkin.facts.last_error);
     } else {
-      ++checkin.count;
-      checkin.last_error.clear();
-      checkin.controller = answer->controller;
+      ++checkin.facts.count;
+      checkin.facts.last_error.clear();
+      checkin.facts.controller = answer->controller;
       if (answer->interval) interval = *answer->interval;
       apply_flags(answer->flags_json);
       for (const auto& root : answer->roots) updates.OfferRoot(root);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,9 +29,16 @@ struct DaemonExit {
 // Runs until SIGTERM/SIGINT or a re-exec request.
 DaemonExit RunDaemon(const Config& config, Clock& clock);
 
+// How check-ins went, for status (an updater with a controller).
+struct CheckinFacts {
+  std::uint64_t count = 0;  // check-ins answered
+  std::string last_at, last_error, controller;
+};
+
 // The local API's JSON for a status request (also what `status --json` prints); `updates`
 // gives each component's open or last update transaction, when it has one.
 std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view state,
-                       const std::map<std::string, TxnView>& updates = {});
+                       const std::map<std::string, TxnView>& updates = {},
+                       const std::optional<CheckinFacts>& checkin = std::nullopt);
 
 }  // namespace steward::updater

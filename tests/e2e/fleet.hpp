@@ -240,21 +240,9 @@ class Host {
     return Eventually([&] { return Checkins() >= from + n; }, timeout);
   }
 
-  // Live (non-zombie) processes running a binary from this host's agent version directories.
+  // Live processes running a binary from this host's agent version directories.
   std::vector<pid_t> AgentProcesses() const {
-    std::vector<pid_t> out;
-    const std::string prefix = (dir / "state" / "components" / "agent").string() + "/";
-    for (const auto& e : fs::directory_iterator("/proc")) {
-      const std::string name = e.path().filename().string();
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::error_code ec;
-      const std::string exe = fs::read_symlink(e.path() / "exe", ec).string();
-      if (ec || !exe.starts_with(prefix)) continue;
-      const auto stat = files::ReadFile(e.path() / "stat", 4096);
-      if (stat && stat->find(") Z ") != std::string::npos) continue;
-      out.push_back(std::stoi(name));
-    }
-    return out;
+    return ProcessesRunningFrom((dir / "state" / "components" / "agent").string() + "/");
   }
 
   std::string Logs() const { return updater.Logs(); }

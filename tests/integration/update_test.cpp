@@ -47,12 +47,13 @@ class Update : public ::testing::Test {
            "\nreadiness = \"notify\"\ngrace = \"" + grace +
            "\"\nstart_timeout = \"3s\"\n"
            "stop_timeout = \"5s\"\nrestart_delay = \"100ms\"\nrestart_delay_max = \"200ms\"\n"
-           "crash_loop_failures = 2\n[self_update]\ngrace = \"1s\"\n";
+           "crash_loop_failures = 2\nreload_on_flags = true\n[self_update]\ngrace = \"1s\"\n";
   }
 
   void WriteAgentConfig(const std::string& test_keys = "") {
     dir_.Write("agent.toml", "listen = \"127.0.0.1:0\"\nstate_dir = \"" +
-                                 (dir_ / "agent-state").string() + "\"\n" + test_keys);
+                                 (dir_ / "agent-state").string() + "\"\nflags_file = \"" +
+                                 (dir_ / "state" / "flags.json").string() + "\"\n" + test_keys);
   }
 
   void StartUpdater(const Child::Options& options = {}) {
@@ -101,20 +102,7 @@ class Update : public ::testing::Test {
 
   // Live processes running a binary from this host's version directories.
   std::vector<pid_t> AgentProcesses() const {
-    std::vector<pid_t> out;
-    const std::string prefix = ComponentDir().string() + "/";
-    for (const auto& e : fs::directory_iterator("/proc")) {
-      const std::string name = e.path().filename().string();
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::error_code ec;
-      const std::string exe = fs::read_symlink(e.path() / "exe", ec).string();
-      if (ec || !exe.starts_with(prefix)) continue;
-      // Zombies are not running.
-      const auto stat = files::ReadFile(e.path() / "stat", 4096);
-      if (stat && stat->find(") Z ") != std::string::npos) continue;
-      out.push_back(std::stoi(name));
-    }
-    return out;
+    return ProcessesRunningFrom(ComponentDir().string() + "/");
   }
 
   // The host converged: the transaction ended, one agent process runs (or none, when stopped),
@@ -308,6 +296,18 @@ TEST_F(Update, FromTheControllerEnrollInstallAndRollOut) {
   ASSERT_EQ(nodes.body["nodes"].size(), 1u) << nodes.raw;
   EXPECT_EQ(*files::ReadFile(dir_ / "state" / "flags.json", 1 << 16), "{}\n");
 
+  // A feature flag set on the controller: written for the agent, which is told to reload.
+  ASSERT_EQ(
+      controller_
+          .Admin("PUT", "flags", json{{"scope", "global"}, {"set", {{"console.embedded", false}}}})
+          .status,
+      200);
+  ASSERT_EQ(updater_.Cli({"check"}).status.code(), 0);
+  ASSERT_TRUE(updater_.proc().WaitForOutput("reloaded outcome=\"ok\"", 20s)) << updater_.Logs();
+  EXPECT_EQ(*files::ReadFile(dir_ / "state" / "flags.json", 1 << 16),
+            "{\"console.embedded\":false}\n");
+  EXPECT_EQ(updater_.Unit("agent")["restarts"], 0);  // reloaded, not restarted
+
   // A new release rolled out to everyone; `check` makes the node ask now, not in an hour.
   const auto m2 = Release("1.1.0", 2);
   ASSERT_EQ(controller_.Publish(*files::ReadFile(m2, 1 << 20), {sig(m2)}).status, 201);
@@ -446,6 +446,35 @@ TEST_F(Update, SelfUpdateReExecutesInPlaceAndTheNodeKeepsItsPid) {
   EXPECT_EQ(updater_.Unit("agent")["pid"], agent_pid);
   EXPECT_EQ(updater_.Unit("agent")["state"], "running");
   EXPECT_EQ(AgentProcesses().size(), 1u);
+}
+
+TEST_F(Update, AnUpdaterReleaseThatFailsItsSelftestIsNotSwitchedTo) {
+  WriteAgentConfig();
+  StartUpdater();
+  const std::string before = updater_.Status()["updater"]["version"];
+  const pid_t updater_pid = updater_.proc().pid();
+  // The manifest says 1.1.0, the binary says 1.0.0: qualification must catch it.
+  const auto m = Controller::Manifest(
+      "steward-updater", "stable", "1.1.0", 1,
+      controller_.Blob(*files::ReadFile(Bin("releases/1.0.0/steward-updater"), 1 << 30)));
+  dir_.Write("mislabelled.json", m);
+  dir_.Write("mislabelled.json.minisig", Controller::Sign(controller_.release_key, m));
+  auto r = updater_.Cli(
+      {"apply", "steward-updater", "--manifest", (dir_ / "mislabelled.json").string()});
+  ASSERT_EQ(r.status.code(), 0) << r.err;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto s = SelfUpdate(updater_.Status());
+        return s.is_object() && s["result"] == "failed";
+      },
+      30s))
+      << updater_.Logs();
+  const auto s = updater_.Status();
+  EXPECT_EQ(SelfUpdate(s)["error_code"], "selftest_failed");
+  EXPECT_EQ(s["updater"]["version"], before);
+  EXPECT_EQ(updater_.proc().pid(), updater_pid);
+  std::error_code ec;
+  EXPECT_FALSE(fs::exists(dir_ / "state" / "components" / "steward-updater" / "current", ec));
 }
 
 TEST_F(Update, BrokenUpdaterReleaseIsRolledBackByTheLauncher) {

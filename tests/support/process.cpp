@@ -10,7 +10,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -161,6 +163,25 @@ bool Eventually(const std::function<bool()>& ready, std::chrono::milliseconds ti
     pause = std::min(pause * 2, std::chrono::milliseconds(50));
   }
   return true;
+}
+
+std::vector<pid_t> ProcessesRunningFrom(const std::string& exe_prefix) {
+  namespace fs = std::filesystem;
+  std::vector<pid_t> out;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ec;
+    const std::string exe = fs::read_symlink(e.path() / "exe", ec).string();
+    if (ec || !exe.starts_with(exe_prefix)) continue;
+    // A zombie is not running.
+    std::ifstream stat(e.path() / "stat");
+    const std::string text((std::istreambuf_iterator<char>(stat)),
+                           std::istreambuf_iterator<char>());
+    if (text.find(") Z ") != std::string::npos) continue;
+    out.push_back(std::stoi(name));
+  }
+  return out;
 }
 
 }  // namespace steward::test

@@ -75,4 +75,8 @@ RunResult RunProgram(const std::vector<std::string>& argv, const Child::Options&
 // wait on (a port answering, a file appearing). Returns the final value of `ready`.
 bool Eventually(const std::function<bool()>& ready, std::chrono::milliseconds timeout);
 
+// Live (non-zombie) processes whose executable path starts with `exe_prefix`: the copies of a
+// node running from one host's version directories.
+std::vector<pid_t> ProcessesRunningFrom(const std::string& exe_prefix);
+
 }  // namespace steward::test

@@ -28,18 +28,25 @@ std::string Sign(const minisign::SecretKey& key, std::string_view bytes) {
 
 class UpdatesTest : public ::testing::Test {
  protected:
+  // A root: `root` signs as its one root key, `release` as its one release key.
+  std::string RootBytes(int version, const minisign::SecretKey& root,
+                        const minisign::SecretKey& release) {
+    return json{
+        {"schema", "steward.root/1"},
+        {"version", version},
+        {"expires", FormatRfc3339(clock.Now() + 24h * 365)},
+        {"keys",
+         {{"root1", root.public_key().ToBase64()}, {"rel1", release.public_key().ToBase64()}}},
+        {"roles",
+         {{"root", {{"keys", {"root1"}}, {"threshold", 1}}},
+          {"release", {{"keys", {"rel1"}}, {"threshold", 1}}}}}}
+        .dump();
+  }
+
   void SetUp() override {
-    json root{{"schema", "steward.root/1"},
-              {"version", 1},
-              {"expires", FormatRfc3339(clock.Now() + 24h * 365)},
-              {"keys",
-               {{"root1", root_key.public_key().ToBase64()},
-                {"rel1", release_key.public_key().ToBase64()}}},
-              {"roles",
-               {{"root", {{"keys", {"root1"}}, {"threshold", 1}}},
-                {"release", {{"keys", {"rel1"}}, {"threshold", 1}}}}}};
-    dir.Write("root.json", root.dump());
-    dir.Write("root.json.root1.minisig", Sign(root_key, root.dump()));
+    const std::string root = RootBytes(1, root_key, release_key);
+    dir.Write("root.json", root);
+    dir.Write("root.json.root1.minisig", Sign(root_key, root));
     config.state_dir = (dir / "state").string();
     config.root = (dir / "root.json").string();
     ComponentConfig c;
@@ -142,6 +149,7 @@ class UpdatesTest : public ::testing::Test {
   Config config;
   minisign::SecretKey root_key = minisign::SecretKey::Generate();
   minisign::SecretKey release_key = minisign::SecretKey::Generate();
+  minisign::SecretKey next_release_key = minisign::SecretKey::Generate();
   std::optional<StateDb> db;
   std::unique_ptr<Supervisor> sup;
   std::unique_ptr<Updates> updates;
@@ -218,6 +226,34 @@ TEST_F(UpdatesTest, PinsHoldsAndTheFloor) {
   ASSERT_EQ(Last().result, "committed");
   // Once a manifest was accepted, an older one is a replay.
   EXPECT_EQ(Offer("1.0.5", 1), "sequence_rollback");
+}
+
+TEST_F(UpdatesTest, OnlyAProperlySignedNextRootIsTakenAndItIsKept) {
+  Start();
+  Commit("1.0.0", 1);
+  const std::string root2 = RootBytes(2, root_key, next_release_key);
+  const auto stranger = minisign::SecretKey::Generate();
+  // Refused: signed by a key root 1 does not name; a gap (version 3); not a root at all.
+  updates->OfferRoot(OfferedRoot{root2, {Sign(stranger, root2)}});
+  const std::string root3 = RootBytes(3, root_key, next_release_key);
+  updates->OfferRoot(OfferedRoot{root3, {Sign(root_key, root3)}});
+  updates->OfferRoot(OfferedRoot{"{not json", {}});
+  // So a release signed by the next release key is still untrusted.
+  const auto release = [&] {
+    auto r = Release("1.1.0", 2);
+    r.signatures = {Sign(next_release_key, r.manifest)};
+    return r;
+  }();
+  auto refused = updates->Offer(release);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::threshold_not_met);
+
+  updates->OfferRoot(OfferedRoot{root2, {Sign(root_key, root2)}});
+  Start();  // kept across a restart of the updater
+  Ready();
+  auto taken = updates->Offer(release);
+  ASSERT_TRUE(taken) << taken.error().ToString();
+  EXPECT_EQ(*taken, "started");
 }
 
 }  // namespace
