@@ -1,7 +1,7 @@
 // Node downtime during an update, against a plain stop-then-start of the same binaries:
 //   steward   `steward-updater apply` of a signed release while the agent runs: the updater
-//             verifies and downloads it, stops the old process, switches `current`, starts the
-//             new one and runs the health gate.
+//             verifies and downloads it, switches `current` while the old process runs, then
+//             stops it and starts the new one from its exit, and runs the health gate.
 //   baseline  what a script does: SIGTERM the old agent, wait for its exit, exec the new one.
 // Downtime = from the old process's last `GET /readyz` 200 to the new process's first 200, seen
 // by a prober that polls the agent's fixed port on fresh connections (the new one must report
@@ -9,8 +9,8 @@
 // and 1.1.0) under a freshly signed manifest with a higher sequence, and runs one steward update
 // and one baseline switch back to back, in alternating order, so load on the machine hits both
 // alike. The two agents use the same config but for their port and state directory.
-// BENCH_RUNS rounds (default 21); BENCH_TMPDIR: where the state lives (default /tmp: its file
-// system's fsync latency is most of what the updater adds); BENCH_KEEP: keep it afterwards.
+// BENCH_RUNS rounds (default 21); BENCH_TMPDIR: where the state lives (default /tmp); BENCH_KEEP:
+// keep it afterwards.
 // Optional argument: the folder holding the programs (default: this program's own).
 // Prints BENCH lines (see tools/bench.sh).
 #include <arpa/inet.h>
@@ -522,10 +522,11 @@ class Updater {
   pid_t agent_pid_ = -1;
 };
 
-// The updater's own account of each switch, from its log's millisecond timestamps: SIGTERM sent
-// -> exit seen -> journal at `switching` -> links switched (`switched`) -> new process started.
+// The updater's own account of each switch, from its log's millisecond timestamps: journal at
+// `switching` -> links switched (`switched`) -> SIGTERM sent -> exit seen -> new process
+// started. Only the last two steps fall inside the downtime.
 struct LogSteps {
-  std::vector<double> stop_ms, to_switching_ms, switch_ms, to_start_ms;
+  std::vector<double> switch_ms, to_stop_ms, stop_ms, to_start_ms;
 };
 
 LogSteps ParseUpdaterLog(const std::string& text) {
@@ -539,7 +540,7 @@ LogSteps ParseUpdaterLog(const std::string& text) {
     return (h * 3600 + m * 60 + s) * 1000;
   };
   // < 0: not seen yet in this switch
-  double sigterm = -1, exited = -1, switching = -1, switched = -1;
+  double switching = -1, switched = -1, sigterm = -1, exited = -1;
   std::size_t pos = 0;
   while (pos < text.size()) {
     const auto end = std::min(text.find('\n', pos), text.size());
@@ -547,20 +548,21 @@ LogSteps ParseUpdaterLog(const std::string& text) {
     pos = end + 1;
     const double t = ms_of(line);
     if (t < 0 || line.find("component=agent") == std::string::npos) continue;
-    if (line.find("stopping (SIGTERM") != std::string::npos) {
+    if (line.find(": staged -> switching") != std::string::npos) {
+      switching = t;
+      switched = sigterm = exited = -1;
+    } else if (switching >= 0 && line.find(": switching -> switched") != std::string::npos) {
+      switched = t;
+    } else if (switched >= 0 && line.find("stopping (SIGTERM") != std::string::npos) {
       sigterm = t;
     } else if (sigterm >= 0 && line.find(" ended kind=requested") != std::string::npos) {
       exited = t;
-    } else if (exited >= 0 && line.find(": staged -> switching") != std::string::npos) {
-      switching = t;
-    } else if (switching >= 0 && line.find(": switching -> switched") != std::string::npos) {
-      switched = t;
-    } else if (switched >= 0 && line.find(" started ") != std::string::npos) {
-      out.stop_ms.push_back(exited - sigterm);
-      out.to_switching_ms.push_back(switching - exited);
+    } else if (exited >= 0 && line.find(" started ") != std::string::npos) {
       out.switch_ms.push_back(switched - switching);
-      out.to_start_ms.push_back(t - switched);
-      sigterm = exited = switching = switched = -1;
+      out.to_stop_ms.push_back(sigterm - switched);
+      out.stop_ms.push_back(exited - sigterm);
+      out.to_start_ms.push_back(t - exited);
+      switching = switched = sigterm = exited = -1;
     }
   }
   return out;
@@ -684,10 +686,11 @@ int Run(int argc, char** argv) {
   Summary("baseline", baseline_gaps);
   const LogSteps steps = ParseUpdaterLog(ReadText(updater.log()));
   std::printf(
-      "updater log (ms resolution, medians of %zu): SIGTERM -> exit seen %.0f, exit -> "
-      "'switching' journaled %.0f, links switched %.0f, -> new process started %.0f\n",
-      steps.stop_ms.size(), Median(steps.stop_ms), Median(steps.to_switching_ms),
-      Median(steps.switch_ms), Median(steps.to_start_ms));
+      "updater log (ms resolution, medians of %zu): 'switching' journaled -> links switched "
+      "%.0f, -> SIGTERM sent %.0f (the old version still serves), SIGTERM -> exit seen %.0f, "
+      "exit seen -> new process started %.0f\n",
+      steps.switch_ms.size(), Median(steps.switch_ms), Median(steps.to_stop_ms),
+      Median(steps.stop_ms), Median(steps.to_start_ms));
   std::vector<double> s, b;
   for (const auto& g : steward_gaps) s.push_back(g.downtime_ms);
   for (const auto& g : baseline_gaps) b.push_back(g.downtime_ms);

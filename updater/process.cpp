@@ -19,7 +19,7 @@
 #include <type_traits>
 // clang-format off
 #include <boost/asio/io_context.hpp>
-#include <boost/process/v2/posix/default_launcher.hpp>
+#include <boost/process/v2/posix/vfork_launcher.hpp>
 #include <boost/process/v2/process.hpp>
 // clang-format on
 #include <cerrno>
@@ -71,7 +71,10 @@ Result<Identity> LookUpUser(const std::string& user) {
   return id;
 }
 
-// Runs in the child between fork and exec: only async-signal-safe calls here.
+// Runs in the child between vfork and exec. The child shares the updater's memory (and its
+// other threads go on running) until it execs: only raw system calls here, no allocation, no
+// libc state. Credentials change through the system calls themselves: glibc's set*id would
+// broadcast the change to the updater's own threads.
 struct ChildSetup {
   const char* const* envp;
   const char* working_dir;
@@ -90,18 +93,21 @@ struct ChildSetup {
                                           const char* const*&) {
     auto fail = [] { return boost::system::error_code(errno, boost::system::system_category()); };
     if (::setpgid(0, 0) != 0) return fail();
+    for (const int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) ::signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (const int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) ::signal(sig, SIG_DFL);
     const int null = ::open("/dev/null", O_RDONLY);
     if (null < 0) return fail();
     if (::dup2(null, 0) < 0) return fail();
     if (null != 0) ::close(null);
     if (identity != nullptr) {
-      if (::setgroups(identity->groups.size(), identity->groups.data()) != 0) return fail();
-      if (::setgid(identity->gid) != 0) return fail();
-      if (::setuid(identity->uid) != 0) return fail();
+      const gid_t g = identity->gid;
+      const uid_t u = identity->uid;
+      if (::syscall(SYS_setgroups, identity->groups.size(), identity->groups.data()) != 0 ||
+          ::syscall(SYS_setresgid, g, g, g) != 0 || ::syscall(SYS_setresuid, u, u, u) != 0) {
+        return fail();
+      }
     }
     if (::chdir(working_dir) != 0) return fail();
     if (watchdog_pid != nullptr) {
@@ -116,16 +122,18 @@ struct ChildSetup {
     }
     return {};
   }
+
+  // Boost's launcher would call exit(): atexit handlers and static destructors, run on the
+  // updater's own memory. The error is already in the launcher's error_code, which the parent
+  // reads once the child is gone.
+  template <class Launcher>
+  void on_exec_error(Launcher&, const std::filesystem::path&, const char* const*&,
+                     const boost::system::error_code&) {
+    ::_exit(127);
+  }
 };
 
 }  // namespace
-
-struct PosixLauncher::Impl {
-  boost::asio::io_context context;  // Boost.Process wants an executor; it is never run
-};
-
-PosixLauncher::PosixLauncher() : impl_(new Impl) {}
-PosixLauncher::~PosixLauncher() { delete impl_; }
 
 Result<pid_t> PosixLauncher::Spawn(const SpawnSpec& spec) {
   std::optional<Identity> identity;
@@ -161,10 +169,14 @@ Result<pid_t> PosixLauncher::Spawn(const SpawnSpec& spec) {
   const std::string dir = spec.working_dir.empty() ? "/" : spec.working_dir;
   ChildSetup setup{envp.data(), dir.c_str(), identity ? &*identity : nullptr, watchdog_digits};
 
+  // vfork: the updater's page tables are not copied, and it waits only until the child execs.
+  // A fresh context each time: Boost tells the context about the fork, and a context with no
+  // reactor yet has nothing the child could change in the memory it shares with us.
+  boost::asio::io_context context;  // never run; Boost.Process wants an executor
   boost::system::error_code ec;
-  bp::posix::default_launcher launcher;
-  bp::process proc = launcher(impl_->context.get_executor(), ec, std::filesystem::path(spec.path),
-                              spec.args, setup);
+  bp::posix::vfork_launcher launcher;
+  bp::process proc =
+      launcher(context.get_executor(), ec, std::filesystem::path(spec.path), spec.args, setup);
   if (ec) {
     return Fail(ErrorCode::spawn_failed,
                 "cannot start " + spec.path + " (working directory " + dir + "): " + ec.message());

@@ -39,16 +39,11 @@ class Launcher {
   virtual void Signal(pid_t pid, int sig, bool group) = 0;
 };
 
+// Boost.Process v2's vfork launcher (see process.cpp for what the child may do).
 class PosixLauncher final : public Launcher {
  public:
-  PosixLauncher();
-  ~PosixLauncher() override;
   Result<pid_t> Spawn(const SpawnSpec& spec) override;
   void Signal(pid_t pid, int sig, bool group) override;
-
- private:
-  struct Impl;
-  Impl* impl_;
 };
 
 // The updater's environment without the variables of its own service manager protocol

@@ -405,19 +405,20 @@ std::optional<MonoTime> Supervisor::NextDeadline() const {
   return next;
 }
 
-void Supervisor::Hold(std::string_view name) {
+void Supervisor::Hold(std::string_view name, bool stop) {
   Unit* u = Find(name);
-  if (u == nullptr || u->held) return;
+  if (u == nullptr) return;
+  if (!u->held) Log().info("component={} held for an update", name);
   u->held = true;
-  Log().info("component={} held for an update", name);
   switch (u->state) {
     case UnitState::starting:
     case UnitState::running:
+      if (!stop) break;
       u->restart_after_stop = false;
       SendStop(*u);
       break;
     case UnitState::stopping:
-      u->restart_after_stop = false;
+      if (stop) u->restart_after_stop = false;
       break;
     case UnitState::backoff:
     case UnitState::failed:
@@ -431,14 +432,31 @@ void Supervisor::Hold(std::string_view name) {
   }
 }
 
-void Supervisor::Release(std::string_view name) {
+void Supervisor::Release(std::string_view name, bool restart) {
   Unit* u = Find(name);
   if (u == nullptr || !u->held) return;
   u->held = false;
   Log().info("component={} released after an update; desired={}", name, u->desired);
-  if (u->desired == "running" && !shutting_down_ &&
-      (u->state == UnitState::stopped || u->state == UnitState::not_installed)) {
-    DoSpawn(*u, Event{Ev::start});
+  if (u->desired != "running" || shutting_down_) return;
+  switch (u->state) {
+    case UnitState::starting:
+    case UnitState::running:
+      if (!restart) break;
+      // Replaced in one step: the exit handler starts the new process before it writes
+      // anything (DoExit), so the node is down for no longer than a restart.
+      u->restart_after_stop = true;
+      SendStop(*u);
+      break;
+    case UnitState::stopping:
+      if (restart) u->restart_after_stop = true;
+      break;
+    case UnitState::stopped:
+    case UnitState::not_installed:
+      DoSpawn(*u, Event{Ev::start});
+      break;
+    case UnitState::backoff:
+    case UnitState::failed:
+      break;
   }
 }
 
@@ -464,6 +482,11 @@ void Supervisor::Signal(std::string_view name, int sig) {
 std::string Supervisor::Desired(std::string_view name) const {
   const Unit* u = Find(name);
   return u != nullptr ? u->desired : "";
+}
+
+std::string Supervisor::RunningVersion(std::string_view name) const {
+  const Unit* u = Find(name);
+  return u != nullptr && u->pid != 0 ? u->running_version : "";
 }
 
 void Supervisor::Shutdown() {

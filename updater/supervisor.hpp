@@ -97,17 +97,21 @@ class Supervisor {
   void Tick();
   std::optional<MonoTime> NextDeadline() const;
 
-  // For an update: `Hold` stops the component if it runs (a requested stop; its desired state
-  // is unchanged) and keeps it from starting until `Release`, which brings it back toward its
-  // desired state. Operator commands while held only change the desired state.
-  void Hold(std::string_view name);
-  void Release(std::string_view name);
+  // For an update: `Hold` keeps the component from starting until `Release`; with `stop` it
+  // also stops it if it runs (a requested stop; its desired state is unchanged). `Release`
+  // brings it back toward its desired state; with `restart` a process that still runs (the old
+  // version) is stopped and replaced at once. Operator commands while held only change the
+  // desired state.
+  void Hold(std::string_view name, bool stop = true);
+  void Release(std::string_view name, bool restart = false);
   // A new version starts with a clean failure streak: crashes of the old one do not count.
   void ResetFailures(std::string_view name);
   std::optional<UnitState> State(std::string_view name) const;
   // Sends `sig` to the component's main process, when one runs (a reload).
   void Signal(std::string_view name, int sig);
   std::string Desired(std::string_view name) const;
+  // The version the running main process was started from; "" when none runs.
+  std::string RunningVersion(std::string_view name) const;
 
   // Stops every component, last configured first, one after the other, without changing
   // their persisted desired state. Done when Idle().

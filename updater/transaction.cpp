@@ -18,7 +18,7 @@ constexpr std::array kTable = {
     Row{TxnState::fetching, TxnEvent::error, TxnState::failed},
 
     Row{TxnState::staged, TxnEvent::done, TxnState::switching},
-    Row{TxnState::staged, TxnEvent::error, TxnState::failed},  // could not stop: nothing switched
+    Row{TxnState::staged, TxnEvent::error, TxnState::failed},  // nothing switched yet
 
     Row{TxnState::switching, TxnEvent::done, TxnState::switched},
     Row{TxnState::switching, TxnEvent::error, TxnState::rolling_back},
@@ -99,7 +99,7 @@ TxnAction ActionFor(TxnState state) {
     case TxnState::fetching:
       return TxnAction::fetch;
     case TxnState::staged:
-      return TxnAction::stop_node;
+      return TxnAction::hold_node;
     case TxnState::switching:
       return TxnAction::switch_to_new;
     case TxnState::switched:

@@ -42,9 +42,10 @@ enum class TxnEvent {
 enum class TxnAction {
   none,
   fetch,           // download + verify + install the version directory
-  stop_node,       // requested stop (persisted intent first); done when not running
+  hold_node,       // keep the node from (re)starting; the old version goes on running
   switch_to_new,   // current → new version dir, previous → old one
-  start_node,      // start if desired running; node_stopped when desired stopped
+  start_node,      // replace the old process (requested stop, then start at once) or start
+                   // if desired running; node_stopped when desired stopped
   await_ready,     // nothing to do: wait for ready / unhealthy
   await_healthy,   // nothing to do: wait for healthy / unhealthy
   roll_back,       // stop, switch current back to previous, start if desired running

@@ -467,15 +467,17 @@ void Updates::Act(Txn& t) {
                   });
       return;
     }
-    case TxnAction::stop_node:
-      deps_.sup.Hold(name);
-      Poll();
+    case TxnAction::hold_node:
+      // The old version keeps running while the links switch; it is replaced in one step
+      // once the switch is durable (start_node), so the node is down only for the restart.
+      deps_.sup.Hold(name, false);
+      Feed(t, TxnEvent::done);
       return;
     case TxnAction::switch_to_new:
       SwitchLinks(t, true);
       return;
     case TxnAction::start_node:
-      deps_.sup.Release(name);
+      deps_.sup.Release(name, true);
       if (deps_.sup.Desired(name) == "running") {
         Feed(t, TxnEvent::done);
       } else {
@@ -528,9 +530,15 @@ void Updates::SwitchLinks(Txn& t, bool forward) {
 void Updates::RollBackStep(Txn& t) {
   const std::string& name = t.view.component;
   if (!t.rollback_started) {
-    deps_.sup.Hold(name);
+    // Before the replacement (a failed switch) the old version still runs and may go on.
+    const bool old_runs = !t.view.from_version.empty() &&
+                          deps_.sup.RunningVersion(name) == t.view.from_version;
+    deps_.sup.Hold(name, !old_runs);
     const auto st = deps_.sup.State(name);
-    if (st == UnitState::starting || st == UnitState::running || st == UnitState::stopping) return;
+    if (!old_runs &&
+        (st == UnitState::starting || st == UnitState::running || st == UnitState::stopping)) {
+      return;
+    }
     SwitchLinks(t, false);
     t.rollback_started = true;
     deps_.sup.Release(name);
@@ -711,9 +719,6 @@ void Updates::Poll() {
     const bool idle =
         st != UnitState::starting && st != UnitState::running && st != UnitState::stopping;
     switch (t->view.state) {
-      case TxnState::staged:
-        if (idle) Feed(*t, TxnEvent::done);
-        break;
       case TxnState::restarting:
         if (st == UnitState::running) {
           Feed(*t, TxnEvent::ready);

@@ -510,6 +510,41 @@ TEST_F(SupervisorTest, HoldStopsForAnUpdateAndReleaseRestoresTheDesiredState) {
   EXPECT_EQ(launcher.specs.size(), 2u);
 }
 
+TEST_F(SupervisorTest, HeldRunningAndReleasedWithRestartIsReplacedInOneStep) {
+  Add("a").stop_timeout = 5s;
+  Make().StartAll();
+  const pid_t old = sup->MainPid("a");
+  sup->Hold("a", false);
+  EXPECT_EQ(Status("a").state, UnitState::running);  // the old version goes on
+  EXPECT_TRUE(launcher.Deliberate().empty());
+  sup->Release("a", true);
+  EXPECT_EQ(Status("a").state, UnitState::stopping);
+  ASSERT_EQ(launcher.Deliberate().back().sig, SIGTERM);
+  Exit("a", Signaled(SIGTERM));
+  EXPECT_EQ(Status("a").last_exit->kind, ExitKind::requested);
+  EXPECT_EQ(launcher.specs.size(), 2u);  // started from the exit itself
+  EXPECT_NE(sup->MainPid("a"), old);
+  EXPECT_EQ(Status("a").desired, "running");
+
+  // Held running, it crashes: not restarted until released.
+  sup->Hold("a", false);
+  Exit("a", Signaled(SIGSEGV));
+  Advance(1h);
+  EXPECT_EQ(Status("a").state, UnitState::stopped);
+  EXPECT_EQ(launcher.specs.size(), 2u);
+  sup->Release("a", true);
+  EXPECT_EQ(Status("a").state, UnitState::running);
+  EXPECT_EQ(launcher.specs.size(), 3u);
+
+  // Released with a restart while its operator wants it stopped: it stops and stays stopped.
+  sup->Hold("a", false);
+  ASSERT_TRUE(sup->Command("a", "stop"));
+  sup->Release("a", true);
+  Exit("a", Signaled(SIGTERM));
+  EXPECT_EQ(Status("a").state, UnitState::stopped);
+  EXPECT_EQ(launcher.specs.size(), 3u);
+}
+
 TEST_F(SupervisorTest, ResetFailuresClearsACrashLoop) {
   Add("a").restart_delay = 0s;
   Make().StartAll();

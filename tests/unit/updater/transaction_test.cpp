@@ -79,8 +79,7 @@ struct Host {
         if (!fetch_works) return TxnEvent::error;
         new_installed = true;
         return TxnEvent::done;
-      case TxnAction::stop_node:
-        running = false;
+      case TxnAction::hold_node:  // the old version goes on running until it is replaced
         return TxnEvent::done;
       case TxnAction::switch_to_new:
         if (current != "new") {

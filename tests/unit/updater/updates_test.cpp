@@ -186,7 +186,9 @@ TEST_F(UpdatesTest, AStartFailureInTheGateRollsBackAndMarksTheVersionBad) {
   Commit("1.0.0", 1);
   const pid_t old_pid = sup->MainPid("agent");
   ASSERT_EQ(Offer("1.1.0", 2), "started");
-  EXPECT_EQ(Last().state, TxnState::staged);  // the old version is being stopped
+  // Switched while the old version runs; it is being stopped, to be replaced at its exit.
+  EXPECT_EQ(Last().state, TxnState::restarting);
+  EXPECT_EQ(sup->MainPid("agent"), old_pid);
   Exit(SIGTERM);
   EXPECT_EQ(Last().state, TxnState::restarting);
   EXPECT_NE(sup->MainPid("agent"), old_pid);
