@@ -123,12 +123,18 @@ struct ChildSetup {
     return {};
   }
 
-  // Boost's launcher would call exit(): atexit handlers and static destructors, run on the
-  // updater's own memory. The error is already in the launcher's error_code, which the parent
-  // reads once the child is gone.
+  // Boost's launcher would call exit() next: atexit handlers and static destructors, run on
+  // the updater's own memory. The error is already in the launcher's error_code, which the
+  // parent reads once the child is gone. Boost 1.81 detects this hook by a five-argument
+  // signature and calls it with four: both are declared.
   template <class Launcher>
   void on_exec_error(Launcher&, const std::filesystem::path&, const char* const*&,
                      const boost::system::error_code&) {
+    ::_exit(127);
+  }
+  template <class Launcher>
+  void on_exec_error(Launcher&, const boost::system::error_code&, const std::filesystem::path&,
+                     const char* const*&, const boost::system::error_code&) {
     ::_exit(127);
   }
 };

@@ -531,8 +531,8 @@ void Updates::RollBackStep(Txn& t) {
   const std::string& name = t.view.component;
   if (!t.rollback_started) {
     // Before the replacement (a failed switch) the old version still runs and may go on.
-    const bool old_runs = !t.view.from_version.empty() &&
-                          deps_.sup.RunningVersion(name) == t.view.from_version;
+    const bool old_runs =
+        !t.view.from_version.empty() && deps_.sup.RunningVersion(name) == t.view.from_version;
     deps_.sup.Hold(name, !old_runs);
     const auto st = deps_.sup.State(name);
     if (!old_runs &&

@@ -223,9 +223,47 @@ TEST(SupervisionControl, WatchdogPidIsTheChildsOwnAndUserIsApplied) {
       << u.Unit("nob").dump() << u.Logs();
   auto r = ReadReport(report);
   EXPECT_EQ(r["uid"], "65534");
+  EXPECT_EQ(r["euid"], "65534");
+  EXPECT_EQ(r["gid"], "65534");  // nobody's primary group, nogroup
+  EXPECT_EQ(r["egid"], "65534");
+  EXPECT_EQ(r["groups"], "65534") << "the updater's own groups are dropped";
   EXPECT_EQ(r["env.USER"], "nobody");
   EXPECT_EQ(r["env.WATCHDOG_USEC"], "30000000");
   EXPECT_EQ(r["env.WATCHDOG_PID"], r["pid"]);
+}
+
+// A launch that fails after the vfork (the child cannot chdir or exec) comes back as a start
+// failure with the reason, and leaves the updater and its other components unharmed.
+TEST(SupervisionControl, LaunchFailuresAreStartFailuresWithTheReason) {
+  TempDir dir;
+  UpdaterProcess u(dir);
+  u.Start(
+      Component("good", {"--hang"}, "readiness = \"none\"") +
+      "[[component]]\nname = \"noexec\"\nexec = \"" + (dir / "missing-program").string() +
+      "\"\nreadiness = \"none\"\n" +
+      Component("nodir", {"--hang"},
+                "readiness = \"none\"\nworking_dir = \"" + (dir / "missing-dir").string() + "\""));
+  for (const auto& [name, reason] :
+       {std::pair{"noexec", "No such file"}, std::pair{"nodir", "No such file"}}) {
+    ASSERT_TRUE(u.WaitUnit(name,
+                           [](const json& j) {
+                             return j["last_exit"].is_object() &&
+                                    j["last_exit"]["kind"] == "start_failure";
+                           }))
+        << name << u.Logs();
+    const json unit = u.Unit(name);
+    ASSERT_TRUE(unit["last_error"].is_string()) << unit.dump();
+    EXPECT_NE(unit["last_error"].get<std::string>().find(reason), std::string::npos) << unit.dump();
+    EXPECT_NE(unit["last_error"].get<std::string>().find("cannot start"), std::string::npos);
+  }
+  // Retried with backoff, failing the same way each time.
+  EXPECT_TRUE(u.WaitUnit("noexec", [](const json& j) { return j["restarts"].get<int>() >= 2; }))
+      << u.Unit("noexec").dump();
+  const json good = u.Unit("good");
+  EXPECT_EQ(good["state"], "running") << good.dump();
+  EXPECT_TRUE(good["last_exit"].is_null()) << good.dump();
+  const json status = u.Status();
+  EXPECT_TRUE(status.is_object()) << "the updater still answers";
 }
 
 TEST(SupervisionControl, ManagedComponentWithoutAnInstallIsNotInstalled) {
