@@ -204,6 +204,31 @@ TEST_F(UpdatesTest, AStartFailureInTheGateRollsBackAndMarksTheVersionBad) {
   EXPECT_EQ(Offer("1.2.0", 3), "started");  // a newer release is tried
 }
 
+TEST_F(UpdatesTest, AFailedSwitchLeavesTheOldVersionRunning) {
+#ifndef STEWARD_FAILPOINTS
+  GTEST_SKIP() << "built without failpoints";
+#endif
+  Start();
+  Commit("1.0.0", 1);
+  const pid_t old_pid = sup->MainPid("agent");
+  const std::size_t signals = launcher.Deliberate().size();
+  ::setenv("STEWARD_FAILPOINTS", "update.switch.between_links=error", 1);
+  ASSERT_EQ(Offer("1.1.0", 2), "started");
+  ::unsetenv("STEWARD_FAILPOINTS");
+  EXPECT_EQ(Last().state, TxnState::rolled_back);
+  EXPECT_EQ(Last().error_code, "internal");
+  // The old version was never stopped: same process, no signal, links as they were.
+  EXPECT_EQ(sup->MainPid("agent"), old_pid);
+  EXPECT_EQ(sup->State("agent"), UnitState::running);
+  EXPECT_EQ(launcher.Deliberate().size(), signals);
+  EXPECT_EQ(sup->Status()[0].installed_version, "1.0.0");
+  // And it is supervised as before: a crash is restarted.
+  Exit(SIGSEGV);
+  Advance(1min);
+  EXPECT_NE(sup->MainPid("agent"), old_pid);
+  EXPECT_NE(sup->MainPid("agent"), 0);
+}
+
 TEST_F(UpdatesTest, PinsHoldsAndTheFloor) {
   Agent().pin = "1.0.0";
   Start();
