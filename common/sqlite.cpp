@@ -71,6 +71,9 @@ Result<Db> Db::Open(const std::string& path, const OpenOptions& options) {
       raw,
       static_cast<int>(
           std::chrono::duration_cast<std::chrono::milliseconds>(options.busy_timeout).count()));
+  if (options.exclusive) {
+    if (auto r = db.Exec("PRAGMA locking_mode=EXCLUSIVE"); !r) return std::unexpected(r.error());
+  }
   // The first statement reads the header: this is where a file that is not a database fails.
   if (!options.read_only) {
     auto mode = db.Prepare("PRAGMA journal_mode=WAL");

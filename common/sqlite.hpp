@@ -22,6 +22,9 @@ struct OpenOptions {
   bool read_only = false;
   bool synchronous_full = true;  // FULL: a committed transaction survives power loss
   bool check_integrity = false;  // run PRAGMA quick_check at open (small databases)
+  // One process owns the file: its lock is taken once and held, so a transaction makes no
+  // locking system calls; another process opening it meanwhile gets "database is locked".
+  bool exclusive = false;
   Duration busy_timeout = std::chrono::seconds(5);
 };
 

@@ -361,15 +361,21 @@ Result<void> BecomeSubreaper() {
 }
 
 std::optional<std::uint64_t> OomKillCount() {
-  std::ifstream cg("/proc/self/cgroup");
-  std::string line;
-  std::string path;
-  while (std::getline(cg, line)) {
-    if (line.starts_with("0::")) path = line.substr(3);
-  }
-  if (path.empty()) return std::nullopt;
-  std::ifstream events("/sys/fs/cgroup" + path + "/memory.events");
-  if (!events) return std::nullopt;
+  // Our cgroup does not change while we run: it is looked up once (the counter is read at
+  // every spawn, on the path of a restart).
+  static const std::string file = [] {
+    std::ifstream cg("/proc/self/cgroup");
+    std::string line;
+    std::string path;
+    while (std::getline(cg, line)) {
+      if (line.starts_with("0::")) path = line.substr(3);
+    }
+    const std::string events = "/sys/fs/cgroup" + path + "/memory.events";
+    std::error_code ec;
+    return !path.empty() && std::filesystem::exists(events, ec) ? events : std::string();
+  }();
+  if (file.empty()) return std::nullopt;
+  std::ifstream events(file);
   std::string key;
   std::uint64_t value = 0;
   while (events >> key >> value) {

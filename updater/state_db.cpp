@@ -115,7 +115,10 @@ Result<StateDb> StateDb::Open(const std::string& state_dir) {
 }
 
 Result<StateDb> StateDb::OpenPath(const std::string& path) {
-  auto db = sqlite::Db::Open(path);
+  // Only the running updater uses its state: no locking system calls while a node restarts.
+  sqlite::OpenOptions options;
+  options.exclusive = true;
+  auto db = sqlite::Db::Open(path, options);
   if (!db) return std::unexpected(db.error());
   if (auto r = db->Migrate(kMigrations); !r) return std::unexpected(r.error());
   return StateDb(std::move(*db));
