@@ -63,8 +63,9 @@ awk -v u0="$u0" -v u1="$u1" -v b0="$b0" -v b1="$b1" -v ur="$urss" -v br="$brss" 
   ucpu = (u1 - u0) / hz * 60 / s; bcpu = (b1 - b0) / hz * 60 / s
   umib = ur / 1024; bmib = br / 1024
   printf "BENCH\tupdater idle RSS, 1 component (MiB)\t%.2f\t%.2f\t%.2f\t<= 10 MiB\n", umib, bmib, (bmib > 0 ? umib / bmib : 0)
-  # RSS counts every touched page of shared libraries (the TLS and Kerberos libraries under libcurl run
-  # constructors at load); PSS shares those pages out, anonymous RSS is what the updater itself allocated.
+  # RSS counts every touched page of shared libraries (libcurl, loaded on the first request, is not
+  # among them here: no controller); PSS shares those pages out, anonymous RSS is what the updater
+  # itself allocated.
   printf "BENCH\tupdater idle PSS, 1 component (MiB)\t%.2f\t%.2f\t%.2f\t-\n", up / 1024, bp / 1024, (bp > 0 ? up / bp : 0)
   printf "BENCH\tupdater idle anonymous RSS (MiB)\t%.2f\t%.2f\t%.2f\t-\n", ua / 1024, ba / 1024, (ba > 0 ? ua / ba : 0)
   printf "BENCH\tupdater idle CPU (s per minute)\t%.3f\t%.3f\t%s\t<= 0.1 s/min\n", ucpu, bcpu, (bcpu > 0 ? sprintf("%.2f", ucpu / bcpu) : "n/a")

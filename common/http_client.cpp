@@ -1,25 +1,84 @@
 #include "common/http_client.hpp"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <mutex>
+#include <optional>
+#include <type_traits>
 
 namespace steward::http {
 
 namespace {
 
-void GlobalInit() {
+// libcurl, and the TLS, Kerberos and LDAP libraries it brings along, are loaded on the first
+// request, not at start: a host that only supervises never maps them (about 6 MiB of resident
+// memory, most of it touched by their initialisers).
+constexpr const char* kLibcurl = "libcurl.so.4";
+
+struct Libcurl {
+  decltype(&curl_global_init) global_init;
+  decltype(&curl_easy_init) easy_init;
+  decltype(&curl_easy_cleanup) easy_cleanup;
+  decltype(&curl_easy_reset) easy_reset;
+  decltype(&curl_easy_setopt) easy_setopt;
+  decltype(&curl_easy_getinfo) easy_getinfo;
+  decltype(&curl_easy_perform) easy_perform;
+  decltype(&curl_easy_strerror) easy_strerror;
+  decltype(&curl_slist_append) slist_append;
+  decltype(&curl_slist_free_all) slist_free_all;
+  decltype(&curl_url) url;
+  decltype(&curl_url_set) url_set;
+  decltype(&curl_url_get) url_get;
+  decltype(&curl_url_cleanup) url_cleanup;
+  decltype(&curl_free) free;
+};
+const Libcurl* lib = nullptr;
+
+}  // namespace
+
+Result<void> LoadLibcurl() {
   static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  static std::optional<Error> failed;
+  std::call_once(once, [] {
+    void* so = ::dlopen(kLibcurl, RTLD_NOW | RTLD_LOCAL);
+    static Libcurl l;
+    auto Sym = [so](auto& fn, const char* name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(so, name));
+      return fn != nullptr;
+    };
+    const bool loaded =
+        so != nullptr && Sym(l.global_init, "curl_global_init") &&
+        Sym(l.easy_init, "curl_easy_init") && Sym(l.easy_cleanup, "curl_easy_cleanup") &&
+        Sym(l.easy_reset, "curl_easy_reset") && Sym(l.easy_setopt, "curl_easy_setopt") &&
+        Sym(l.easy_getinfo, "curl_easy_getinfo") && Sym(l.easy_perform, "curl_easy_perform") &&
+        Sym(l.easy_strerror, "curl_easy_strerror") && Sym(l.slist_append, "curl_slist_append") &&
+        Sym(l.slist_free_all, "curl_slist_free_all") && Sym(l.url, "curl_url") &&
+        Sym(l.url_set, "curl_url_set") && Sym(l.url_get, "curl_url_get") &&
+        Sym(l.url_cleanup, "curl_url_cleanup") && Sym(l.free, "curl_free");
+    if (loaded) {
+      l.global_init(CURL_GLOBAL_DEFAULT);
+      lib = &l;
+      return;
+    }
+    const char* why = ::dlerror();
+    failed = Error{ErrorCode::internal, std::string("cannot load ") + kLibcurl + ": " +
+                                            (why != nullptr ? why : "missing symbols") +
+                                            "; install libcurl 7.85 or newer (Debian: libcurl4)"};
+  });
+  if (failed) return std::unexpected(*failed);
+  return {};
 }
 
+namespace {
+
 struct EasyDeleter {
-  void operator()(CURL* h) const { curl_easy_cleanup(h); }
+  void operator()(CURL* h) const { lib->easy_cleanup(h); }
 };
 struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const { lib->slist_free_all(l); }
 };
 using Easy = std::unique_ptr<CURL, EasyDeleter>;
 using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
@@ -39,7 +98,7 @@ struct Transfer {
 bool CheckHead(Transfer* t) {
   if (t->head_checked) return true;
   t->head_checked = true;
-  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->response->status);
+  lib->easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->response->status);
   if (!t->spec->on_head) return true;
   if (auto r = t->spec->on_head(*t->response); !r) {
     t->abort = r.error();
@@ -50,7 +109,7 @@ bool CheckHead(Transfer* t) {
 
 std::uint64_t AnnouncedLength(CURL* easy) {
   curl_off_t length = -1;
-  curl_easy_getinfo(easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+  lib->easy_getinfo(easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
   return length > 0 ? static_cast<std::uint64_t>(length) : 0;
 }
 
@@ -141,27 +200,26 @@ struct Client::Impl {
 };
 
 Client::Client(ClientOptions options)
-    : options_(std::move(options)), impl_(std::make_unique<Impl>()) {
-  GlobalInit();
-}
+    : options_(std::move(options)), impl_(std::make_unique<Impl>()) {}
 Client::~Client() = default;
 Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 
 Result<void> Client::CheckUrl(std::string_view url) const {
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
+  if (auto loaded = LoadLibcurl(); !loaded) return loaded;
+  std::unique_ptr<CURLU, decltype(lib->url_cleanup)> u(lib->url(), lib->url_cleanup);
   const std::string text(url);
-  if (curl_url_set(u.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
+  if (lib->url_set(u.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
     return Fail(ErrorCode::invalid_argument, "'" + text + "' is not a valid URL");
   }
   char* scheme = nullptr;
   char* host = nullptr;
-  curl_url_get(u.get(), CURLUPART_SCHEME, &scheme, 0);
-  curl_url_get(u.get(), CURLUPART_HOST, &host, 0);
+  lib->url_get(u.get(), CURLUPART_SCHEME, &scheme, 0);
+  lib->url_get(u.get(), CURLUPART_HOST, &host, 0);
   const std::string s = scheme != nullptr ? scheme : "";
   const std::string h = host != nullptr ? host : "";
-  curl_free(scheme);
-  curl_free(host);
+  lib->free(scheme);
+  lib->free(host);
   if (s == "https") return {};
   if (s == "http" &&
       (options_.allow_insecure_http || !options_.unix_socket.empty() || IsLoopbackHost(h))) {
@@ -177,10 +235,10 @@ Result<void> Client::CheckUrl(std::string_view url) const {
 
 Result<ClientResponse> Client::Perform(const RequestSpec& spec) {
   if (auto ok = CheckUrl(spec.url); !ok) return std::unexpected(ok.error());
-  if (!impl_->easy) impl_->easy.reset(curl_easy_init());
+  if (!impl_->easy) impl_->easy.reset(lib->easy_init());
   CURL* h = impl_->easy.get();
   if (h == nullptr) return Fail(ErrorCode::internal, "curl_easy_init failed");
-  curl_easy_reset(h);
+  lib->easy_reset(h);
 
   ClientResponse response;
   Transfer t{
@@ -189,61 +247,61 @@ Result<ClientResponse> Client::Perform(const RequestSpec& spec) {
       false};
   Slist headers;
   for (const auto& hd : spec.headers)
-    headers.reset(curl_slist_append(headers.release(), hd.c_str()));
+    headers.reset(lib->slist_append(headers.release(), hd.c_str()));
   if (!spec.bearer_token.empty()) {
-    headers.reset(curl_slist_append(headers.release(),
+    headers.reset(lib->slist_append(headers.release(),
                                     ("Authorization: Bearer " + spec.bearer_token).c_str()));
   }
   const bool insecure_ok = options_.allow_insecure_http || !options_.unix_socket.empty();
   // Redirects may go to https anywhere, to http only where plain http is allowed at all.
   const char* protocols = insecure_ok ? "http,https" : "https";
 
-  curl_easy_setopt(h, CURLOPT_URL, spec.url.c_str());
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, options_.max_redirects > 0 ? 1L : 0L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, options_.max_redirects);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, Millis(options_.connect_timeout));
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, Millis(options_.timeout));
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes);
-  curl_easy_setopt(
+  lib->easy_setopt(h, CURLOPT_URL, spec.url.c_str());
+  lib->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  lib->easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
+  lib->easy_setopt(h, CURLOPT_FOLLOWLOCATION, options_.max_redirects > 0 ? 1L : 0L);
+  lib->easy_setopt(h, CURLOPT_MAXREDIRS, options_.max_redirects);
+  lib->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, Millis(options_.connect_timeout));
+  lib->easy_setopt(h, CURLOPT_TIMEOUT_MS, Millis(options_.timeout));
+  lib->easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes);
+  lib->easy_setopt(
       h, CURLOPT_LOW_SPEED_TIME,
       static_cast<long>(
           std::chrono::duration_cast<std::chrono::seconds>(options_.low_speed_time).count()));
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
-  curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);  // bytes as sent: hashes see them
+  lib->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  lib->easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  lib->easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);  // bytes as sent: hashes see them
   // A HEAD reads no body: the Content-Length it announces is what the caller asks about.
   if (spec.method != "HEAD") {
-    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t.cap));
+    lib->easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t.cap));
   }
-  if (options_.buffer_size > 0) curl_easy_setopt(h, CURLOPT_BUFFERSIZE, options_.buffer_size);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
-  if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-  if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
-  if (!options_.proxy.empty()) curl_easy_setopt(h, CURLOPT_PROXY, options_.proxy.c_str());
+  if (options_.buffer_size > 0) lib->easy_setopt(h, CURLOPT_BUFFERSIZE, options_.buffer_size);
+  lib->easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
+  lib->easy_setopt(h, CURLOPT_WRITEDATA, &t);
+  lib->easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
+  lib->easy_setopt(h, CURLOPT_HEADERDATA, &t);
+  if (headers) lib->easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  if (!options_.ca_file.empty()) lib->easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (!options_.proxy.empty()) lib->easy_setopt(h, CURLOPT_PROXY, options_.proxy.c_str());
   if (!options_.unix_socket.empty()) {
-    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, options_.unix_socket.c_str());
+    lib->easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, options_.unix_socket.c_str());
   }
   if (spec.method == "GET") {
-    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    lib->easy_setopt(h, CURLOPT_HTTPGET, 1L);
   } else if (spec.method == "HEAD") {
-    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    lib->easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else {
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, spec.method.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, spec.body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(spec.body.size()));
+    lib->easy_setopt(h, CURLOPT_CUSTOMREQUEST, spec.method.c_str());
+    lib->easy_setopt(h, CURLOPT_POSTFIELDS, spec.body.data());
+    lib->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(spec.body.size()));
   }
   char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  lib->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 
-  const CURLcode rc = curl_easy_perform(h);
+  const CURLcode rc = lib->easy_perform(h);
   if (t.abort) return std::unexpected(*t.abort);
   if (rc != CURLE_OK) {
-    const std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+    const std::string detail = errbuf[0] != '\0' ? errbuf : lib->easy_strerror(rc);
     if (rc == CURLE_FILESIZE_EXCEEDED) {
       return Fail(ErrorCode::too_large, spec.method + " " + spec.url + ": the server announces " +
                                             response.Header("content-length") +

@@ -18,6 +18,10 @@
 
 namespace steward::http {
 
+// Loads libcurl now; it is otherwise loaded on the first request (a host that only supervises
+// never needs it). The error names what is missing.
+Result<void> LoadLibcurl();
+
 struct ClientOptions {
   std::string ca_file;               // extra CA bundle; empty: the system's
   bool allow_insecure_http = false;  // plain http beyond loopback (development only)

@@ -141,7 +141,7 @@ int Selftest(const std::string& config_path) {
   }
   auto db = sqlite::Db::Open(":memory:");
   if (!db) return fail(db.error().message);
-  http::Client client;  // libcurl and its TLS library initialise
+  if (auto curl = http::LoadLibcurl(); !curl) return fail(curl.error().message);
   std::cout << "steward-updater " << BuildVersion() << " selftest ok\n";
   return exit_code::kOk;
 }
