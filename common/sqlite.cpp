@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <mutex>
+#include <unordered_map>
 #include <utility>
 
 namespace steward::sqlite {
@@ -97,19 +99,42 @@ Result<Db> Db::Open(const std::string& path, const OpenOptions& options) {
   return db;
 }
 
-Db::Db(Db&& o) noexcept : db_(std::exchange(o.db_, nullptr)), path_(std::move(o.path_)) {}
+// Idle compiled statements by SQL text. Statements may be prepared and released on different
+// threads (SQLite itself is serialized), hence the lock.
+struct Db::Cache {
+  static constexpr std::size_t kMax = 64;  // SQL built at run time must not grow it without end
+  std::mutex mu;
+  bool open = true;  // false once the connection closed: statements are finalized
+  std::unordered_map<std::string, sqlite3_stmt*> idle;
+};
+
+Db::Db(sqlite3* db, std::string path)
+    : db_(db), path_(std::move(path)), cache_(std::make_shared<Cache>()) {}
+
+Db::Db(Db&& o) noexcept
+    : db_(std::exchange(o.db_, nullptr)), path_(std::move(o.path_)), cache_(std::move(o.cache_)) {}
 
 Db& Db::operator=(Db&& o) noexcept {
   if (this != &o) {
-    if (db_ != nullptr) sqlite3_close_v2(db_);
+    Close();
     db_ = std::exchange(o.db_, nullptr);
     path_ = std::move(o.path_);
+    cache_ = std::move(o.cache_);
   }
   return *this;
 }
 
-Db::~Db() {
+Db::~Db() { Close(); }
+
+void Db::Close() {
+  if (cache_) {
+    std::lock_guard lock(cache_->mu);
+    cache_->open = false;
+    for (auto& [sql, stmt] : cache_->idle) sqlite3_finalize(stmt);
+    cache_->idle.clear();
+  }
   if (db_ != nullptr) sqlite3_close_v2(db_);
+  db_ = nullptr;
 }
 
 Result<void> Db::Exec(std::string_view sql) {
@@ -120,12 +145,22 @@ Result<void> Db::Exec(std::string_view sql) {
 }
 
 Result<Stmt> Db::Prepare(std::string_view sql) {
+  std::string text(sql);
+  {
+    std::lock_guard lock(cache_->mu);
+    if (auto it = cache_->idle.find(text); it != cache_->idle.end()) {
+      sqlite3_stmt* stmt = it->second;
+      cache_->idle.erase(it);
+      return Stmt(this, stmt, std::move(text));
+    }
+  }
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) {
     return std::unexpected(LastError("prepare " + std::string(sql.substr(0, 60)), rc));
   }
-  return Stmt(this, stmt);
+  return Stmt(this, stmt, std::move(text));
 }
 
 Result<std::int64_t> Db::UserVersion() {
@@ -164,20 +199,39 @@ std::int64_t Db::LastInsertRowid() const { return sqlite3_last_insert_rowid(db_)
 std::int64_t Db::Changes() const { return sqlite3_changes64(db_); }
 
 Stmt::Stmt(Stmt&& o) noexcept
-    : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)), bind_error_(o.bind_error_) {}
+    : db_(o.db_),
+      stmt_(std::exchange(o.stmt_, nullptr)),
+      sql_(std::move(o.sql_)),
+      cache_(std::move(o.cache_)),
+      bind_error_(o.bind_error_) {}
 
 Stmt& Stmt::operator=(Stmt&& o) noexcept {
   if (this != &o) {
-    if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+    Release();
     db_ = o.db_;
     stmt_ = std::exchange(o.stmt_, nullptr);
+    sql_ = std::move(o.sql_);
+    cache_ = std::move(o.cache_);
     bind_error_ = o.bind_error_;
   }
   return *this;
 }
 
-Stmt::~Stmt() {
-  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+Stmt::~Stmt() { Release(); }
+
+void Stmt::Release() {
+  if (stmt_ == nullptr) return;
+  sqlite3_stmt* stmt = std::exchange(stmt_, nullptr);
+  if (cache_) {
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    std::lock_guard lock(cache_->mu);
+    if (cache_->open && cache_->idle.size() < Db::Cache::kMax &&
+        cache_->idle.emplace(sql_, stmt).second) {
+      return;
+    }
+  }
+  sqlite3_finalize(stmt);
 }
 
 void Stmt::BindResult(int rc) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -41,6 +42,8 @@ class Db {
 
   // Runs one or more statements that return no rows.
   Result<void> Exec(std::string_view sql);
+  // Compiled statements are kept by their SQL text and reused: the same few statements run on
+  // every restart and check-in, and compiling one costs more than running it.
   Result<Stmt> Prepare(std::string_view sql);
 
   // Brings the schema to migrations.size(): migration i moves user_version i to i + 1, each in
@@ -57,9 +60,13 @@ class Db {
   Error LastError(std::string_view what, int rc) const;
 
  private:
-  Db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  friend class Stmt;
+  struct Cache;
+  Db(sqlite3* db, std::string path);
+  void Close();
   sqlite3* db_ = nullptr;
   std::string path_;
+  std::shared_ptr<Cache> cache_;  // shared with live statements, which may outlive the Db
 };
 
 class Stmt {
@@ -93,10 +100,14 @@ class Stmt {
 
  private:
   friend class Db;
-  Stmt(const Db* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Stmt(const Db* db, sqlite3_stmt* stmt, std::string sql)
+      : db_(db), stmt_(stmt), sql_(std::move(sql)), cache_(db->cache_) {}
   void BindResult(int rc);
+  void Release();  // back into the connection's cache, or finalized
   const Db* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
+  std::string sql_;
+  std::shared_ptr<Db::Cache> cache_;
   int bind_error_ = 0;
 };
 

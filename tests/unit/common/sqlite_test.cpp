@@ -47,6 +47,48 @@ TEST(Sqlite, BindsStepsAndReads) {
   EXPECT_FALSE(sel.Step().value());
 }
 
+TEST(Sqlite, ReusedStatementsStartClean) {
+  test::TempDir dir;
+  auto db = Db::Open((dir / "s.db").string());
+  ASSERT_TRUE(db && db->Migrate(kMigrations));
+  for (int i = 0; i < 3; ++i) {
+    auto ins = db->Prepare("INSERT INTO kv(k, v) VALUES(?1, ?2)");
+    ASSERT_TRUE(ins);
+    ASSERT_TRUE(ins->Bind(1, "k" + std::to_string(i)).Bind(2, "v").Run());
+  }
+  // A reused statement has no bindings left from its last use.
+  {
+    auto q = db->Prepare("SELECT ?1");
+    ASSERT_TRUE(q->Bind(1, std::int64_t{5}).Step().value());
+    EXPECT_EQ(q->Int(0), 5);
+  }
+  {
+    auto q = db->Prepare("SELECT ?1");
+    ASSERT_TRUE(q->Step().value());
+    EXPECT_TRUE(q->IsNull(0));
+  }
+  // Left in the middle of its rows, it starts from the first row next time; two live copies
+  // of the same SQL do not share state.
+  {
+    auto a = db->Prepare("SELECT k FROM kv ORDER BY k");
+    ASSERT_TRUE(a->Step().value());
+    ASSERT_TRUE(a->Step().value());
+    EXPECT_EQ(a->Text(0), "k1");
+    auto b = db->Prepare("SELECT k FROM kv ORDER BY k");
+    ASSERT_TRUE(b->Step().value());
+    EXPECT_EQ(b->Text(0), "k0");
+  }
+  auto c = db->Prepare("SELECT k FROM kv ORDER BY k");
+  ASSERT_TRUE(c->Step().value());
+  EXPECT_EQ(c->Text(0), "k0");
+  // A statement that outlives the move of its connection, and then the connection itself
+  // (`moved` is destroyed before `c`), still ends cleanly.
+  Db moved = std::move(*db);
+  c = moved.Prepare("SELECT COUNT(*) FROM kv").value();
+  ASSERT_TRUE(c->Step().value());
+  EXPECT_EQ(c->Int(0), 3);
+}
+
 TEST(Sqlite, TransactionRollsBackUnlessCommitted) {
   test::TempDir dir;
   auto db = Db::Open((dir / "s.db").string()).value();
