@@ -766,7 +766,17 @@ void Updates::Finish(Txn& t) {
           FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(t.view.healthy)));
       break;
     case TxnState::rolled_back:
-      if (t.view.result != "environment") {
+      if (t.view.result != "environment" &&
+          t.view.error_code != ErrorCodeName(ErrorCode::health_gate_failed)) {
+        // The version never got its chance (the switch itself failed: a disk error, say): back
+        // where it was, and the release is tried again when it is offered again.
+        t.view.result = "rolled_back";
+        Log().error(
+            "component={} update to {} rolled back to {}: {}; not the version's fault, "
+            "not marked bad",
+            name, t.view.to_version, t.view.from_version.empty() ? "(none)" : t.view.from_version,
+            t.view.error);
+      } else if (t.view.result != "environment") {
         t.view.result = "rolled_back";
         auto q = deps_.db.db().Prepare(
             "INSERT INTO bad_version(component, version, reason, at_ms) VALUES(?1, ?2, ?3, ?4) "

@@ -226,7 +226,14 @@ TEST_F(UpdatesTest, AFailedSwitchLeavesTheOldVersionRunning) {
   Exit(SIGSEGV);
   Advance(1min);
   EXPECT_NE(sup->MainPid("agent"), old_pid);
-  EXPECT_NE(sup->MainPid("agent"), 0);
+  ASSERT_NE(sup->MainPid("agent"), 0);
+  // The version never ran: it is not marked bad, and is taken when offered again.
+  EXPECT_EQ(Offer("1.1.0", 3), "started");
+  EXPECT_EQ(Last().state, TxnState::restarting);
+  Exit(SIGTERM);  // the old version, replaced
+  Ready();
+  EXPECT_EQ(Last().state, TxnState::verifying);
+  EXPECT_EQ(sup->Status()[0].installed_version, "1.1.0");
 }
 
 TEST_F(UpdatesTest, PinsHoldsAndTheFloor) {
