@@ -36,6 +36,23 @@ TEST(Programs, UnknownOptionIsUsageError) {
   }
 }
 
+// libcurl is loaded at run time: a broken one fails the self-test (and with it a self-update's
+// qualification) with what is missing and what to install, while commands that need no HTTP
+// go on working.
+TEST(Programs, AnUnloadableLibcurlFailsTheSelftestWithWhatToInstall) {
+  TempDir dir;
+  dir.Write("libcurl.so.4", "not a shared library\n");
+  Child::Options broken;
+  broken.env["LD_LIBRARY_PATH"] = dir.path().string();
+  auto r = RunProgram({Bin("steward-updater"), "selftest"}, broken);
+  EXPECT_NE(r.status.code(), 0);
+  EXPECT_NE(r.err.find("cannot load libcurl.so.4"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("install libcurl"), std::string::npos) << r.err;
+  auto v = RunProgram({Bin("steward-updater"), "--version"}, broken);
+  EXPECT_EQ(v.status.code(), 0) << v.err;
+  EXPECT_EQ(RunProgram({Bin("steward-updater"), "selftest"}).status.code(), 0);
+}
+
 TEST(Programs, CheckConfigNamesTheBadKey) {
   TempDir dir;
   const auto bad = dir.Write("bad.toml", "listen = \"nowhere\"\n");

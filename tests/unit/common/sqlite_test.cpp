@@ -89,6 +89,29 @@ TEST(Sqlite, ReusedStatementsStartClean) {
   EXPECT_EQ(c->Int(0), 3);
 }
 
+TEST(Sqlite, AnExclusiveConnectionKeepsOthersOut) {
+  test::TempDir dir;
+  const std::string path = (dir / "s.db").string();
+  OpenOptions exclusive;
+  exclusive.exclusive = true;
+  auto db = Db::Open(path, exclusive);
+  ASSERT_TRUE(db && db->Migrate(kMigrations));
+  ASSERT_TRUE(db->Exec("INSERT INTO kv(k, v) VALUES('a', 'b')"));
+  OpenOptions other;
+  other.busy_timeout = std::chrono::milliseconds(50);
+  auto second = Db::Open(path, other);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, ErrorCode::db_busy) << second.error().ToString();
+  EXPECT_NE(second.error().message.find("locked"), std::string::npos);
+  // Closed, it lets the next one in, with everything it wrote.
+  *db = Db::Open((dir / "other.db").string()).value();
+  auto reopened = Db::Open(path, other);
+  ASSERT_TRUE(reopened) << reopened.error().ToString();
+  auto q = reopened->Prepare("SELECT v FROM kv WHERE k = 'a'");
+  ASSERT_TRUE(q->Step().value());
+  EXPECT_EQ(q->Text(0), "b");
+}
+
 TEST(Sqlite, TransactionRollsBackUnlessCommitted) {
   test::TempDir dir;
   auto db = Db::Open((dir / "s.db").string()).value();
