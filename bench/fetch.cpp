@@ -3,7 +3,8 @@
 // `sync FILE` (the same download made durable, which an install must be and `curl -o` is not).
 // Each contender runs `STEWARD_BENCH_ROUNDS` times (default 3), interleaved; the best time of
 // each is compared. Size in MiB from STEWARD_BENCH_FETCH_MIB (default 512); BENCH_TMPDIR: where
-// the files live (default /tmp; /dev/shm takes the disk out). Goal: ≤ 1.10 × `curl -o` alone.
+// the files live (default /tmp; /dev/shm takes the disk out). BENCH_HTTP_HELPER=1: through the
+// updater's HTTP helper process, as the updater fetches by default. Goal: ≤ 1.10 × `curl -o`.
 #include "updater/fetch.hpp"
 
 #include <sys/wait.h>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "common/hash.hpp"
+#include "common/http_helper.hpp"
 #include "common/http_server.hpp"
 #include "common/log.hpp"
 #include "common/platform.hpp"
@@ -81,6 +83,10 @@ int main() {
   const int rounds = rounds_env != nullptr ? std::atoi(rounds_env) : 3;
   const std::uint64_t size = mib << 20;
   (void)log::Init({spdlog::level::warn, log::Format::text, ""});
+  if (const char* h = std::getenv("BENCH_HTTP_HELPER"); h != nullptr && std::string(h) == "1") {
+    const fs::path updater = fs::read_symlink("/proc/self/exe").parent_path() / "steward-updater";
+    http::UseHelperProcess({updater.string(), "http-helper"});
+  }
 
   const char* base = std::getenv("BENCH_TMPDIR");
   std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/steward-bench-fetch-XXXXXX";

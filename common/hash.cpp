@@ -1,8 +1,12 @@
 #include "common/hash.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+// SHA256_Init/Update/Final: the same assembly (SHA extensions where the CPU has them) as the
+// EVP interface, without starting OpenSSL's provider machinery, whose initialisation touches
+// about 2 MiB of libcrypto that would stay resident in the updater. Deprecated in OpenSSL 3.0,
+// not removed.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 #include <sodium.h>
 #include <unistd.h>
 
@@ -58,37 +62,36 @@ void EnsureSodium() {
   }
 }
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { Reset(); }
+Sha256::Sha256() : ctx_(new SHA256_CTX) { Reset(); }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+Sha256::~Sha256() { delete ctx_; }
 
 Sha256::Sha256(Sha256&& other) noexcept : ctx_(std::exchange(other.ctx_, nullptr)) {}
 
 Sha256& Sha256::operator=(Sha256&& other) noexcept {
   if (this != &other) {
-    EVP_MD_CTX_free(ctx_);
+    delete ctx_;
     ctx_ = std::exchange(other.ctx_, nullptr);
   }
   return *this;
 }
 
 void Sha256::Reset() {
-  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) {
+  if (ctx_ == nullptr || SHA256_Init(ctx_) != 1) {
     std::fputs("fatal: OpenSSL SHA-256 unavailable\n", stderr);
     std::abort();
   }
 }
 
 void Sha256::Update(std::span<const std::uint8_t> data) {
-  EVP_DigestUpdate(ctx_, data.data(), data.size());
+  SHA256_Update(ctx_, data.data(), data.size());
 }
 
-void Sha256::Update(std::string_view data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
+void Sha256::Update(std::string_view data) { SHA256_Update(ctx_, data.data(), data.size()); }
 
 Sha256Digest Sha256::Finish() {
   Sha256Digest d{};
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx_, d.data(), &len);
+  SHA256_Final(d.data(), ctx_);
   return d;
 }
 
@@ -115,12 +118,29 @@ Sha256Digest Sha256Of(std::string_view data) {
   return h.Finish();
 }
 
+// RFC 2104 over Sha256 (OpenSSL's HMAC() would start the provider machinery, see above).
 Sha256Digest HmacSha256(std::span<const std::uint8_t> key, std::string_view message) {
-  Sha256Digest d{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), d.data(), &len);
-  return d;
+  constexpr std::size_t kBlock = 64;
+  std::array<std::uint8_t, kBlock> k{};
+  if (key.size() > kBlock) {
+    Sha256 h;
+    h.Update(key);
+    const Sha256Digest d = h.Finish();
+    std::copy(d.begin(), d.end(), k.begin());
+  } else {
+    std::copy(key.begin(), key.end(), k.begin());
+  }
+  std::array<std::uint8_t, kBlock> pad{};
+  Sha256 inner;
+  for (std::size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x36;
+  inner.Update(pad);
+  inner.Update(message);
+  const Sha256Digest inner_digest = inner.Finish();
+  Sha256 outer;
+  for (std::size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x5c;
+  outer.Update(pad);
+  outer.Update(inner_digest);
+  return outer.Finish();
 }
 
 Blake2b512Digest Blake2b512Of(std::string_view data) {

@@ -14,7 +14,7 @@
 
 #include "common/error.hpp"
 
-struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header
+struct SHA256state_st;  // OpenSSL's SHA256_CTX, kept out of this header
 
 namespace steward {
 
@@ -42,7 +42,7 @@ class Sha256 {
   Sha256Digest Finish();
 
  private:
-  evp_md_ctx_st* ctx_;
+  SHA256state_st* ctx_;
 };
 
 class Blake2b512 {

@@ -9,6 +9,8 @@
 #include <optional>
 #include <type_traits>
 
+#include "common/http_helper.hpp"
+
 namespace steward::http {
 
 namespace {
@@ -196,7 +198,14 @@ bool IsLoopbackHost(std::string_view host) {
 }
 
 struct Client::Impl {
-  Easy easy;  // reused across requests: keeps connections alive
+  Easy easy;                                 // reused across requests: keeps connections alive
+  std::unique_ptr<HelperConnection> helper;  // when the process runs its requests in a helper
+
+  HelperConnection* Helper() {
+    if (HelperProcess().empty()) return nullptr;
+    if (!helper) helper = std::make_unique<HelperConnection>();
+    return helper.get();
+  }
 };
 
 Client::Client(ClientOptions options)
@@ -206,6 +215,7 @@ Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 
 Result<void> Client::CheckUrl(std::string_view url) const {
+  if (auto* helper = impl_->Helper()) return helper->CheckUrl(options_, url);
   if (auto loaded = LoadLibcurl(); !loaded) return loaded;
   std::unique_ptr<CURLU, decltype(lib->url_cleanup)> u(lib->url(), lib->url_cleanup);
   const std::string text(url);
@@ -234,6 +244,7 @@ Result<void> Client::CheckUrl(std::string_view url) const {
 }
 
 Result<ClientResponse> Client::Perform(const RequestSpec& spec) {
+  if (auto* helper = impl_->Helper()) return helper->Perform(options_, spec);
   if (auto ok = CheckUrl(spec.url); !ok) return std::unexpected(ok.error());
   if (!impl_->easy) impl_->easy.reset(lib->easy_init());
   CURL* h = impl_->easy.get();

@@ -82,6 +82,7 @@ Result<Config> FromDocument(Result<config::Document> doc, const std::string& nam
   root.GetEnum("log_level", cfg.log_level,
                {"trace", "debug", "info", "warn", "error", "critical", "off"});
   root.GetEnum("log_format", cfg.log_format, {"text", "json"});
+  root.Get("http_helper", cfg.http_helper);
   if (cfg.state_dir.empty() || cfg.state_dir.front() != '/') {
     root.Invalid("state_dir", "an absolute path");
   }

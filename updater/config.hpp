@@ -61,6 +61,9 @@ struct Config {
   std::string socket = "/run/steward/updater.sock";
   std::string log_level = "info";
   std::string log_format = "text";
+  // HTTP requests (check-ins, downloads, readiness probes) run in a short-lived helper process,
+  // so the updater itself never loads libcurl and its TLS libraries. false: in the updater.
+  bool http_helper = true;
   std::optional<ControllerConfig> controller;
   std::string root = "/etc/steward/root.json";
   std::vector<ComponentConfig> components;

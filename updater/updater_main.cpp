@@ -17,6 +17,7 @@
 #include "common/files.hpp"
 #include "common/hash.hpp"
 #include "common/http_client.hpp"
+#include "common/http_helper.hpp"
 #include "common/log.hpp"
 #include "common/minisign.hpp"
 #include "common/sqlite.hpp"
@@ -105,6 +106,8 @@ int Run(const std::string& path, const std::vector<std::string>& args) {
     return exit_code::kConfig;
   }
   const auto launcher = LaunchNewestUpdater(*cfg, args);
+  // The same binary, whatever replaced the file since: helper and updater speak one protocol.
+  if (cfg->http_helper) http::UseHelperProcess({"/proc/self/exe", "http-helper"});
   // Lets tests make one version of the updater fail to start, as a broken release would.
   Failpoint("updater.start." + std::string(BuildVersion()));
   const DaemonExit exit = RunDaemon(*cfg, SystemClock::Instance());
@@ -276,6 +279,8 @@ int Main(const std::vector<std::string>& args) {
   std::string config_path = "/etc/steward/updater.toml";
   std::string socket;
   auto* check_config = app.add_subcommand("check-config", "Validate the config file and print it");
+  // Internal: started by the running updater for its HTTP requests, talks on fd 3.
+  auto* http_helper = app.add_subcommand("http-helper", "")->group("");
   check_config->add_option("-c,--config", config_path, "Config file")->capture_default_str();
   auto* run = app.add_subcommand("run", "Run the daemon: supervise the configured components");
   std::string selftest_config;
@@ -316,6 +321,7 @@ int Main(const std::vector<std::string>& args) {
   }
   if (auto code = ParseArgs(app, args)) return *code;
   if (check_config->parsed()) return CheckConfig(config_path);
+  if (http_helper->parsed()) return http::ServeHelper(3, std::chrono::seconds(2));
   if (run->parsed()) return Run(config_path, args);
   if (selftest->parsed()) return Selftest(selftest_config);
   auto sock = ApiSocket(socket, config_path);

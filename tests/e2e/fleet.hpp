@@ -174,6 +174,7 @@ class Host {
  public:
   TempDir dir;
   UpdaterProcess updater{dir};
+  std::string top_level;  // top-level keys of updater.toml, e.g. "http_helper = false\n"
 
   // The agent's config; `test_keys` arms its test-only failures.
   void WriteAgentConfig(const std::string& test_keys = "") const {
@@ -188,7 +189,7 @@ class Host {
     dir.Write("enroll-token", std::string(kEnrollToken) + "\n");
     std::string list;
     for (const auto& u : urls) list += (list.empty() ? "" : ", ") + json(u).dump();
-    updater.Start("[controller]\nurls = [" + list + "]\nenroll_token_file = \"" +
+    updater.Start(top_level + "[controller]\nurls = [" + list + "]\nenroll_token_file = \"" +
                       (dir / "enroll-token").string() + "\"\ncheckin_interval = \"1s\"\n" +
                       "[trust]\nroot = \"" + root +
                       "\"\n[[component]]\nname = \"agent\"\nbinary = \"steward-agent\"\nargs = " +

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 namespace steward::test::e2e {
 namespace {
 
@@ -327,6 +329,28 @@ TEST_F(Fleet, SelfUpdateFromTheControllerKeepsTheAgentPid) {
   ASSERT_TRUE(
       Eventually([&] { return FleetCount(*controller_, "1.1.0", "steward-updater") == 1; }, 20s))
       << controller_->Admin("GET", "fleet").raw;
+}
+
+// 10. Check-ins and downloads run in short-lived helper processes: the updater that installed a
+// release and keeps checking in has never mapped libcurl. `http_helper = false` keeps them in
+// the updater, as before.
+TEST_F(Fleet, HttpRequestsRunInAHelperProcessUnlessTurnedOff) {
+  StartController();
+  SetRollout(*controller_, "1.0.0", 100);
+  hosts_ = MakeHosts(2);
+  hosts_[1]->top_level = "http_helper = false\n";
+  for (auto& h : hosts_) h->Start({controller_->url}, Root());
+  for (auto& h : hosts_) {
+    ASSERT_TRUE(h->WaitRunning("1.0.0")) << h->Logs();
+    ASSERT_TRUE(h->WaitCheckins(2)) << h->Logs();
+  }
+  auto maps_libcurl = [](const Host& h) {
+    std::ifstream in("/proc/" + std::to_string(h.updater.proc().pid()) + "/maps");
+    const std::string maps((std::istreambuf_iterator<char>(in)), {});
+    return maps.find("libcurl") != std::string::npos;
+  };
+  EXPECT_FALSE(maps_libcurl(*hosts_[0]));
+  EXPECT_TRUE(maps_libcurl(*hosts_[1]));
 }
 
 }  // namespace

@@ -114,6 +114,7 @@ class UpdaterProcess {
   }
 
   Child& proc() { return *proc_; }
+  const Child& proc() const { return *proc_; }
   std::string Logs() const { return proc_ ? proc_->Stdout() + proc_->Stderr() : ""; }
 
  private:

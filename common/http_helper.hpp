@@ -1,0 +1,54 @@
+// HTTP requests in a short-lived helper process. A process that calls UseHelperProcess never
+// loads libcurl itself: each Client starts a helper (`argv`, e.g. `steward-updater
+// http-helper`) at its first request, sends it every request over a socket and gets the status,
+// headers and body back as they arrive. The helper exits once it has been idle for a while, so
+// libcurl and its TLS libraries are resident only while requests are being made, and the
+// parser of everything a server sends runs outside the supervising process.
+//
+// Frames on the socket: u32 length (little endian) of what follows, a type byte, the payload.
+//   client → helper  'Q' request: mode (perform | check URL), client options, request
+//   helper → client  'A' request taken · 'H' status and headers · 'B' body bytes ·
+//                    'D' done · 'F' failed (error code, message)
+// A helper that ends before 'A' never saw the request: the client retries once with a new one.
+// A client that gives up on a request (its sink or head check failed) closes the socket; the
+// helper ends at its next write.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/http_client.hpp"
+
+namespace steward::http {
+
+// From now on every Client of this process runs its requests in a helper started as `argv`
+// (argv[0] is the program's path) with the socket on fd 3. Empty: in this process (the default).
+void UseHelperProcess(std::vector<std::string> argv);
+std::vector<std::string> HelperProcess();
+
+// The helper's side: serves requests on `fd` until the client closes it or no request came for
+// `idle`. Returns the process exit code (0, or 2 for a malformed frame).
+int ServeHelper(int fd, Duration idle);
+
+// The client's side of one helper, used by Client when UseHelperProcess is set.
+class HelperConnection {
+ public:
+  HelperConnection() = default;
+  ~HelperConnection();
+  HelperConnection(const HelperConnection&) = delete;
+  HelperConnection& operator=(const HelperConnection&) = delete;
+
+  Result<ClientResponse> Perform(const ClientOptions& options, const RequestSpec& spec);
+  Result<void> CheckUrl(const ClientOptions& options, std::string_view url);
+
+ private:
+  enum class Mode : std::uint8_t { perform = 1, check = 2 };
+  Result<ClientResponse> Call(Mode mode, const ClientOptions& options, const RequestSpec& spec);
+  Result<void> Start();
+  void Abandon();
+
+  int fd_ = -1;
+};
+
+}  // namespace steward::http
