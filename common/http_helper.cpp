@@ -137,20 +137,23 @@ bool SendFrame(int fd, char type, std::string_view payload) {
 
 enum class ReadStatus { ok, eof, timeout, error };
 
-// Reads exactly n bytes, waiting at most `wait` for each piece (negative: forever).
+// Reads exactly n bytes, waiting at most `wait_ms` for each piece (negative: forever). Waits
+// only when nothing is there: a download arrives as a stream of frames.
 ReadStatus ReadFull(int fd, char* buf, std::size_t n, int wait_ms) {
   while (n > 0) {
+    const ssize_t got = ::recv(fd, buf, n, MSG_DONTWAIT);
+    if (got > 0) {
+      buf += got;
+      n -= static_cast<std::size_t>(got);
+      continue;
+    }
+    if (got == 0) return ReadStatus::eof;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return ReadStatus::error;
     pollfd p{fd, POLLIN, 0};
     const int ready = ::poll(&p, 1, wait_ms);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) return ReadStatus::error;
+    if (ready < 0 && errno != EINTR) return ReadStatus::error;
     if (ready == 0) return ReadStatus::timeout;
-    const ssize_t got = ::recv(fd, buf, n, 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return ReadStatus::error;
-    if (got == 0) return ReadStatus::eof;
-    buf += got;
-    n -= static_cast<std::size_t>(got);
   }
   return ReadStatus::ok;
 }
@@ -166,7 +169,10 @@ ReadStatus ReadFrame(int fd, Frame& f, int wait_ms) {
     return s;
   }
   if (len == 0 || len > kMaxFrame) return ReadStatus::error;
-  f.payload.resize(len - 1);
+  // Not zero-filled first: body frames arrive back to back and are read right over it. The
+  // size is returned as captured: GCC 12's libstdc++ passes the new capacity, not the size.
+  const std::size_t size = len - 1;
+  f.payload.resize_and_overwrite(size, [size](char*, std::size_t) { return size; });
   if (auto s = ReadFull(fd, &f.type, 1, wait_ms); s != ReadStatus::ok) {
     return s == ReadStatus::eof ? ReadStatus::error : s;
   }
@@ -275,6 +281,14 @@ Result<void> HelperConnection::Start() {
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     return std::unexpected(ErrnoError("socketpair for the HTTP helper", errno));
   }
+  // Room for a few body chunks in flight, fewer wake-ups per download (beyond wmem_max only
+  // with CAP_NET_ADMIN, which the updater usually has).
+  for (const int fd : sv) {
+    const int bytes = 4 << 20;
+    if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0) {
+      (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+    }
+  }
   // dup2 onto the same number would leave close-on-exec set: keep the child's end off fd 3.
   if (sv[1] == kHelperFd) {
     const int moved = ::fcntl(sv[1], F_DUPFD_CLOEXEC, kHelperFd + 1);
@@ -357,8 +371,8 @@ Result<ClientResponse> HelperConnection::Call(Mode mode, const ClientOptions& op
   ClientResponse response;
   bool head_seen = false;
   std::uint64_t received = 0, announced = 0;
+  Frame f;  // reused: a download's frames fit the same buffer
   for (;;) {
-    Frame f;
     const ReadStatus s = ReadFrame(fd_, f, wait_ms);
     if (s == ReadStatus::timeout) {
       return fail(ErrorCode::http_stalled, "the HTTP helper process stopped answering");

@@ -123,8 +123,8 @@ class Prober {
   explicit Prober(TaskQueue& loop) : loop_(loop) {}
   void Probe(std::string url, std::function<void(bool)> answer) {
     worker_.Post([this, url = std::move(url), answer = std::move(answer)] {
-      // Created at the first probe: libcurl's TLS start-up costs megabytes of resident memory
-      // that an updater without HTTP readiness never needs.
+      // Created at the first probe: libcurl (in the updater when http_helper = false) costs
+      // megabytes of resident memory that an updater without HTTP readiness never needs.
       if (!client_) {
         http::ClientOptions options;
         options.connect_timeout = 1s;

@@ -145,6 +145,12 @@ int Selftest(const std::string& config_path) {
   auto db = sqlite::Db::Open(":memory:");
   if (!db) return fail(db.error().message);
   if (auto curl = http::LoadLibcurl(); !curl) return fail(curl.error().message);
+  // The HTTP helper this binary would start for its check-ins answers (it parses a URL).
+  http::UseHelperProcess({"/proc/self/exe", "http-helper"});
+  if (auto helper = http::Client().CheckUrl("https://selftest.invalid/"); !helper) {
+    return fail("the HTTP helper process does not work: " + helper.error().message);
+  }
+  http::UseHelperProcess({});
   std::cout << "steward-updater " << BuildVersion() << " selftest ok\n";
   return exit_code::kOk;
 }

@@ -126,7 +126,7 @@ TEST(HttpDownload, TruncatedBodyIsHttpTruncated) {
   auto r = client.Get(srv.Url());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::http_truncated);
-  EXPECT_NE(r.error().message.find("91 bytes remaining"), std::string::npos);
+  EXPECT_NE(r.error().message.find("91 bytes remaining"), std::string::npos) << r.error().message;
 }
 
 TEST(HttpDownload, ProgressReportsBytesAndAnnouncedTotal) {

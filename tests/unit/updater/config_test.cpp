@@ -22,6 +22,8 @@ TEST(UpdaterConfig, MinimalConfigUsesArchitectureDefaults) {
   auto cfg = ParseConfig("[[component]]\nname = \"x\"\nexec = \"/bin/true\"\n", "u.toml").value();
   EXPECT_FALSE(cfg.controller);
   EXPECT_EQ(cfg.state_dir, "/var/lib/steward");
+  EXPECT_TRUE(cfg.http_helper);
+  EXPECT_FALSE(ParseConfig("http_helper = false\n", "u.toml").value().http_helper);
   const auto& c = cfg.components.at(0);
   EXPECT_EQ(c.readiness, "notify");
   EXPECT_EQ(c.start_timeout, 90s);
@@ -55,6 +57,7 @@ TEST(UpdaterConfig, RejectsInvalidComponents) {
        "unique"},
       {"[[component]]\nname = \"a\"\nexec = \"/x\"\nstop_timeout = \"0s\"", "from 1s to 1h"},
       {"state_dir = \"relative\"", "absolute path"},
+      {"http_helper = \"yes\"", "'http_helper'"},
       {"[controller]\nurls = []", "at least one controller URL"},
       {"[controller]\nurls = [\"ftp://x\"]", "https://"},
       {"[controller]\nurls = [\"https://x\"]\ncheckin_interval = \"0s\"",
