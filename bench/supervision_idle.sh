@@ -5,6 +5,7 @@
 # BENCH_CONTROLLER=1: the updater also checks in with a real controller on loopback every
 # BENCH_CHECKIN (default 10s); its CPU then includes the HTTP helper processes it started.
 # BENCH_HTTP_HELPER=false runs the updater's HTTP requests in its own process instead.
+# BENCH_SMAPS=1 also prints the updater's resident KiB per mapping.
 #   bench/supervision_idle.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -96,9 +97,14 @@ bpss=$(pss_kib "$bpid")
 uanon=$(anon_kib "$upid")
 banon=$(anon_kib "$bpid")
 hz=$(getconf CLK_TCK)
-if [[ -n ${BENCH_SMAPS:-} ]]; then awk '/^[0-9a-f]+-/ {f=$6} /^Rss:/ {r[f]+=$2} END {for (k in r) if (r[k] > 100) printf "%6d KiB %s\n", r[k], k}' "/proc/$upid/smaps" | sort -rn; fi
+if [[ -n ${BENCH_SMAPS:-} ]]; then
+  awk '/^[0-9a-f]+-/ {f=$6} /^Rss:/ {r[f]+=$2}
+       END {for (k in r) if (r[k] > 100) printf "%6d KiB %s\n", r[k], k}' "/proc/$upid/smaps" | sort -rn
+fi
 if grep -q libcurl "/proc/$upid/maps"; then curl_mapped=yes; else curl_mapped=no; fi
-echo "updater maps libcurl: $curl_mapped; check-ins logged: $(grep -c 'checked in\|checkin' "$dir/log" || true)"
+checkins=$("$build/bin/steward-updater" status --json --socket "$dir/run/updater.sock" |
+  tr -d ' \n' | grep -o '"checkin":{[^}]*' | grep -o '"count":[0-9]*' | cut -d: -f2 || true)
+echo "updater maps libcurl: $curl_mapped; check-ins: ${checkins:-none}"
 
 awk -v u0="$u0" -v u1="$u1" -v b0="$b0" -v b1="$b1" -v ur="$urss" -v br="$brss" \
   -v hz="$hz" -v s="$secs" -v up="$upss" -v bp="$bpss" -v ua="$uanon" -v ba="$banon" 'BEGIN {
