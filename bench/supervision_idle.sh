@@ -15,8 +15,10 @@ upid=""
 bpid=""
 cpid=""
 cleanup() {
-  [[ -n $upid ]] && kill -TERM "$upid" 2>/dev/null && wait "$upid" 2>/dev/null || true
-  [[ -n $cpid ]] && kill -TERM "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null || true
+  for p in $upid $cpid; do
+    kill -TERM "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
   if [[ -n $bpid ]]; then
     kids=$(ps -o pid= --ppid "$bpid" || true)
     kill -KILL "$bpid" 2>/dev/null || true
