@@ -267,13 +267,6 @@ int ServeHelper(int fd, Duration idle) {
   }
 }
 
-HelperConnection::~HelperConnection() { Abandon(); }
-
-void HelperConnection::Abandon() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
-
 Result<void> HelperConnection::Start() {
   const std::vector<std::string> argv = HelperProcess();
   if (argv.empty()) return Fail(ErrorCode::internal, "no HTTP helper process configured");
@@ -281,6 +274,8 @@ Result<void> HelperConnection::Start() {
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     return std::unexpected(ErrnoError("socketpair for the HTTP helper", errno));
   }
+  files::UniqueFd ours(sv[0]);
+  files::UniqueFd theirs(sv[1]);
   // Room for a few body chunks in flight, fewer wake-ups per download (beyond wmem_max only
   // with CAP_NET_ADMIN, which the updater usually has).
   for (const int fd : sv) {
@@ -290,15 +285,13 @@ Result<void> HelperConnection::Start() {
     }
   }
   // dup2 onto the same number would leave close-on-exec set: keep the child's end off fd 3.
-  if (sv[1] == kHelperFd) {
-    const int moved = ::fcntl(sv[1], F_DUPFD_CLOEXEC, kHelperFd + 1);
-    ::close(sv[1]);
-    sv[1] = moved;
+  if (theirs.Get() == kHelperFd) {
+    theirs = files::UniqueFd(::fcntl(theirs.Get(), F_DUPFD_CLOEXEC, kHelperFd + 1));
   }
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, sv[1], kHelperFd);
+  posix_spawn_file_actions_adddup2(&actions, theirs.Get(), kHelperFd);
   posix_spawnattr_init(&attr);
   // The caller may block signals for a signalfd, or ignore them: the helper starts clean.
   sigset_t none, defaults;
@@ -315,14 +308,10 @@ Result<void> HelperConnection::Start() {
   const int rc = ::posix_spawn(&pid, argv[0].c_str(), &actions, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  ::close(sv[1]);
-  if (rc != 0) {
-    ::close(sv[0]);
-    return std::unexpected(ErrnoError("start the HTTP helper " + argv[0], rc));
-  }
+  if (rc != 0) return std::unexpected(ErrnoError("start the HTTP helper " + argv[0], rc));
   // The helper is not waited for here: it ends on its own, and whoever reaps this process's
   // children (the updater's loop) collects it. Waiting by pid could take a reused pid's status.
-  fd_ = sv[0];
+  fd_ = std::move(ours);
   return {};
 }
 
@@ -354,12 +343,12 @@ Result<ClientResponse> HelperConnection::Call(Mode mode, const ClientOptions& op
     return std::unexpected(Error{code, spec.method + " " + spec.url + ": " + why});
   };
   for (int attempt = 0;; ++attempt) {
-    if (fd_ < 0) {
+    if (!fd_) {
       if (auto s = Start(); !s) return std::unexpected(s.error());
     }
     Frame f;
-    const bool sent = SendFrame(fd_, 'Q', e.out);
-    const ReadStatus s = sent ? ReadFrame(fd_, f, wait_ms) : ReadStatus::eof;
+    const bool sent = SendFrame(fd_.Get(), 'Q', e.out);
+    const ReadStatus s = sent ? ReadFrame(fd_.Get(), f, wait_ms) : ReadStatus::eof;
     if (s == ReadStatus::ok && f.type == 'A') break;
     // A helper that ended before taking the request (it had just gone idle) never saw it.
     if (s == ReadStatus::eof && attempt == 0) {
@@ -373,7 +362,7 @@ Result<ClientResponse> HelperConnection::Call(Mode mode, const ClientOptions& op
   std::uint64_t received = 0, announced = 0;
   Frame f;  // reused: a download's frames fit the same buffer
   for (;;) {
-    const ReadStatus s = ReadFrame(fd_, f, wait_ms);
+    const ReadStatus s = ReadFrame(fd_.Get(), f, wait_ms);
     if (s == ReadStatus::timeout) {
       return fail(ErrorCode::http_stalled, "the HTTP helper process stopped answering");
     }

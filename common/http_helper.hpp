@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/files.hpp"
 #include "common/http_client.hpp"
 
 namespace steward::http {
@@ -34,11 +35,6 @@ int ServeHelper(int fd, Duration idle);
 // The client's side of one helper, used by Client when UseHelperProcess is set.
 class HelperConnection {
  public:
-  HelperConnection() = default;
-  ~HelperConnection();
-  HelperConnection(const HelperConnection&) = delete;
-  HelperConnection& operator=(const HelperConnection&) = delete;
-
   Result<ClientResponse> Perform(const ClientOptions& options, const RequestSpec& spec);
   Result<void> CheckUrl(const ClientOptions& options, std::string_view url);
 
@@ -46,9 +42,9 @@ class HelperConnection {
   enum class Mode : std::uint8_t { perform = 1, check = 2 };
   Result<ClientResponse> Call(Mode mode, const ClientOptions& options, const RequestSpec& spec);
   Result<void> Start();
-  void Abandon();
+  void Abandon() { fd_ = files::UniqueFd(); }  // the helper ends at its next read or write
 
-  int fd_ = -1;
+  files::UniqueFd fd_;
 };
 
 }  // namespace steward::http

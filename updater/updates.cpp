@@ -765,37 +765,36 @@ void Updates::Finish(Txn& t) {
           "component={} version {} verified: healthy for {}; committed", name, t.view.to_version,
           FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(t.view.healthy)));
       break;
-    case TxnState::rolled_back:
-      if (t.view.result != "environment" &&
-          t.view.error_code != ErrorCodeName(ErrorCode::health_gate_failed)) {
+    case TxnState::rolled_back: {
+      if (t.view.result == "environment") {
+        Log().error("component={} {}", name, t.view.error);
+        break;
+      }
+      t.view.result = "rolled_back";
+      const std::string from = t.view.from_version.empty() ? "(none)" : t.view.from_version;
+      if (t.view.error_code != ErrorCodeName(ErrorCode::health_gate_failed)) {
         // The version never got its chance (the switch itself failed: a disk error, say): back
         // where it was, and the release is tried again when it is offered again.
-        t.view.result = "rolled_back";
         Log().error(
             "component={} update to {} rolled back to {}: {}; not the version's fault, "
             "not marked bad",
-            name, t.view.to_version, t.view.from_version.empty() ? "(none)" : t.view.from_version,
-            t.view.error);
-      } else if (t.view.result != "environment") {
-        t.view.result = "rolled_back";
-        auto q = deps_.db.db().Prepare(
-            "INSERT INTO bad_version(component, version, reason, at_ms) VALUES(?1, ?2, ?3, ?4) "
-            "ON CONFLICT(component, version) DO NOTHING");
-        Result<void> r =
-            q ? q->Bind(1, name)
-                    .Bind(2, t.view.to_version)
-                    .Bind(3, t.view.error_code.empty() ? "rolled back" : t.view.error_code)
-                    .Bind(4, ToMillis(deps_.clock.Now()))
-                    .Run()
-              : Result<void>(std::unexpected(q.error()));
-        if (!r) Log().error("journal: marking {} bad: {}", t.view.to_version, r.error().ToString());
-        Log().error("component={} version {} rolled back to {} and marked bad", name,
-                    t.view.to_version,
-                    t.view.from_version.empty() ? "(none)" : t.view.from_version);
-      } else {
-        Log().error("component={} {}", name, t.view.error);
+            name, t.view.to_version, from, t.view.error);
+        break;
       }
+      auto q = deps_.db.db().Prepare(
+          "INSERT INTO bad_version(component, version, reason, at_ms) VALUES(?1, ?2, ?3, ?4) "
+          "ON CONFLICT(component, version) DO NOTHING");
+      Result<void> r = q ? q->Bind(1, name)
+                               .Bind(2, t.view.to_version)
+                               .Bind(3, t.view.error_code)
+                               .Bind(4, ToMillis(deps_.clock.Now()))
+                               .Run()
+                         : Result<void>(std::unexpected(q.error()));
+      if (!r) Log().error("journal: marking {} bad: {}", t.view.to_version, r.error().ToString());
+      Log().error("component={} version {} rolled back to {} and marked bad", name,
+                  t.view.to_version, from);
       break;
+    }
     case TxnState::failed:
       t.view.result = "failed";
       break;

@@ -36,12 +36,23 @@ const bool kHelperFromEnvironment = [] {
   return true;
 }();
 
-char StateOf(pid_t pid) {
+struct ProcStat {
+  char state = '?';  // 'Z': a zombie
+  pid_t ppid = 0;
+};
+
+ProcStat StatOf(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
-  const auto close = stat.rfind(')');
-  return close == std::string::npos || close + 2 >= stat.size() ? '?' : stat[close + 2];
+  const std::string line((std::istreambuf_iterator<char>(in)), {});
+  ProcStat st;
+  const auto close = line.rfind(')');  // the command name may hold spaces and parentheses
+  if (close == std::string::npos) return st;
+  std::istringstream rest(line.substr(close + 1));
+  rest >> st.state >> st.ppid;
+  return st;
 }
+
+char StateOf(pid_t pid) { return StatOf(pid).state; }
 
 // This process's children: the HTTP helpers it started (zombies included).
 std::vector<pid_t> Helpers() {
@@ -49,15 +60,8 @@ std::vector<pid_t> Helpers() {
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string name = e.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream stat(e.path() / "stat");
-    std::string line((std::istreambuf_iterator<char>(stat)), {});
-    const auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    char state = 0;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == ::getpid()) out.push_back(static_cast<pid_t>(std::stoi(name)));
+    const auto pid = static_cast<pid_t>(std::stoi(name));
+    if (StatOf(pid).ppid == ::getpid()) out.push_back(pid);
   }
   return out;
 }
