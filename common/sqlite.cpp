@@ -138,6 +138,13 @@ void Db::Close() {
 }
 
 Result<void> Db::Exec(std::string_view sql) {
+  // One statement (BEGIN, COMMIT, a PRAGMA: run at every event) is compiled once and kept, as
+  // Prepare does; a script of several goes through sqlite3_exec.
+  if (sql.find(';') == std::string_view::npos) {
+    auto stmt = Prepare(sql);
+    if (!stmt) return std::unexpected(stmt.error());
+    return stmt->Run();
+  }
   const std::string text(sql);
   const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return std::unexpected(LastError(text.substr(0, 60), rc));

@@ -40,7 +40,7 @@ class Db {
   Db& operator=(const Db&) = delete;
   ~Db();
 
-  // Runs one or more statements that return no rows.
+  // Runs one or more statements; rows they return are skipped.
   Result<void> Exec(std::string_view sql);
   // Compiled statements are kept by their SQL text and reused: the same few statements run on
   // every restart and check-in, and compiling one costs more than running it.

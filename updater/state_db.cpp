@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 
 #include "common/files.hpp"
@@ -90,8 +91,10 @@ ALTER TABLE txn ADD COLUMN swaps INTEGER NOT NULL DEFAULT 0;
 
 constexpr std::array<std::string_view, 3> kMigrations = {kMigration1, kMigration2, kMigration3};
 
-// Rows kept per component; older exits are deleted as new ones come.
+// Rows kept per component; older exits are deleted every kTrimEvery exits (of any component),
+// so a component has at most kHistoryKept + kTrimEvery rows.
 constexpr int kHistoryKept = 1000;
+constexpr int kTrimEvery = 100;
 
 }  // namespace
 
@@ -219,11 +222,14 @@ Result<void> StateDb::RecordExit(std::string_view name, const ExitInfo& info, pi
       .Bind(9, std::chrono::duration_cast<std::chrono::milliseconds>(runtime).count())
       .Bind(10, std::int64_t{IsFailure(info.kind) ? 1 : 0});
   if (auto r = ins->Run(); !r) return r;
-  auto trim = db_.Prepare(
-      "DELETE FROM exit_history WHERE component = ?1 AND id <= (SELECT id FROM exit_history "
-      "WHERE component = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)");
-  if (!trim) return std::unexpected(trim.error());
-  if (auto r = trim->Bind(1, name).Bind(2, std::int64_t{kHistoryKept}).Run(); !r) return r;
+  if (db_.LastInsertRowid() % kTrimEvery == 0) {
+    // Every component's rows beyond its newest kHistoryKept; now and then, not at each exit.
+    auto trim = db_.Prepare(
+        "DELETE FROM exit_history WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER "
+        "(PARTITION BY component ORDER BY id DESC) AS n FROM exit_history) WHERE n > ?1)");
+    if (!trim) return std::unexpected(trim.error());
+    if (auto r = trim->Bind(1, std::int64_t{kHistoryKept}).Run(); !r) return r;
+  }
   auto upd = Update(db_,
                     "UPDATE component SET pid = 0, stop_intent = 0, consecutive_failures = ?2 "
                     "WHERE name = ?1",
@@ -232,9 +238,12 @@ Result<void> StateDb::RecordExit(std::string_view name, const ExitInfo& info, pi
   return tx ? tx->Commit() : Result<void>{};
 }
 
-StateDb::Batch::Batch(StateDb& db) : db_(&db) {
-  if (sqlite3_get_autocommit(db_->db_.Raw()) != 0)
-    open_ = db_->db_.Exec("BEGIN IMMEDIATE").has_value();
+StateDb::Batch::Batch(StateDb& db, Sync sync) : db_(&db) {
+  if (sqlite3_get_autocommit(db_->db_.Raw()) == 0) return;
+  // SQLite takes the safety level only outside a transaction.
+  deferred_ = sync == Sync::deferred && db_->db_.Exec("PRAGMA synchronous=NORMAL").has_value();
+  open_ = db_->db_.Exec("BEGIN IMMEDIATE").has_value();
+  if (!open_) Restore();
 }
 
 StateDb::Batch::~Batch() { (void)Commit(); }
@@ -244,7 +253,13 @@ Result<void> StateDb::Batch::Commit() {
   open_ = false;
   auto r = db_->db_.Exec("COMMIT");
   if (!r) (void)db_->db_.Exec("ROLLBACK");
+  Restore();
   return r;
+}
+
+void StateDb::Batch::Restore() {
+  if (deferred_) (void)db_->db_.Exec("PRAGMA synchronous=FULL");
+  deferred_ = false;
 }
 
 Result<void> StateDb::ResetStreak(std::string_view name, WallTime at) {
@@ -253,14 +268,22 @@ Result<void> StateDb::ResetStreak(std::string_view name, WallTime at) {
       name, [&](sqlite::Stmt& s) { s.Bind(2, ToMillis(at)); });
 }
 
-Result<int> StateDb::FailuresSince(std::string_view name, WallTime since) {
+Result<std::vector<WallTime>> StateDb::RecentFailures(std::string_view name, WallTime since,
+                                                      std::int64_t limit) {
   auto q = db_.Prepare(
-      "SELECT count(*) FROM exit_history WHERE component = ?1 AND failure = 1 AND at_ms >= ?2");
+      "SELECT at_ms FROM exit_history WHERE component = ?1 AND failure = 1 AND at_ms >= ?2 "
+      "ORDER BY at_ms DESC, id DESC LIMIT ?3");
   if (!q) return std::unexpected(q.error());
-  q->Bind(1, name).Bind(2, ToMillis(since));
-  auto row = q->Step();
-  if (!row) return std::unexpected(row.error());
-  return static_cast<int>(q->Int(0));
+  q->Bind(1, name).Bind(2, ToMillis(since)).Bind(3, limit);
+  std::vector<WallTime> out;
+  for (;;) {
+    auto row = q->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.push_back(FromMillis(q->Int(0)));
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
 }
 
 Result<std::optional<ExitInfo>> StateDb::LastExit(std::string_view name) {

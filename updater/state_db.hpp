@@ -1,8 +1,8 @@
-// The updater's state database (<state_dir>/state.db, SQLite WAL, synchronous=FULL): per
-// component the operator's desired state, the persisted stop intent, the running pid and the
-// restart tally, plus the history of exits, so backoff and crash loops are seen across updater
-// restarts; the update journal, versions marked bad, trust floors and settings. The schema grows
-// by appending to Migrations(), never by editing old ones.
+// The updater's state database (<state_dir>/state.db, SQLite WAL, synchronous=FULL except for
+// deferred batches, see Sync): per component the operator's desired state, the persisted stop
+// intent, the running pid and the restart tally, plus the history of exits, so backoff and crash
+// loops are seen across updater restarts; the update journal, versions marked bad, trust floors
+// and settings. The schema grows by appending to Migrations(), never by editing old ones.
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/sqlite.hpp"
 #include "updater/exit_status.hpp"
@@ -47,8 +48,9 @@ class StateDb {
                           int consecutive_failures);
   // A healthy run: the failure streak starts again at `at`.
   Result<void> ResetStreak(std::string_view name, WallTime at);
-  // Failures recorded at or after `since`.
-  Result<int> FailuresSince(std::string_view name, WallTime since);
+  // The newest `limit` failures recorded at or after `since`, oldest first.
+  Result<std::vector<WallTime>> RecentFailures(std::string_view name, WallTime since,
+                                               std::int64_t limit);
   Result<std::optional<ExitInfo>> LastExit(std::string_view name);
 
   // Small named values (node identity, the learned controller list); nullopt when unset.
@@ -57,20 +59,29 @@ class StateDb {
 
   sqlite::Db& db() { return db_; }
 
-  // Groups the writes of one event into one transaction, so one fsync covers them; the
+  // How a batch's commit reaches the disk. `full`: fsync'd before Commit returns (survives
+  // the host's power loss). `deferred`: written to the WAL without an fsync; it survives the
+  // updater's own crash, and the next `full` commit, a checkpoint or the kernel's writeback
+  // takes it to the disk. Only for records a power cut makes moot (a child's exit, its pid).
+  enum class Sync { full, deferred };
+
+  // Groups the writes of one event into one transaction, so one commit covers them; the
   // supervisor opens one around a child's exit and its replacement's start, and commits it
-  // before anything that must be durable first (a stop intent). Nested batches join the outer.
+  // before anything that must be durable first (a stop intent, which commits on its own).
+  // Nested batches join the outer one, and its Sync.
   class Batch {
    public:
-    explicit Batch(StateDb& db);
+    explicit Batch(StateDb& db, Sync sync = Sync::full);
     ~Batch();
     Batch(const Batch&) = delete;
     Batch& operator=(const Batch&) = delete;
     Result<void> Commit();
 
    private:
+    void Restore();  // the database's own safety level, after a deferred batch
     StateDb* db_;
     bool open_ = false;
+    bool deferred_ = false;
   };
 
  private:

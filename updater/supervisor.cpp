@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
 #include <map>
 
@@ -116,10 +117,23 @@ struct Supervisor::Unit {
   int consecutive = 0;
   bool crash_loop = false;
   WallTime streak_start{};
+  // The newest failures of the streak, oldest first, at most crash_loop_failures of them: a
+  // crash loop is decided from memory, so a restart waits for no query.
+  std::deque<WallTime> recent_failures;
   std::string status_text;
   std::string last_error;
   std::string running_version;
 };
+
+namespace {
+
+// crash_loop_failures failures of the streak within crash_loop_window before `now`.
+bool InCrashLoop(const Supervisor::Unit& u, WallTime now) {
+  return u.recent_failures.size() >= static_cast<std::size_t>(u.cfg->crash_loop_failures) &&
+         u.recent_failures.front() >= now - u.cfg->crash_loop_window;
+}
+
+}  // namespace
 
 // The state × event table. A pair that is not listed is ignored (logged at debug): e.g. a
 // READY=1 from a process already running, or a stop for a component already stopped.
@@ -223,13 +237,13 @@ Result<void> Supervisor::Load() {
     auto last = deps_.db.LastExit(name);
     if (!last) return std::unexpected(last.error().Wrap("loading component " + name));
     u->last_exit = *last;
-    const WallTime since = std::max(deps_.clock.Now() - u->cfg->crash_loop_window, u->streak_start);
-    auto failures = deps_.db.FailuresSince(name, since);
+    auto failures = deps_.db.RecentFailures(name, u->streak_start, u->cfg->crash_loop_failures);
     if (!failures) return std::unexpected(failures.error().Wrap("loading component " + name));
-    u->crash_loop = *failures >= u->cfg->crash_loop_failures;
+    u->recent_failures.assign(failures->begin(), failures->end());
+    u->crash_loop = InCrashLoop(*u, deps_.clock.Now());
     if (u->crash_loop) {
-      Log().error("component={} crash_loop=true failures={} (from before this start)", name,
-                  *failures);
+      Log().error("component={} crash_loop=true failures={} within {} (from before this start)",
+                  name, u->cfg->crash_loop_failures, FormatDuration(u->cfg->crash_loop_window));
     }
     if (!u->cfg->user.empty()) {
       // The notify socket belongs to the component's user; resolved again at each spawn.
@@ -258,9 +272,7 @@ void Supervisor::StartAll() {
           "now; stopping it before starting a new one",
           u->cfg->name, u->recorded_pid);
       const std::string prefix =
-          u->cfg->Managed()
-              ? (fs::path(config_.state_dir) / "components" / u->cfg->name).string() + "/"
-              : u->cfg->exec;
+          u->cfg->Managed() ? ComponentDir(*u->cfg).string() + "/" : u->cfg->exec;
       deps_.stop_orphan(u->recorded_pid, prefix, u->cfg->stop_timeout);
       Persist(deps_.db.SetPid(u->cfg->name, 0), "pid");
     }
@@ -278,8 +290,7 @@ void Supervisor::Adopt(Unit& u) {
   u.spawned_before = true;
   u.started_mono = deps_.clock.Monotonic();
   u.oom_at_start = deps_.oom_count();
-  const fs::path dir = fs::path(config_.state_dir) / "components" / u.cfg->name;
-  u.running_version = u.cfg->Managed() ? VersionOfLink(dir / "current") : "";
+  u.running_version = u.cfg->Managed() ? VersionOfLink(ComponentDir(*u.cfg) / "current") : "";
   if (u.recorded_stop_intent) {
     Log().info("component={} pid={} adopted; its stop was under way", u.cfg->name, u.pid);
     u.stop_requested = true;
@@ -463,10 +474,7 @@ void Supervisor::Release(std::string_view name, bool restart) {
 void Supervisor::ResetFailures(std::string_view name) {
   Unit* u = Find(name);
   if (u == nullptr) return;
-  u->consecutive = 0;
-  u->crash_loop = false;
-  u->streak_start = deps_.clock.Now();
-  Persist(deps_.db.ResetStreak(u->cfg->name, u->streak_start), "failure streak");
+  NewStreak(*u);
 }
 
 std::optional<UnitState> Supervisor::State(std::string_view name) const {
@@ -587,16 +595,18 @@ void Supervisor::DoRecheck(Unit& u, const Event& e) {
 }
 
 void Supervisor::DoSpawn(Unit& u, const Event&) {
+  if (auto pid = Launch(u)) Launched(u, *pid);
+}
+
+std::optional<Result<pid_t>> Supervisor::Launch(Unit& u) {
   const ComponentConfig& c = *u.cfg;
   if (u.held || shutting_down_) {
     if (u.state != UnitState::not_installed) SetState(u, UnitState::stopped);
     u.timers.clear();
-    return;
+    return std::nullopt;
   }
-  std::string path = c.exec;
-  const fs::path dir = fs::path(config_.state_dir) / "components" / c.name;
+  const std::string path = ProgramPath(u);
   if (c.Managed()) {
-    path = (dir / "current" / c.binary).string();
     std::error_code ec;
     if (!fs::exists(path, ec)) {
       if (u.state != UnitState::not_installed) {
@@ -604,7 +614,7 @@ void Supervisor::DoSpawn(Unit& u, const Event&) {
       }
       SetState(u, UnitState::not_installed);
       u.timers[Ev::t_recheck] = deps_.clock.Monotonic() + kRecheckInterval;
-      return;
+      return std::nullopt;
     }
   }
   std::map<std::string, std::string> extra = c.env;
@@ -622,7 +632,11 @@ void Supervisor::DoSpawn(Unit& u, const Event&) {
   spec.set_watchdog_pid = c.watchdog > Duration::zero();
 
   u.oom_at_start = deps_.oom_count();
-  auto pid = deps_.launcher.Spawn(spec);
+  return deps_.launcher.Spawn(spec);
+}
+
+void Supervisor::Launched(Unit& u, const Result<pid_t>& pid) {
+  const ComponentConfig& c = *u.cfg;
   if (u.spawned_before) {
     ++u.restarts;
     Persist(deps_.db.CountRestart(c.name), "restart count");
@@ -634,14 +648,10 @@ void Supervisor::DoSpawn(Unit& u, const Event&) {
     ExitInfo info;
     info.kind = ExitKind::start_failure;
     info.at = deps_.clock.Now();
-    ++u.consecutive;
+    const bool crash_loop_began = CountFailure(u, info.at);
     Persist(deps_.db.RecordExit(c.name, info, 0, Duration::zero(), u.consecutive), "exit");
     u.last_exit = info;
-    const WallTime since = std::max(info.at - c.crash_loop_window, u.streak_start);
-    if (auto n = deps_.db.FailuresSince(c.name, since); n && *n >= c.crash_loop_failures) {
-      if (!u.crash_loop) Log().error("component={} crash_loop=true failures={}", c.name, *n);
-      u.crash_loop = true;
-    }
+    if (crash_loop_began) LogCrashLoop(u);
     deps_.on_exit(c.name, info, u.crash_loop);
     const Duration delay = std::max(BackoffDelay(u), kMinSpawnRetry);
     Log().error("component={} start failed: {}; retrying in {}", c.name, u.last_error,
@@ -660,9 +670,9 @@ void Supervisor::DoSpawn(Unit& u, const Event&) {
   u.restart_after_stop = false;
   u.last_error.clear();
   u.status_text.clear();
-  u.running_version = c.Managed() ? VersionOfLink(dir / "current") : "";
+  u.running_version = c.Managed() ? VersionOfLink(ComponentDir(c) / "current") : "";
   Persist(deps_.db.SetPid(c.name, u.pid), "pid");
-  Log().info("component={} pid={} started {}", c.name, u.pid, path);
+  Log().info("component={} pid={} started {}", c.name, u.pid, ProgramPath(u));
   SetState(u, UnitState::starting);
   u.timers[Ev::t_start_timeout] = u.started_mono + c.start_timeout;
   if (c.readiness == "none") {
@@ -720,10 +730,7 @@ void Supervisor::DoHealthy(Unit& u, const Event&) {
     Log().info("component={} healthy for {}; backoff and crash-loop count start over", u.cfg->name,
                FormatDuration(u.cfg->restart_reset));
   }
-  u.consecutive = 0;
-  u.crash_loop = false;
-  u.streak_start = deps_.clock.Now();
-  Persist(deps_.db.ResetStreak(u.cfg->name, u.streak_start), "healthy reset");
+  NewStreak(u);
 }
 
 void Supervisor::DoStopping(Unit& u, const Event&) {
@@ -746,9 +753,6 @@ Duration Supervisor::BackoffDelay(const Unit& u) const {
 
 void Supervisor::DoExit(Unit& u, const Event& e) {
   const ComponentConfig& c = *u.cfg;
-  // The exit record, the restart count and the new pid share one transaction, committed
-  // after the replacement is started: the restart does not wait for an fsync.
-  StateDb::Batch batch(deps_.db);
   ExitContext ctx;
   ctx.stop_requested = u.stop_requested;
   ctx.watchdog_fired = u.watchdog_fired;
@@ -767,68 +771,105 @@ void Supervisor::DoExit(Unit& u, const Event& e) {
   u.pid = 0;
   u.ready = false;
   u.status_text.clear();
-  const bool failure = IsFailure(info.kind);
-  if (failure) ++u.consecutive;
-  Persist(deps_.db.RecordExit(c.name, info, pid, runtime, u.consecutive), "exit");
   u.last_exit = info;
-  auto& lg = Log();
-  const auto level = failure ? spdlog::level::err : spdlog::level::info;
-  lg.log(level, "component={} pid={} ended kind={} {} runtime={}ms", c.name, pid,
-         ExitKindName(info.kind), info.Describe(),
-         std::chrono::duration_cast<std::chrono::milliseconds>(runtime).count());
-  if (failure) {
-    const WallTime since = std::max(info.at - c.crash_loop_window, u.streak_start);
-    auto n = deps_.db.FailuresSince(c.name, since);
-    const int failures = n ? *n : u.consecutive;
-    if (failures >= c.crash_loop_failures && !u.crash_loop) {
-      u.crash_loop = true;
-      lg.error("component={} crash_loop=true failures={} within {}; retrying every {}", c.name,
-               failures, FormatDuration(c.crash_loop_window), FormatDuration(c.restart_delay_max));
-    }
-  }
-
+  const bool failure = IsFailure(info.kind);
+  const bool crash_loop_began = failure && CountFailure(u, info.at);
   deps_.on_exit(c.name, info, u.crash_loop);
-  if (shutting_down_) {
-    SetState(u, UnitState::stopped);
-    Persist(batch.Commit(), "exit");  // before the next stop intent, which must be durable
-    ContinueShutdown();
-    return;
-  }
-  if (info.kind == ExitKind::requested) {
-    if (u.restart_after_stop && u.desired == "running") {
-      DoSpawn(u, e);
-    } else {
-      SetState(u, UnitState::stopped);
-    }
-    return;
-  }
-  if (u.desired != "running") {
-    SetState(u, UnitState::stopped);
-    return;
-  }
-  if (info.kind == ExitKind::fatal_config) {
-    lg.critical(
-        "component={} exited with {} (configuration error): not restarting; fix its "
-        "configuration, then `steward-updater start {}`",
-        c.name, exit_code::kConfig, c.name);
-    SetState(u, UnitState::failed);
-    return;
-  }
+
+  // What comes next is decided from memory, and a replacement due now is started before
+  // anything is written or logged: the restart waits for neither.
+  enum class Next { restart, backoff, stopped, failed, shutdown };
+  Next next = Next::restart;
   Duration delay = Duration::zero();
-  if (info.kind != ExitKind::restart_requested) {
+  if (shutting_down_) {
+    next = Next::shutdown;
+  } else if (info.kind == ExitKind::requested) {
+    next = u.restart_after_stop && u.desired == "running" ? Next::restart : Next::stopped;
+  } else if (u.desired != "running") {
+    next = Next::stopped;
+  } else if (info.kind == ExitKind::fatal_config) {
+    next = Next::failed;
+  } else if (info.kind != ExitKind::restart_requested) {
     if (failure) {
       delay = BackoffDelay(u);
     } else {
       const double factor = 1.0 + 0.2 * std::clamp(deps_.jitter(), -1.0, 1.0);
       delay = std::chrono::duration_cast<Duration>(c.restart_delay * factor);
     }
+    if (delay > Duration::zero()) next = Next::backoff;
   }
-  if (delay <= Duration::zero()) {
-    DoSpawn(u, e);
-    return;
+  std::optional<Result<pid_t>> launched;
+  if (next == Next::restart) launched = Launch(u);
+
+  // The exit record, the restart count and the new pid: one transaction, not fsync'd (a power
+  // cut ends the processes these records are about).
+  StateDb::Batch batch(deps_.db, StateDb::Sync::deferred);
+  Persist(deps_.db.RecordExit(c.name, info, pid, runtime, u.consecutive), "exit");
+  auto& lg = Log();
+  lg.log(failure ? spdlog::level::err : spdlog::level::info,
+         "component={} pid={} ended kind={} {} runtime={}ms", c.name, pid, ExitKindName(info.kind),
+         info.Describe(), std::chrono::duration_cast<std::chrono::milliseconds>(runtime).count());
+  if (crash_loop_began) LogCrashLoop(u);
+  switch (next) {
+    case Next::restart:
+      if (launched) Launched(u, *launched);
+      return;
+    case Next::backoff:
+      SetState(u, UnitState::backoff);
+      u.timers[Ev::t_backoff] = deps_.clock.Monotonic() + delay;
+      return;
+    case Next::stopped:
+      SetState(u, UnitState::stopped);
+      return;
+    case Next::failed:
+      lg.critical(
+          "component={} exited with {} (configuration error): not restarting; fix its "
+          "configuration, then `steward-updater start {}`",
+          c.name, exit_code::kConfig, c.name);
+      SetState(u, UnitState::failed);
+      return;
+    case Next::shutdown:
+      SetState(u, UnitState::stopped);
+      Persist(batch.Commit(), "exit");  // before the next stop intent, which must be durable
+      ContinueShutdown();
+      return;
   }
-  SetState(u, UnitState::backoff);
-  u.timers[Ev::t_backoff] = deps_.clock.Monotonic() + delay;
+}
+
+bool Supervisor::CountFailure(Unit& u, WallTime at) {
+  const ComponentConfig& c = *u.cfg;
+  ++u.consecutive;
+  u.recent_failures.push_back(at);
+  while (u.recent_failures.size() > static_cast<std::size_t>(c.crash_loop_failures)) {
+    u.recent_failures.pop_front();
+  }
+  if (u.crash_loop || !InCrashLoop(u, at)) return false;
+  u.crash_loop = true;
+  return true;
+}
+
+void Supervisor::LogCrashLoop(const Unit& u) {
+  const ComponentConfig& c = *u.cfg;
+  Log().error("component={} crash_loop=true failures={} within {}; retrying every {}", c.name,
+              c.crash_loop_failures, FormatDuration(c.crash_loop_window),
+              FormatDuration(c.restart_delay_max));
+}
+
+void Supervisor::NewStreak(Unit& u) {
+  u.consecutive = 0;
+  u.crash_loop = false;
+  u.recent_failures.clear();
+  u.streak_start = deps_.clock.Now();
+  Persist(deps_.db.ResetStreak(u.cfg->name, u.streak_start), "failure streak");
+}
+
+std::string Supervisor::ProgramPath(const Unit& u) const {
+  const ComponentConfig& c = *u.cfg;
+  return c.Managed() ? (ComponentDir(c) / "current" / c.binary).string() : c.exec;
+}
+
+fs::path Supervisor::ComponentDir(const ComponentConfig& c) const {
+  return fs::path(config_.state_dir) / "components" / c.name;
 }
 
 // ---- views ----
@@ -842,7 +883,7 @@ std::vector<UnitStatus> Supervisor::Status() const {
     s.pid = u->pid;
     s.desired = u->desired;
     if (u->cfg->Managed()) {
-      const fs::path dir = fs::path(config_.state_dir) / "components" / u->cfg->name;
+      const fs::path dir = ComponentDir(*u->cfg);
       s.installed_version = VersionOfLink(dir / "current");
       s.previous_version = VersionOfLink(dir / "previous");
       if (u->pid != 0) s.running_version = u->running_version;

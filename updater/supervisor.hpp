@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -162,6 +163,18 @@ class Supervisor {
   void DoStartWhileStopping(Unit& u, const Event& e);
   void DoRecheck(Unit& u, const Event& e);
 
+  // Starts the unit's process; nullopt when there is none to start (held, shutting down, not
+  // installed: the unit's state says which). Launched does the bookkeeping of what it returned:
+  // the new process, or a start failure retried with backoff.
+  std::optional<Result<pid_t>> Launch(Unit& u);
+  void Launched(Unit& u, const Result<pid_t>& pid);
+  // Counts a failure at `at` toward backoff and crash loop; true when it begins a crash loop.
+  bool CountFailure(Unit& u, WallTime at);
+  void LogCrashLoop(const Unit& u);
+  // Backoff and the crash-loop count start over (a healthy run, a new version).
+  void NewStreak(Unit& u);
+  std::string ProgramPath(const Unit& u) const;
+  std::filesystem::path ComponentDir(const ComponentConfig& c) const;
   void SendStop(Unit& u);
   Duration BackoffDelay(const Unit& u) const;
 

@@ -2,6 +2,7 @@
 // of the supervisor and of the update executor).
 #pragma once
 
+#include <functional>
 #include <set>
 #include <vector>
 
@@ -12,6 +13,7 @@ namespace steward::test {
 class FakeLauncher final : public updater::Launcher {
  public:
   Result<pid_t> Spawn(const updater::SpawnSpec& spec) override {
+    if (on_spawn) on_spawn();
     specs.push_back(spec);
     if (fail_next) {
       fail_next = false;
@@ -39,6 +41,7 @@ class FakeLauncher final : public updater::Launcher {
   std::set<std::size_t> cleanup_kills;
   pid_t next_pid = 1000;
   bool fail_next = false;
+  std::function<void()> on_spawn;  // runs first in each Spawn
 };
 
 }  // namespace steward::test

@@ -197,6 +197,28 @@ TEST_F(SupervisorTest, CrashLoopSurvivesAnUpdaterRestart) {
   EXPECT_EQ(Status("a").last_exit->code, 1);
 }
 
+TEST_F(SupervisorTest, AReplacementStartsBeforeTheExitIsWritten) {
+  Add("a").restart_delay = 0s;
+  Make().StartAll();
+  std::optional<ExitInfo> written_at_spawn;
+  launcher.on_spawn = [&] { written_at_spawn = db->LastExit("a").value(); };
+  Exit("a", Exited(1));
+  EXPECT_FALSE(written_at_spawn);
+  ASSERT_TRUE(db->LastExit("a").value());
+  EXPECT_EQ(db->LastExit("a").value()->code, 1);
+  EXPECT_EQ(db->Load("a")->pid, sup->MainPid("a"));  // the replacement's, written after the exit
+  EXPECT_EQ(db->Load("a")->restarts, 1);
+
+  // A replacement that cannot start: its start failure is recorded after the exit before it.
+  launcher.on_spawn = nullptr;
+  launcher.fail_next = true;
+  Exit("a", Exited(2));
+  EXPECT_EQ(db->LastExit("a").value()->kind, ExitKind::start_failure);
+  EXPECT_EQ(Status("a").last_exit->kind, ExitKind::start_failure);
+  EXPECT_EQ(db->Load("a")->pid, 0);
+  EXPECT_EQ(Status("a").state, UnitState::backoff);
+}
+
 TEST_F(SupervisorTest, HealthyRuntimeResetsBackoffAndCrashLoop) {
   auto& c = Add("a");
   c.restart_delay = 0s;
