@@ -27,6 +27,7 @@ constexpr int kHelperFd = 3;
 
 std::mutex argv_mu;
 std::vector<std::string> helper_argv;
+std::string helper_name;
 
 struct Encoder {
   std::string out;
@@ -209,9 +210,10 @@ std::uint64_t ContentLength(const ClientResponse& r) {
 
 }  // namespace
 
-void UseHelperProcess(std::vector<std::string> argv) {
+void UseHelperProcess(std::vector<std::string> argv, std::string name) {
   std::lock_guard lock(argv_mu);
   helper_argv = std::move(argv);
+  helper_name = std::move(name);
 }
 
 std::vector<std::string> HelperProcess() {
@@ -268,7 +270,13 @@ int ServeHelper(int fd, Duration idle) {
 }
 
 Result<void> HelperConnection::Start() {
-  const std::vector<std::string> argv = HelperProcess();
+  std::vector<std::string> argv;
+  std::string name;
+  {
+    std::lock_guard lock(argv_mu);
+    argv = helper_argv;
+    name = helper_name;
+  }
   if (argv.empty()) return Fail(ErrorCode::internal, "no HTTP helper process configured");
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -303,6 +311,7 @@ Result<void> HelperConnection::Start() {
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  if (!name.empty()) args[0] = name.data();
   args.push_back(nullptr);
   pid_t pid = 0;
   const int rc = ::posix_spawn(&pid, argv[0].c_str(), &actions, &attr, args.data(), environ);

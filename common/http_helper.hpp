@@ -25,7 +25,8 @@ namespace steward::http {
 
 // From now on every Client of this process runs its requests in a helper started as `argv`
 // (argv[0] is the program's path) with the socket on fd 3. Empty: in this process (the default).
-void UseHelperProcess(std::vector<std::string> argv);
+// `name`, when given, is the helper's argv[0] instead of the path (what `ps` shows).
+void UseHelperProcess(std::vector<std::string> argv, std::string name = "");
 std::vector<std::string> HelperProcess();
 
 // The helper's side: serves requests on `fd` until the client closes it or no request came for

@@ -107,7 +107,9 @@ int Run(const std::string& path, const std::vector<std::string>& args) {
   }
   const auto launcher = LaunchNewestUpdater(*cfg, args);
   // The same binary, whatever replaced the file since: helper and updater speak one protocol.
-  if (cfg->http_helper) http::UseHelperProcess({"/proc/self/exe", "http-helper"});
+  if (cfg->http_helper) {
+    http::UseHelperProcess({"/proc/self/exe", "http-helper"}, "steward-updater");
+  }
   // Lets tests make one version of the updater fail to start, as a broken release would.
   Failpoint("updater.start." + std::string(BuildVersion()));
   const DaemonExit exit = RunDaemon(*cfg, SystemClock::Instance());
@@ -146,7 +148,7 @@ int Selftest(const std::string& config_path) {
   if (!db) return fail(db.error().message);
   if (auto curl = http::LoadLibcurl(); !curl) return fail(curl.error().message);
   // The HTTP helper this binary would start for its check-ins answers (it parses a URL).
-  http::UseHelperProcess({"/proc/self/exe", "http-helper"});
+  http::UseHelperProcess({"/proc/self/exe", "http-helper"}, "steward-updater");
   if (auto helper = http::Client().CheckUrl("https://selftest.invalid/"); !helper) {
     return fail("the HTTP helper process does not work: " + helper.error().message);
   }

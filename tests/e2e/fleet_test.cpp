@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 
 namespace steward::test::e2e {
@@ -351,6 +353,26 @@ TEST_F(Fleet, HttpRequestsRunInAHelperProcessUnlessTurnedOff) {
   };
   EXPECT_FALSE(maps_libcurl(*hosts_[0]));
   EXPECT_TRUE(maps_libcurl(*hosts_[1]));
+  // It runs from /proc/self/exe, under the updater's name: `ps` shows what it is.
+  auto children = [](const Host& h) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    const auto tasks = "/proc/" + std::to_string(h.updater.proc().pid()) + "/task";
+    for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+      std::ifstream list(task.path() / "children");
+      for (pid_t child = 0; list >> child;) {
+        std::ifstream in("/proc/" + std::to_string(child) + "/cmdline");
+        std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+        std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+        out.push_back(cmdline);
+      }
+    }
+    return out;
+  };
+  EXPECT_TRUE(Eventually(
+      [&] { return std::ranges::count(children(*hosts_[0]), "steward-updater http-helper ") > 0; },
+      20s))
+      << testing::PrintToString(children(*hosts_[0]));
 }
 
 }  // namespace
