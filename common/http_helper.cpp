@@ -25,9 +25,16 @@ constexpr std::uint32_t kMaxFrame = 32u << 20;  // a request body or one body ch
 constexpr std::size_t kMaxChunk = 1u << 20;     // body bytes per 'B' frame
 constexpr int kHelperFd = 3;
 
-std::mutex argv_mu;
-std::vector<std::string> helper_argv;
-std::string helper_name;
+// How helpers are started; set from static initializers too (tests), hence constructed on use.
+struct Command {
+  std::mutex mu;
+  std::vector<std::string> argv;
+  std::string name;
+};
+Command& HelperCommand() {
+  static Command command;
+  return command;
+}
 
 struct Encoder {
   std::string out;
@@ -211,14 +218,16 @@ std::uint64_t ContentLength(const ClientResponse& r) {
 }  // namespace
 
 void UseHelperProcess(std::vector<std::string> argv, std::string name) {
-  std::lock_guard lock(argv_mu);
-  helper_argv = std::move(argv);
-  helper_name = std::move(name);
+  Command& c = HelperCommand();
+  std::lock_guard lock(c.mu);
+  c.argv = std::move(argv);
+  c.name = std::move(name);
 }
 
 std::vector<std::string> HelperProcess() {
-  std::lock_guard lock(argv_mu);
-  return helper_argv;
+  Command& c = HelperCommand();
+  std::lock_guard lock(c.mu);
+  return c.argv;
 }
 
 int ServeHelper(int fd, Duration idle) {
@@ -273,9 +282,10 @@ Result<void> HelperConnection::Start() {
   std::vector<std::string> argv;
   std::string name;
   {
-    std::lock_guard lock(argv_mu);
-    argv = helper_argv;
-    name = helper_name;
+    Command& c = HelperCommand();
+    std::lock_guard lock(c.mu);
+    argv = c.argv;
+    name = c.name;
   }
   if (argv.empty()) return Fail(ErrorCode::internal, "no HTTP helper process configured");
   int sv[2];

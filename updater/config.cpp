@@ -83,6 +83,7 @@ Result<Config> FromDocument(Result<config::Document> doc, const std::string& nam
                {"trace", "debug", "info", "warn", "error", "critical", "off"});
   root.GetEnum("log_format", cfg.log_format, {"text", "json"});
   root.Get("http_helper", cfg.http_helper);
+  root.Get("http_helper_sandbox", cfg.http_helper_sandbox);
   if (cfg.state_dir.empty() || cfg.state_dir.front() != '/') {
     root.Invalid("state_dir", "an absolute path");
   }

@@ -20,6 +20,7 @@
 #include "common/http_helper.hpp"
 #include "common/log.hpp"
 #include "common/minisign.hpp"
+#include "common/sandbox.hpp"
 #include "common/sqlite.hpp"
 #include "common/trust.hpp"
 #include "common/version.hpp"
@@ -92,6 +93,36 @@ std::filesystem::path LaunchNewestUpdater(const Config& cfg, const std::vector<s
   return launcher;
 }
 
+// Every HTTP request of this process runs in `steward-updater http-helper`: the same binary
+// (/proc/self/exe), whatever replaced the file since, so helper and updater speak one protocol.
+void UseHttpHelper(bool sandbox) {
+  std::vector<std::string> argv = {"/proc/self/exe", "http-helper"};
+  if (!sandbox) {
+    argv.push_back("--no-sandbox");
+  } else if (const int abi = sandbox::LandlockAbi(); abi == 0) {
+    log::Get("main").warn(
+        "this kernel has no Landlock: the HTTP helper runs unconfined (it could write files); "
+        "Linux 5.13 or newer with landlock among its LSMs confines it");
+  } else {
+    log::Get("main").info("HTTP helper confined by Landlock (ABI {})", abi);
+  }
+  http::UseHelperProcess(std::move(argv), "steward-updater");
+}
+
+// `steward-updater http-helper`: confined, unless told not to or the kernel cannot, before it
+// reads its first request; then serves requests on fd 3.
+int HttpHelper(bool sandbox) {
+  if (sandbox) {
+    auto r = sandbox::ConfineToReading();
+    if (!r && r.error().code != ErrorCode::unsupported) {
+      std::cerr << "steward-updater http-helper: cannot confine itself: " << r.error().message
+                << "; set http_helper_sandbox = false in updater.toml to run it unconfined\n";
+      return exit_code::kSoftware;
+    }
+  }
+  return http::ServeHelper(3, std::chrono::seconds(2));
+}
+
 int Run(const std::string& path, const std::vector<std::string>& args) {
   auto cfg = LoadConfig(path);
   if (!cfg) {
@@ -106,10 +137,7 @@ int Run(const std::string& path, const std::vector<std::string>& args) {
     return exit_code::kConfig;
   }
   const auto launcher = LaunchNewestUpdater(*cfg, args);
-  // The same binary, whatever replaced the file since: helper and updater speak one protocol.
-  if (cfg->http_helper) {
-    http::UseHelperProcess({"/proc/self/exe", "http-helper"}, "steward-updater");
-  }
+  if (cfg->http_helper) UseHttpHelper(cfg->http_helper_sandbox);
   // Lets tests make one version of the updater fail to start, as a broken release would.
   Failpoint("updater.start." + std::string(BuildVersion()));
   const DaemonExit exit = RunDaemon(*cfg, SystemClock::Instance());
@@ -148,7 +176,7 @@ int Selftest(const std::string& config_path) {
   if (!db) return fail(db.error().message);
   if (auto curl = http::LoadLibcurl(); !curl) return fail(curl.error().message);
   // The HTTP helper this binary would start for its check-ins answers (it parses a URL).
-  http::UseHelperProcess({"/proc/self/exe", "http-helper"}, "steward-updater");
+  http::UseHelperProcess({"/proc/self/exe", "http-helper"}, "steward-updater");  // confined
   if (auto helper = http::Client().CheckUrl("https://selftest.invalid/"); !helper) {
     return fail("the HTTP helper process does not work: " + helper.error().message);
   }
@@ -289,6 +317,8 @@ int Main(const std::vector<std::string>& args) {
   auto* check_config = app.add_subcommand("check-config", "Validate the config file and print it");
   // Internal: started by the running updater for its HTTP requests, talks on fd 3.
   auto* http_helper = app.add_subcommand("http-helper", "")->group("");
+  bool no_sandbox = false;
+  http_helper->add_flag("--no-sandbox", no_sandbox);
   check_config->add_option("-c,--config", config_path, "Config file")->capture_default_str();
   auto* run = app.add_subcommand("run", "Run the daemon: supervise the configured components");
   std::string selftest_config;
@@ -329,7 +359,7 @@ int Main(const std::vector<std::string>& args) {
   }
   if (auto code = ParseArgs(app, args)) return *code;
   if (check_config->parsed()) return CheckConfig(config_path);
-  if (http_helper->parsed()) return http::ServeHelper(3, std::chrono::seconds(2));
+  if (http_helper->parsed()) return HttpHelper(!no_sandbox);
   if (run->parsed()) return Run(config_path, args);
   if (selftest->parsed()) return Selftest(selftest_config);
   auto sock = ApiSocket(socket, config_path);

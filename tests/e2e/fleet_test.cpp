@@ -353,26 +353,28 @@ TEST_F(Fleet, HttpRequestsRunInAHelperProcessUnlessTurnedOff) {
   };
   EXPECT_FALSE(maps_libcurl(*hosts_[0]));
   EXPECT_TRUE(maps_libcurl(*hosts_[1]));
-  // It runs from /proc/self/exe, under the updater's name: `ps` shows what it is.
-  auto children = [](const Host& h) {
-    std::vector<std::string> out;
+  // It runs from /proc/self/exe under the updater's name, so `ps` shows what it is, and it has
+  // confined itself (no_new_privs is set just before Landlock's restriction).
+  auto helper_status = [](const Host& h) -> std::string {
     std::error_code ec;
     const auto tasks = "/proc/" + std::to_string(h.updater.proc().pid()) + "/task";
     for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
       std::ifstream list(task.path() / "children");
       for (pid_t child = 0; list >> child;) {
-        std::ifstream in("/proc/" + std::to_string(child) + "/cmdline");
+        const std::string proc = "/proc/" + std::to_string(child);
+        std::ifstream in(proc + "/cmdline");
         std::string cmdline((std::istreambuf_iterator<char>(in)), {});
         std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-        out.push_back(cmdline);
+        if (cmdline != "steward-updater http-helper ") continue;
+        std::ifstream status(proc + "/status");
+        return std::string((std::istreambuf_iterator<char>(status)), {});
       }
     }
-    return out;
+    return "";
   };
-  EXPECT_TRUE(Eventually(
-      [&] { return std::ranges::count(children(*hosts_[0]), "steward-updater http-helper ") > 0; },
-      20s))
-      << testing::PrintToString(children(*hosts_[0]));
+  std::string status;
+  EXPECT_TRUE(Eventually([&] { return !(status = helper_status(*hosts_[0])).empty(); }, 20s));
+  EXPECT_NE(status.find("NoNewPrivs:\t1"), std::string::npos) << status;
 }
 
 }  // namespace

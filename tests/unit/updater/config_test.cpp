@@ -24,6 +24,8 @@ TEST(UpdaterConfig, MinimalConfigUsesArchitectureDefaults) {
   EXPECT_EQ(cfg.state_dir, "/var/lib/steward");
   EXPECT_TRUE(cfg.http_helper);
   EXPECT_FALSE(ParseConfig("http_helper = false\n", "u.toml").value().http_helper);
+  EXPECT_TRUE(cfg.http_helper_sandbox);
+  EXPECT_FALSE(ParseConfig("http_helper_sandbox = false\n", "u.toml").value().http_helper_sandbox);
   const auto& c = cfg.components.at(0);
   EXPECT_EQ(c.readiness, "notify");
   EXPECT_EQ(c.start_timeout, 90s);
@@ -58,6 +60,7 @@ TEST(UpdaterConfig, RejectsInvalidComponents) {
       {"[[component]]\nname = \"a\"\nexec = \"/x\"\nstop_timeout = \"0s\"", "from 1s to 1h"},
       {"state_dir = \"relative\"", "absolute path"},
       {"http_helper = \"yes\"", "'http_helper'"},
+      {"http_helper_sandbox = 1", "'http_helper_sandbox'"},
       {"[controller]\nurls = []", "at least one controller URL"},
       {"[controller]\nurls = [\"ftp://x\"]", "https://"},
       {"[controller]\nurls = [\"https://x\"]\ncheckin_interval = \"0s\"",

@@ -1,0 +1,91 @@
+#include "common/sandbox.hpp"
+
+#include <cerrno>
+#include <cstdint>
+
+#ifdef __linux__
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+namespace steward::sandbox {
+
+#if defined(__linux__) && defined(SYS_landlock_create_ruleset)
+
+namespace {
+
+// The kernel's stable ABI (linux/landlock.h), spelled out here: the build host's headers may
+// predate the newer fields; a kernel takes the struct size that matches its ABI.
+struct RulesetAttr {
+  std::uint64_t handled_access_fs = 0;
+  std::uint64_t handled_access_net = 0;  // ABI 4
+  std::uint64_t scoped = 0;              // ABI 6
+};
+constexpr std::uint32_t kCreateRulesetVersion = 1U << 0;
+constexpr std::uint64_t kExecute = 1ULL << 0;
+constexpr std::uint64_t kWriteFile = 1ULL << 1;
+constexpr std::uint64_t kRemoveDir = 1ULL << 4;
+constexpr std::uint64_t kRemoveFile = 1ULL << 5;
+constexpr std::uint64_t kMakeChar = 1ULL << 6;
+constexpr std::uint64_t kMakeDir = 1ULL << 7;
+constexpr std::uint64_t kMakeReg = 1ULL << 8;
+constexpr std::uint64_t kMakeSock = 1ULL << 9;
+constexpr std::uint64_t kMakeFifo = 1ULL << 10;
+constexpr std::uint64_t kMakeBlock = 1ULL << 11;
+constexpr std::uint64_t kMakeSym = 1ULL << 12;
+constexpr std::uint64_t kRefer = 1ULL << 13;                   // ABI 2
+constexpr std::uint64_t kTruncate = 1ULL << 14;                // ABI 3
+constexpr std::uint64_t kScopeAbstractUnixSocket = 1ULL << 0;  // ABI 6
+constexpr std::uint64_t kScopeSignal = 1ULL << 1;              // ABI 6
+
+}  // namespace
+
+int LandlockAbi() {
+  const long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, kCreateRulesetVersion);
+  return abi > 0 ? static_cast<int>(abi) : 0;
+}
+
+Result<int> ConfineToReading() {
+  const int abi = LandlockAbi();
+  if (abi == 0) {
+    return Fail(ErrorCode::unsupported,
+                "this kernel has no Landlock (Linux 5.13 or newer with landlock among its LSMs)");
+  }
+  RulesetAttr attr;
+  attr.handled_access_fs = kExecute | kWriteFile | kRemoveDir | kRemoveFile | kMakeChar | kMakeDir |
+                           kMakeReg | kMakeSock | kMakeFifo | kMakeBlock | kMakeSym;
+  if (abi >= 2) attr.handled_access_fs |= kRefer;
+  if (abi >= 3) attr.handled_access_fs |= kTruncate;
+  std::size_t size = sizeof(std::uint64_t);
+  if (abi >= 6) {
+    attr.scoped = kScopeAbstractUnixSocket | kScopeSignal;
+    size = sizeof(RulesetAttr);
+  }
+  // No rule is added: what the ruleset handles is denied everywhere.
+  const long ruleset = ::syscall(SYS_landlock_create_ruleset, &attr, size, 0U);
+  if (ruleset < 0) return std::unexpected(ErrnoError("landlock_create_ruleset", errno));
+  const int fd = static_cast<int>(ruleset);
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return std::unexpected(ErrnoError("prctl(PR_SET_NO_NEW_PRIVS)", err));
+  }
+  const long rc = ::syscall(SYS_landlock_restrict_self, fd, 0U);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return std::unexpected(ErrnoError("landlock_restrict_self", err));
+  return abi;
+}
+
+#else
+
+int LandlockAbi() { return 0; }
+
+Result<int> ConfineToReading() {
+  return Fail(ErrorCode::unsupported, "Landlock is a Linux feature; nothing is confined here");
+}
+
+#endif
+
+}  // namespace steward::sandbox
