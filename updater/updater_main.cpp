@@ -97,16 +97,20 @@ std::filesystem::path LaunchNewestUpdater(const Config& cfg, const std::vector<s
 // (/proc/self/exe), whatever replaced the file since, so helper and updater speak one protocol.
 void UseHttpHelper(bool sandbox) {
   std::vector<std::string> argv = {"/proc/self/exe", "http-helper"};
-  if (!sandbox) {
-    argv.push_back("--no-sandbox");
-  } else if (const int abi = sandbox::LandlockAbi(); abi == 0) {
+  if (!sandbox) argv.push_back("--no-sandbox");
+  http::UseHelperProcess(std::move(argv), "steward-updater");
+}
+
+// At start: says whether the helper will be confined.
+void LogHttpHelperSandbox(bool sandbox) {
+  if (!sandbox) return;
+  if (const int abi = sandbox::LandlockAbi(); abi == 0) {
     log::Get("main").warn(
         "this kernel has no Landlock: the HTTP helper runs unconfined (it could write files); "
         "Linux 5.13 or newer with landlock among its LSMs confines it");
   } else {
     log::Get("main").info("HTTP helper confined by Landlock (ABI {})", abi);
   }
-  http::UseHelperProcess(std::move(argv), "steward-updater");
 }
 
 // `steward-updater http-helper`: confined, unless told not to or the kernel cannot, before it
@@ -137,7 +141,10 @@ int Run(const std::string& path, const std::vector<std::string>& args) {
     return exit_code::kConfig;
   }
   const auto launcher = LaunchNewestUpdater(*cfg, args);
-  if (cfg->http_helper) UseHttpHelper(cfg->http_helper_sandbox);
+  if (cfg->http_helper) {
+    UseHttpHelper(cfg->http_helper_sandbox);
+    LogHttpHelperSandbox(cfg->http_helper_sandbox);
+  }
   // Lets tests make one version of the updater fail to start, as a broken release would.
   Failpoint("updater.start." + std::string(BuildVersion()));
   const DaemonExit exit = RunDaemon(*cfg, SystemClock::Instance());
@@ -160,8 +167,11 @@ int Selftest(const std::string& config_path) {
     std::cerr << "steward-updater: selftest failed: " << what << "\n";
     return exit_code::kSoftware;
   };
+  bool sandbox = true;
   if (!config_path.empty()) {
-    if (auto cfg = LoadConfig(config_path); !cfg) return fail(cfg.error().message);
+    auto cfg = LoadConfig(config_path);
+    if (!cfg) return fail(cfg.error().message);
+    sandbox = cfg->http_helper_sandbox;
   }
   if (HexEncode(Sha256Of("abc")) !=
       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") {
@@ -175,8 +185,9 @@ int Selftest(const std::string& config_path) {
   auto db = sqlite::Db::Open(":memory:");
   if (!db) return fail(db.error().message);
   if (auto curl = http::LoadLibcurl(); !curl) return fail(curl.error().message);
-  // The HTTP helper this binary would start for its check-ins answers (it parses a URL).
-  http::UseHelperProcess({"/proc/self/exe", "http-helper"}, "steward-updater");  // confined
+  // The HTTP helper this binary would start for its check-ins answers (it parses a URL),
+  // confined as the config says.
+  UseHttpHelper(sandbox);
   if (auto helper = http::Client().CheckUrl("https://selftest.invalid/"); !helper) {
     return fail("the HTTP helper process does not work: " + helper.error().message);
   }

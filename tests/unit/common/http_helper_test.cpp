@@ -108,6 +108,26 @@ HostileServer::Handler Hello() {
   };
 }
 
+// The helper confines itself unless started with --no-sandbox (no_new_privs is set just
+// before Landlock's restriction, and shows in /proc).
+TEST_F(HttpHelper, TheHelperIsConfinedUnlessToldNotToBe) {
+  HostileServer srv(Hello());
+  auto no_new_privs = [&] {
+    Client client(Options());
+    auto r = client.Get(srv.Url("/x"));
+    EXPECT_TRUE(r) << r.error().ToString();
+    const auto live = LiveHelpers();
+    EXPECT_EQ(live.size(), 1u);
+    std::ifstream in("/proc/" + std::to_string(live.empty() ? 0 : live[0]) + "/status");
+    const std::string status((std::istreambuf_iterator<char>(in)), {});
+    return status.find("NoNewPrivs:\t1") != std::string::npos;
+  };
+  EXPECT_TRUE(no_new_privs());
+  ASSERT_TRUE(test::Eventually([&] { return LiveHelpers().empty(); }, 10s));
+  UseHelperProcess({test::Bin("steward-updater"), "http-helper", "--no-sandbox"});
+  EXPECT_FALSE(no_new_privs());
+}
+
 TEST_F(HttpHelper, RequestsRunInTheHelperAndTheAnswerIsTheSame) {
   const bool mapped_before = LibcurlMappedHere();
   HostileServer srv(Hello());
