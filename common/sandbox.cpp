@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #ifdef __linux__
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -39,6 +40,27 @@ constexpr std::uint64_t kTruncate = 1ULL << 14;                // ABI 3
 constexpr std::uint64_t kScopeAbstractUnixSocket = 1ULL << 0;  // ABI 6
 constexpr std::uint64_t kScopeSignal = 1ULL << 1;              // ABI 6
 
+// Every capability, from every set; then no_new_privs.
+Result<void> DropCapabilities() {
+  // The bounding set only limits what an exec could grant, which no_new_privs and Landlock
+  // already deny: dropping it is a second line, done when allowed (it needs CAP_SETPCAP).
+  for (int cap = 0; cap < 64; ++cap) {
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno == EINVAL) break;  // past the last
+  }
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+    return std::unexpected(ErrnoError("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", errno));
+  }
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
+  if (::syscall(SYS_capset, &header, none) != 0) {
+    return std::unexpected(ErrnoError("capset", errno));
+  }
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return std::unexpected(ErrnoError("prctl(PR_SET_NO_NEW_PRIVS)", errno));
+  }
+  return {};
+}
+
 }  // namespace
 
 int LandlockAbi() {
@@ -47,10 +69,12 @@ int LandlockAbi() {
 }
 
 Result<int> ConfineToReading() {
+  if (auto r = DropCapabilities(); !r) return std::unexpected(r.error());
   const int abi = LandlockAbi();
   if (abi == 0) {
     return Fail(ErrorCode::unsupported,
-                "this kernel has no Landlock (Linux 5.13 or newer with landlock among its LSMs)");
+                "this kernel has no Landlock (Linux 5.13 or newer with landlock among its LSMs); "
+                "only the capabilities were dropped");
   }
   RulesetAttr attr;
   attr.handled_access_fs = kExecute | kWriteFile | kRemoveDir | kRemoveFile | kMakeChar | kMakeDir |
@@ -66,11 +90,6 @@ Result<int> ConfineToReading() {
   const long ruleset = ::syscall(SYS_landlock_create_ruleset, &attr, size, 0U);
   if (ruleset < 0) return std::unexpected(ErrnoError("landlock_create_ruleset", errno));
   const int fd = static_cast<int>(ruleset);
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return std::unexpected(ErrnoError("prctl(PR_SET_NO_NEW_PRIVS)", err));
-  }
   const long rc = ::syscall(SYS_landlock_restrict_self, fd, 0U);
   const int err = errno;
   ::close(fd);

@@ -64,8 +64,8 @@ struct Config {
   // HTTP requests (check-ins, downloads, readiness probes) run in a short-lived helper process,
   // so the updater itself never loads libcurl and its TLS libraries. false: in the updater.
   bool http_helper = true;
-  // The helper confines itself with Landlock before its first request: it writes, creates,
-  // removes and executes nothing, and signals no process outside it. false: unconfined.
+  // The helper drops its capabilities and confines itself with Landlock before its first
+  // request: it writes, creates, removes and executes nothing. false: unconfined.
   bool http_helper_sandbox = true;
   std::optional<ControllerConfig> controller;
   std::string root = "/etc/steward/root.json";

@@ -243,7 +243,7 @@ StateDb::Batch::Batch(StateDb& db, Sync sync) : db_(&db) {
   // SQLite takes the safety level only outside a transaction.
   deferred_ = sync == Sync::deferred && db_->db_.Exec("PRAGMA synchronous=NORMAL").has_value();
   open_ = db_->db_.Exec("BEGIN IMMEDIATE").has_value();
-  if (!open_) Restore();
+  if (!open_) (void)Restore();
 }
 
 StateDb::Batch::~Batch() { (void)Commit(); }
@@ -253,13 +253,20 @@ Result<void> StateDb::Batch::Commit() {
   open_ = false;
   auto r = db_->db_.Exec("COMMIT");
   if (!r) (void)db_->db_.Exec("ROLLBACK");
-  Restore();
-  return r;
+  auto restored = Restore();
+  return r ? restored : r;
 }
 
-void StateDb::Batch::Restore() {
-  if (deferred_) (void)db_->db_.Exec("PRAGMA synchronous=FULL");
+Result<void> StateDb::Batch::Restore() {
+  if (!deferred_) return {};
   deferred_ = false;
+  auto r = db_->db_.Exec("PRAGMA synchronous=FULL");
+  if (!r) {
+    return std::unexpected(r.error().Wrap(
+        "restoring synchronous=FULL after a deferred commit (until it is, commits are not "
+        "fsync'd; restart the updater)"));
+  }
+  return r;
 }
 
 Result<void> StateDb::ResetStreak(std::string_view name, WallTime at) {

@@ -78,7 +78,8 @@ class StateDb {
     Result<void> Commit();
 
    private:
-    void Restore();  // the database's own safety level, after a deferred batch
+    // The database's own safety level, after a deferred batch.
+    Result<void> Restore();
     StateDb* db_;
     bool open_ = false;
     bool deferred_ = false;

@@ -1,6 +1,6 @@
 // The HTTP helper's sandbox, applied in a forked child (the test process stays unconfined): it
 // still reads files and connects over loopback, and writes, creates, removes, renames, executes
-// and signals nothing.
+// and signals nothing, and holds no capability.
 #include "common/sandbox.hpp"
 
 #include <arpa/inet.h>
@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include "common/files.hpp"
@@ -48,6 +49,16 @@ std::string InChild(Body body) {
 
 // "ok" or the errno's name of each attempt, separated by spaces.
 std::string Outcome(int rc) { return rc >= 0 ? "ok" : strerrorname_np(errno); }
+
+// This process's effective capabilities and no_new_privs, from /proc.
+std::string CapEffAndNoNewPrivs() {
+  std::ifstream in("/proc/self/status");
+  std::string out;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("CapEff:") || line.starts_with("NoNewPrivs:")) out += line + " ";
+  }
+  return out;
+}
 
 TEST(Sandbox, AConfinedProcessReadsAndConnectsButChangesNothing) {
   if (LandlockAbi() == 0) GTEST_SKIP() << "this kernel has no Landlock";
@@ -84,13 +95,16 @@ TEST(Sandbox, AConfinedProcessReadsAndConnectsButChangesNothing) {
     note("exec", ::execv("/bin/true", argv));
     const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     note("connect", ::connect(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr));
+    note("chown", ::chown(existing.c_str(), 1, 1));  // no CAP_CHOWN (Landlock does not cover it)
+    r += CapEffAndNoNewPrivs();
     if (*abi >= 3) note("truncate", ::truncate(existing.c_str(), 0));
     if (*abi >= 6) note("signal", ::kill(parent, 0));
     return r;
   });
   std::string expected =
       "read=ok write=EACCES create=EACCES mkdir=EACCES unlink=EACCES rmdir=EACCES "
-      "rename=EACCES symlink=EACCES exec=EACCES connect=ok ";
+      "rename=EACCES symlink=EACCES exec=EACCES connect=ok chown=EPERM "
+      "CapEff:\t0000000000000000 NoNewPrivs:\t1 ";
   if (LandlockAbi() >= 3) expected += "truncate=EACCES ";
   if (LandlockAbi() >= 6) expected += "signal=EPERM ";
   EXPECT_EQ(out, expected);
@@ -100,12 +114,16 @@ TEST(Sandbox, AConfinedProcessReadsAndConnectsButChangesNothing) {
   EXPECT_FALSE(std::filesystem::exists(dir / "new"));
 }
 
-TEST(Sandbox, WithoutLandlockNothingIsConfinedAndTheErrorSaysWhy) {
+TEST(Sandbox, WithoutLandlockOnlyCapabilitiesGoAndTheErrorSaysWhy) {
   if (LandlockAbi() != 0) GTEST_SKIP() << "this kernel has Landlock";
-  auto r = ConfineToReading();
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, ErrorCode::unsupported);
-  EXPECT_NE(r.error().message.find("Landlock"), std::string::npos);
+  const std::string out = InChild([] {
+    auto r = ConfineToReading();
+    if (r) return std::string("confined");
+    return std::string(ErrorCodeName(r.error().code)) + " " + CapEffAndNoNewPrivs() +
+           r.error().message;
+  });
+  EXPECT_TRUE(out.starts_with("unsupported CapEff:\t0000000000000000 NoNewPrivs:\t1 ")) << out;
+  EXPECT_NE(out.find("no Landlock"), std::string::npos) << out;
 }
 
 }  // namespace
