@@ -4,11 +4,17 @@
 #include <cstdint>
 
 #ifdef __linux__
+#include <linux/audit.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
+
+#include <cstddef>
+#include <vector>
 
 namespace steward::sandbox {
 
@@ -40,6 +46,84 @@ constexpr std::uint64_t kTruncate = 1ULL << 14;                // ABI 3
 constexpr std::uint64_t kScopeAbstractUnixSocket = 1ULL << 0;  // ABI 6
 constexpr std::uint64_t kScopeSignal = 1ULL << 1;              // ABI 6
 
+#if defined(__x86_64__) || defined(__aarch64__)
+#define STEWARD_SECCOMP 1
+#if defined(__x86_64__)
+constexpr std::uint32_t kAuditArch = AUDIT_ARCH_X86_64;
+#else
+constexpr std::uint32_t kAuditArch = AUDIT_ARCH_AARCH64;
+#endif
+
+// System calls Landlock has no right for: changing a file's mode, owner, times or extended
+// attributes. As root without capabilities the helper could still do that to root's files
+// (chmod u+s). Numbers of calls newer than the build host's headers are the kernel's own
+// (shared by x86_64 and arm64 since Linux 5.1).
+std::vector<long> MetadataSyscalls() {
+  return {
+#ifdef __NR_chmod
+      __NR_chmod,
+#endif
+#ifdef __NR_chown
+      __NR_chown,
+#endif
+#ifdef __NR_lchown
+      __NR_lchown,
+#endif
+#ifdef __NR_utime
+      __NR_utime,
+#endif
+#ifdef __NR_utimes
+      __NR_utimes,
+#endif
+#ifdef __NR_futimesat
+      __NR_futimesat,
+#endif
+      __NR_fchmod,
+      __NR_fchmodat,
+      __NR_fchown,
+      __NR_fchownat,
+      __NR_utimensat,
+      __NR_setxattr,
+      __NR_lsetxattr,
+      __NR_fsetxattr,
+      __NR_removexattr,
+      __NR_lremovexattr,
+      __NR_fremovexattr,
+      452,  // fchmodat2 (6.6)
+      463,  // setxattrat (6.13)
+      466,  // removexattrat (6.13)
+  };
+}
+
+#endif
+
+// A seccomp filter that fails MetadataSyscalls() with EPERM (and every system call of another
+// ABI: x32, i386). Needs no_new_privs. A kernel without seccomp filters leaves it out.
+Result<void> DenyMetadataChanges() {
+#ifdef STEWARD_SECCOMP
+  std::vector<sock_filter> f;
+  const auto deny = static_cast<std::uint32_t>(SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA));
+  f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)));
+  f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kAuditArch, 1, 0));
+  f.push_back(BPF_STMT(BPF_RET | BPF_K, deny));
+  f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
+#ifdef __x86_64__
+  f.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000U, 0, 1));  // x32
+  f.push_back(BPF_STMT(BPF_RET | BPF_K, deny));
+#endif
+  for (const long nr : MetadataSyscalls()) {
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(nr), 0, 1));
+    f.push_back(BPF_STMT(BPF_RET | BPF_K, deny));
+  }
+  f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+  sock_fprog prog{static_cast<unsigned short>(f.size()), f.data()};
+  if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0 && errno != EINVAL) {
+    return std::unexpected(ErrnoError("prctl(PR_SET_SECCOMP)", errno));
+  }
+#endif
+  return {};
+}
+
 // Every capability, from every set; then no_new_privs.
 Result<void> DropCapabilities() {
   // The bounding set only limits what an exec could grant, which no_new_privs and Landlock
@@ -70,6 +154,7 @@ int LandlockAbi() {
 
 Result<int> ConfineToReading() {
   if (auto r = DropCapabilities(); !r) return std::unexpected(r.error());
+  if (auto r = DenyMetadataChanges(); !r) return std::unexpected(r.error());
   const int abi = LandlockAbi();
   if (abi == 0) {
     return Fail(ErrorCode::unsupported,

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -50,12 +51,14 @@ std::string InChild(Body body) {
 // "ok" or the errno's name of each attempt, separated by spaces.
 std::string Outcome(int rc) { return rc >= 0 ? "ok" : strerrorname_np(errno); }
 
-// This process's effective capabilities and no_new_privs, from /proc.
-std::string CapEffAndNoNewPrivs() {
+// This process's effective capabilities, no_new_privs and seccomp mode, from /proc.
+std::string Confinement() {
   std::ifstream in("/proc/self/status");
   std::string out;
   for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("CapEff:") || line.starts_with("NoNewPrivs:")) out += line + " ";
+    for (const char* key : {"CapEff:", "NoNewPrivs:", "Seccomp:"}) {
+      if (line.starts_with(key)) out += line + " ";
+    }
   }
   return out;
 }
@@ -95,16 +98,21 @@ TEST(Sandbox, AConfinedProcessReadsAndConnectsButChangesNothing) {
     note("exec", ::execv("/bin/true", argv));
     const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     note("connect", ::connect(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr));
-    note("chown", ::chown(existing.c_str(), 1, 1));  // no CAP_CHOWN (Landlock does not cover it)
-    r += CapEffAndNoNewPrivs();
+    // Metadata, which Landlock does not cover: no CAP_CHOWN, and a system-call filter.
+    note("chown", ::chown(existing.c_str(), 1, 1));
+    note("chmod", ::chmod(existing.c_str(), 04755));
+    note("utimes", ::utimensat(AT_FDCWD, existing.c_str(), nullptr, 0));
+    note("setxattr", ::setxattr(existing.c_str(), "user.x", "1", 1, 0));
+    r += Confinement();
     if (*abi >= 3) note("truncate", ::truncate(existing.c_str(), 0));
     if (*abi >= 6) note("signal", ::kill(parent, 0));
     return r;
   });
   std::string expected =
       "read=ok write=EACCES create=EACCES mkdir=EACCES unlink=EACCES rmdir=EACCES "
-      "rename=EACCES symlink=EACCES exec=EACCES connect=ok chown=EPERM "
-      "CapEff:\t0000000000000000 NoNewPrivs:\t1 ";
+      "rename=EACCES symlink=EACCES exec=EACCES connect=ok chown=EPERM chmod=EPERM utimes=EPERM "
+      "setxattr=EPERM "
+      "CapEff:\t0000000000000000 NoNewPrivs:\t1 Seccomp:\t2 ";
   if (LandlockAbi() >= 3) expected += "truncate=EACCES ";
   if (LandlockAbi() >= 6) expected += "signal=EPERM ";
   EXPECT_EQ(out, expected);
@@ -119,10 +127,10 @@ TEST(Sandbox, WithoutLandlockOnlyCapabilitiesGoAndTheErrorSaysWhy) {
   const std::string out = InChild([] {
     auto r = ConfineToReading();
     if (r) return std::string("confined");
-    return std::string(ErrorCodeName(r.error().code)) + " " + CapEffAndNoNewPrivs() +
-           r.error().message;
+    return std::string(ErrorCodeName(r.error().code)) + " " + Confinement() + r.error().message;
   });
-  EXPECT_TRUE(out.starts_with("unsupported CapEff:\t0000000000000000 NoNewPrivs:\t1 ")) << out;
+  EXPECT_TRUE(out.starts_with("unsupported CapEff:\t0000000000000000 NoNewPrivs:\t1 Seccomp:\t2 "))
+      << out;
   EXPECT_NE(out.find("no Landlock"), std::string::npos) << out;
 }
 
