@@ -16,6 +16,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "common/files.hpp"
+
 namespace steward::sandbox {
 
 #if defined(__linux__) && defined(SYS_landlock_create_ruleset)
@@ -159,7 +161,7 @@ Result<int> ConfineToReading() {
   if (abi == 0) {
     return Fail(ErrorCode::unsupported,
                 "this kernel has no Landlock (Linux 5.13 or newer with landlock among its LSMs); "
-                "only the capabilities were dropped");
+                "only the capabilities were dropped and the file-metadata calls filtered");
   }
   RulesetAttr attr;
   attr.handled_access_fs = kExecute | kWriteFile | kRemoveDir | kRemoveFile | kMakeChar | kMakeDir |
@@ -174,11 +176,10 @@ Result<int> ConfineToReading() {
   // No rule is added: what the ruleset handles is denied everywhere.
   const long ruleset = ::syscall(SYS_landlock_create_ruleset, &attr, size, 0U);
   if (ruleset < 0) return std::unexpected(ErrnoError("landlock_create_ruleset", errno));
-  const int fd = static_cast<int>(ruleset);
-  const long rc = ::syscall(SYS_landlock_restrict_self, fd, 0U);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return std::unexpected(ErrnoError("landlock_restrict_self", err));
+  const files::UniqueFd fd(static_cast<int>(ruleset));
+  if (::syscall(SYS_landlock_restrict_self, fd.Get(), 0U) != 0) {
+    return std::unexpected(ErrnoError("landlock_restrict_self", errno));
+  }
   return abi;
 }
 

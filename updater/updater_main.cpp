@@ -106,9 +106,9 @@ void LogHttpHelperSandbox(bool sandbox) {
   if (!sandbox) return;
   if (const int abi = sandbox::LandlockAbi(); abi == 0) {
     log::Get("main").warn(
-        "this kernel has no Landlock: the HTTP helper only drops its capabilities (it could "
-        "still write files root owns); Linux 5.13 or newer with landlock among its LSMs "
-        "confines it");
+        "this kernel has no Landlock: the HTTP helper only drops its capabilities and blocks "
+        "file-metadata calls (it could still write files root owns); Linux 5.13 or newer with "
+        "landlock among its LSMs confines it");
   } else {
     log::Get("main").info("HTTP helper confined by Landlock (ABI {})", abi);
   }
