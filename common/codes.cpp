@@ -64,4 +64,23 @@ std::optional<ExitKind> ExitKindFromName(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view UpdateResultName(UpdateResult result) {
+  switch (result) {
+#define STEWARD_X(name)    \
+  case UpdateResult::name: \
+    return #name;
+    STEWARD_UPDATE_RESULTS(STEWARD_X)
+#undef STEWARD_X
+  }
+  return "unknown";
+}
+
+std::optional<UpdateResult> UpdateResultFromName(std::string_view name) {
+#define STEWARD_X(n) \
+  if (name == #n) return UpdateResult::n;
+  STEWARD_UPDATE_RESULTS(STEWARD_X)
+#undef STEWARD_X
+  return std::nullopt;
+}
+
 }  // namespace steward

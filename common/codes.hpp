@@ -147,4 +147,22 @@ enum class ExitKind : std::uint8_t {
 std::string_view ExitKindName(ExitKind kind);
 std::optional<ExitKind> ExitKindFromName(std::string_view name);
 
+// X(name): how an update transaction ended, as the journal, status and check-ins name it.
+// Names are stable; add new ones at the end.
+#define STEWARD_UPDATE_RESULTS(X) \
+  X(committed)                    \
+  X(rolled_back)                  \
+  X(environment)                  \
+  X(failed)                       \
+  X(superseded)
+
+enum class UpdateResult : std::uint8_t {
+#define STEWARD_X(name) name,
+  STEWARD_UPDATE_RESULTS(STEWARD_X)
+#undef STEWARD_X
+};
+
+std::string_view UpdateResultName(UpdateResult result);
+std::optional<UpdateResult> UpdateResultFromName(std::string_view name);
+
 }  // namespace steward

@@ -419,6 +419,18 @@ Result<Manifest> ParseManifest(std::string_view bytes) {
   return m;
 }
 
+std::optional<SemVer> SignedVersion(const Root& root, std::string_view manifest_bytes,
+                                    std::span<const std::string> signature_texts,
+                                    bool allow_legacy_signatures) {
+  if (manifest_bytes.size() > kMaxManifestBytes) return std::nullopt;
+  if (!CheckSignatures(root, root.release, "release", manifest_bytes, signature_texts,
+                       allow_legacy_signatures)) {
+    return std::nullopt;
+  }
+  auto manifest = ParseManifest(manifest_bytes);
+  return manifest ? std::optional<SemVer>(manifest->version) : std::nullopt;
+}
+
 Result<VerifiedRelease> VerifyRelease(const Root& root, std::string_view manifest_bytes,
                                       std::span<const std::string> signature_texts,
                                       const Floor& floor, const Expect& expect, WallTime now) {

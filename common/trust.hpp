@@ -138,6 +138,13 @@ Result<VerifiedRelease> VerifyRelease(const Root& root, std::string_view manifes
                                       std::span<const std::string> signature_texts,
                                       const Floor& floor, const Expect& expect, WallTime now);
 
+// The version a release manifest names, when its signatures meet the release threshold of
+// `root` and it parses; nullopt otherwise. For reports of a release refused later in the order
+// (below the floor, expired, …): an unsigned claim is never repeated.
+std::optional<SemVer> SignedVersion(const Root& root, std::string_view manifest_bytes,
+                                    std::span<const std::string> signature_texts,
+                                    bool allow_legacy_signatures);
+
 // Component and channel names: [a-z0-9][a-z0-9_-]{0,63}.
 bool IsValidName(std::string_view name);
 // Key labels (also part of signature file names): [A-Za-z0-9][A-Za-z0-9_.-]{0,63}.

@@ -163,7 +163,7 @@ json UpdateJson(const TxnView& t) {
               {"from", OrNull(t.from_version)},
               {"to", OrNull(t.to_version)},
               {"state", TxnStateName(t.state)},
-              {"result", OrNull(t.result)},
+              {"result", t.result ? json(UpdateResultName(*t.result)) : json(nullptr)},
               {"error_code", OrNull(t.error_code)},
               {"error", OrNull(t.error)},
               {"healthy_s", seconds(t.healthy)},

@@ -36,6 +36,8 @@ constexpr std::array kTable = {
 
     Row{TxnState::verifying, TxnEvent::healthy, TxnState::committed},
     Row{TxnState::verifying, TxnEvent::unhealthy, TxnState::rolling_back},
+    // Stopped and never run: a newer release replaces it before anyone starts it.
+    Row{TxnState::verifying, TxnEvent::superseded, TxnState::superseded},
 
     Row{TxnState::rolling_back, TxnEvent::done, TxnState::rolled_back},
     // Even a failed rollback ends the transaction: the previous version is what `current`
@@ -43,9 +45,9 @@ constexpr std::array kTable = {
     Row{TxnState::rolling_back, TxnEvent::error, TxnState::rolled_back},
 };
 
-constexpr std::array<std::string_view, 10> kStateNames = {
-    "fetching",  "staged",    "switching",    "switched",    "restarting",
-    "verifying", "committed", "rolling_back", "rolled_back", "failed"};
+constexpr std::array<std::string_view, 11> kStateNames = {
+    "fetching",  "staged",       "switching",   "switched", "restarting", "verifying",
+    "committed", "rolling_back", "rolled_back", "failed",   "superseded"};
 
 }  // namespace
 
@@ -74,13 +76,15 @@ std::string_view TxnEventName(TxnEvent event) {
       return "healthy";
     case TxnEvent::unhealthy:
       return "unhealthy";
+    case TxnEvent::superseded:
+      return "superseded";
   }
   return "unknown";
 }
 
 bool IsTerminal(TxnState state) {
   return state == TxnState::committed || state == TxnState::rolled_back ||
-         state == TxnState::failed;
+         state == TxnState::failed || state == TxnState::superseded;
 }
 
 bool MayHaveSwitched(TxnState state) {
@@ -116,6 +120,8 @@ TxnAction ActionFor(TxnState state) {
       return TxnAction::mark_bad;
     case TxnState::failed:
       return TxnAction::discard;
+    case TxnState::superseded:
+      return TxnAction::none;  // ended by the transaction that replaces it
   }
   return TxnAction::none;
 }

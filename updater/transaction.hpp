@@ -27,6 +27,7 @@ enum class TxnState {
   rolling_back,  // stop, switch back to the previous version, start it if it should run
   rolled_back,   // terminal: previous version restored, the new one marked bad
   failed,        // terminal: failed before anything was switched; nothing changed
+  superseded,    // terminal: a newer release replaced this unverified one on a stopped node
 };
 
 enum class TxnEvent {
@@ -36,6 +37,8 @@ enum class TxnEvent {
   ready,         // the node reported ready (notify, http probe or `none`)
   healthy,       // accumulated healthy runtime reached the grace period
   unhealthy,     // crash loop, start failure or watchdog inside the gate
+  superseded,    // a newer release was installed for the stopped node; a new transaction
+                 // takes over (in the same durable step)
 };
 
 // What the executor does on entering a state.

@@ -70,7 +70,8 @@ bool Injected(std::string_view failpoint) { return Failpoint(failpoint) == FailA
 }  // namespace
 
 UpdateReport TxnView::Report() const {
-  return UpdateReport{from_version, to_version, result.empty() ? "in_progress" : result, error_code,
+  return UpdateReport{from_version, to_version,
+                      result ? std::string(UpdateResultName(*result)) : "in_progress", error_code,
                       error};
 }
 
@@ -175,7 +176,7 @@ Result<void> Updates::Load() {
     for (const auto& s : sigs) t->signatures.push_back(s.get<std::string>());
     t->view.state = *state;
     t->view.healthy = std::chrono::milliseconds(q->Int(11));
-    t->view.result = q->Text(12);
+    t->view.result = UpdateResultFromName(q->Text(12));
     t->view.error_code = q->Text(13);
     t->view.error = q->Text(14);
     t->swaps = q->Int(15);
@@ -229,6 +230,25 @@ Result<trust::Floor> Updates::LoadFloor(const ComponentConfig& c) {
   return floor;
 }
 
+std::unexpected<Error> Updates::Refuse(const ComponentConfig& c, Error e, std::string version) {
+  TxnView v;
+  v.component = c.name;
+  v.from_version =
+      VersionOfDir(LinkDir(fs::path(config_.state_dir) / "components" / c.name / "current"));
+  v.to_version = std::move(version);
+  v.state = TxnState::failed;  // no transaction began (id 0)
+  v.result = UpdateResult::failed;
+  v.error_code = std::string(ErrorCodeName(e.code));
+  v.error = e.message;
+  auto& last = refused_[c.name];
+  if (last.error != v.error || last.to_version != v.to_version) {
+    Log().error("component={} release{} refused: {}", c.name,
+                v.to_version.empty() ? "" : " " + v.to_version, e.ToString());
+  }
+  last = std::move(v);
+  return std::unexpected(std::move(e));
+}
+
 Result<std::string> Updates::Offer(const OfferedRelease& release) {
   const ComponentConfig* c = Component(release.component);
   if (c == nullptr) {
@@ -240,36 +260,40 @@ Result<std::string> Updates::Offer(const OfferedRelease& release) {
                                             "' runs a fixed program (exec = " + c->exec +
                                             ") and is never updated");
   }
-  if (Busy(c->name)) return std::string("an update is in progress");
+  Txn* open = Active(c->name);
+  if (auto s = superseding_.find(c->name); s != superseding_.end()) {
+    return "fetching " + s->second.version + " to supersede an unverified update";
+  }
+  if (open != nullptr && !Supersedable(*open)) return std::string("an update is in progress");
   if (c->hold) return std::string("held by configuration (hold = true)");
-  auto refuse = [&](Error e, std::string version) -> Result<std::string> {
-    TxnView v;
-    v.component = c->name;
-    v.from_version =
-        VersionOfDir(LinkDir(fs::path(config_.state_dir) / "components" / c->name / "current"));
-    v.to_version = std::move(version);
-    v.state = TxnState::failed;  // no transaction began (id 0)
-    v.result = "failed";
-    v.error_code = std::string(ErrorCodeName(e.code));
-    v.error = e.message;
-    auto& last = refused_[c->name];
-    if (last.error != v.error || last.to_version != v.to_version) {
-      Log().error("component={} release refused: {}", c->name, e.ToString());
-    }
-    last = std::move(v);
-    return std::unexpected(std::move(e));
-  };
-  if (!root_) return refuse(*root_error_, "");
+  auto checked = Check(*c, release);
+  if (!checked) return std::unexpected(checked.error());
+  if (auto* answer = std::get_if<std::string>(&*checked)) return std::move(*answer);
+  auto& accepted = std::get<Accepted>(*checked);
+  if (open == nullptr) return Begin(*c, release, accepted, nullptr);
 
-  auto floor = LoadFloor(*c);
+  // The open transaction stays as it is until the newer version is installed: a download that
+  // fails leaves the node exactly as it was, its unverified version still gated at its start.
+  Log().info("component={} is stopped with {} unverified: fetching {} to supersede it", c->name,
+             open->view.to_version, accepted.version);
+  superseding_[c->name] = Superseding{release, accepted.version, open->view.id};
+  deps_.fetch(FetchRequest{c->name, accepted.version, c->binary, *accepted.verified.artifact},
+              [this, name = c->name](Result<Installed> r) { Supersede(name, std::move(r)); });
+  return "fetching " + accepted.version + " to supersede the unverified " + open->view.to_version;
+}
+
+Result<std::variant<std::string, Updates::Accepted>> Updates::Check(const ComponentConfig& c,
+                                                                    const OfferedRelease& release) {
+  if (!root_) return Refuse(c, *root_error_, "");
+  auto floor = LoadFloor(c);
   if (!floor) return std::unexpected(floor.error());
   trust::Expect expect;
-  expect.component = c->name;
-  expect.channel = c->channel;
+  expect.component = c.name;
+  expect.channel = c.channel;
   expect.platform = std::string(HostPlatform());
   if (auto v = SemVer::Parse(BuildVersion())) expect.updater_version = *v;
-  const fs::path comp_dir = fs::path(config_.state_dir) / "components" / c->name;
-  const std::string from_dir = LinkDir(comp_dir / "current");
+  const fs::path comp_dir = fs::path(config_.state_dir) / "components" / c.name;
+  const std::string current_dir = LinkDir(comp_dir / "current");
   auto verified = trust::VerifyRelease(*root_, release.manifest, release.signatures, *floor, expect,
                                        deps_.clock.Now());
   if (!verified && verified.error().code == ErrorCode::sequence_rollback) {
@@ -279,65 +303,85 @@ Result<std::string> Updates::Offer(const OfferedRelease& release) {
     time_only.time_floor = floor->time_floor;
     auto again = trust::VerifyRelease(*root_, release.manifest, release.signatures, time_only,
                                       expect, deps_.clock.Now());
-    if (again &&
-        VersionDirName(again->manifest.version.ToString(), again->artifact->sha256) == from_dir) {
-      refused_.erase(c->name);
+    if (again && VersionDirName(again->manifest.version.ToString(), again->artifact->sha256) ==
+                     current_dir) {
+      refused_.erase(c.name);
       return std::string("already installed");
     }
   }
-  if (!verified) return refuse(verified.error(), "");
-  const trust::Manifest& m = verified->manifest;
-  const std::string version = m.version.ToString();
-  const std::string to_dir = VersionDirName(version, verified->artifact->sha256);
+  if (!verified) {
+    // Signed but refused later in the order (below the floor, expired, another channel…):
+    // the report names the version that was refused.
+    const auto signed_version = trust::SignedVersion(*root_, release.manifest, release.signatures,
+                                                     expect.allow_legacy_signatures);
+    return Refuse(c, verified.error(), signed_version ? signed_version->ToString() : "");
+  }
+  Accepted a{std::move(*verified), "", ""};
+  a.version = a.verified.manifest.version.ToString();
+  a.to_dir = VersionDirName(a.version, a.verified.artifact->sha256);
 
-  if (!c->pin.empty() && version != c->pin) return std::string("pinned to " + c->pin);
-  if (from_dir == to_dir) {
-    refused_.erase(c->name);
+  if (!c.pin.empty() && a.version != c.pin) return std::string("pinned to " + c.pin);
+  if (current_dir == a.to_dir) {
+    refused_.erase(c.name);
     return std::string("already installed");
   }
-  {
-    auto q = deps_.db.db().Prepare(
-        "SELECT reason FROM bad_version WHERE component = ?1 AND version = ?2");
-    if (!q) return std::unexpected(q.error());
-    q->Bind(1, c->name).Bind(2, version);
-    auto row = q->Step();
-    if (!row) return std::unexpected(row.error());
-    if (*row) {
-      return refuse(Error{ErrorCode::version_bad,
-                          "version " + version + " was rolled back here (" + q->Text(0) +
-                              "); it is not retried until a newer release, or an operator clears "
-                              "it"},
-                    version);
-    }
+  auto q =
+      deps_.db.db().Prepare("SELECT reason FROM bad_version WHERE component = ?1 AND version = ?2");
+  if (!q) return std::unexpected(q.error());
+  q->Bind(1, c.name).Bind(2, a.version);
+  auto row = q->Step();
+  if (!row) return std::unexpected(row.error());
+  if (*row) {
+    return Refuse(c,
+                  Error{ErrorCode::version_bad,
+                        "version " + a.version + " was rolled back here (" + q->Text(0) +
+                            "); it is not retried until a newer release, or an operator clears it"},
+                  a.version);
   }
+  return a;
+}
 
+Result<std::string> Updates::Begin(const ComponentConfig& c, const OfferedRelease& release,
+                                   const Accepted& a, Txn* over) {
+  const fs::path comp_dir = fs::path(config_.state_dir) / "components" / c.name;
+  const trust::Manifest& m = a.verified.manifest;
   auto t = std::make_unique<Txn>();
-  t->view.component = c->name;
-  t->view.from_version = VersionOfDir(from_dir);
-  t->view.to_version = version;
-  t->view.grace = c->grace;
-  t->view.state = TxnState::fetching;
-  t->channel = c->channel;
-  t->from_dir = from_dir;
-  t->prev_dir = LinkDir(comp_dir / "previous");
-  t->to_dir = to_dir;
+  t->view.component = c.name;
+  t->view.to_version = a.version;
+  t->view.grace = c.grace;
+  t->channel = c.channel;
+  t->to_dir = a.to_dir;
   t->manifest = release.manifest;
   t->signatures = release.signatures;
+  if (over == nullptr) {
+    t->from_dir = LinkDir(comp_dir / "current");
+    t->prev_dir = LinkDir(comp_dir / "previous");
+    t->view.state = TxnState::fetching;
+  } else {
+    // The superseded version never ran: the new one goes back, if it must, to the last
+    // version that passed its gate, and `previous` keeps naming that one. Nothing older is
+    // kept (current, previous and the version installed are the disk budget).
+    t->from_dir = over->from_dir;
+    t->view.state = TxnState::staged;  // installed and verified by the fetch just done
+  }
+  t->view.from_version = VersionOfDir(t->from_dir);
   {
     // The floor rises and the transaction begins in one durable step.
     StateDb::Batch batch(deps_.db);
     const auto now_ms = ToMillis(deps_.clock.Now());
+    auto floor = LoadFloor(c);
+    if (!floor) return std::unexpected(floor.error());
     auto fl = deps_.db.db().Prepare(
         "INSERT INTO trust_floor(component, channel, root_version, sequence, manifest_sha256, "
         "time_floor_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(component, channel) DO UPDATE "
         "SET root_version = ?3, sequence = ?4, manifest_sha256 = ?5, "
         "time_floor_ms = max(time_floor_ms, ?6)");
     if (!fl) return std::unexpected(fl.error());
-    fl->Bind(1, c->name)
-        .Bind(2, c->channel)
+    fl->Bind(1, c.name)
+        .Bind(2, c.channel)
         .Bind(3, static_cast<std::int64_t>(m.root_version))
         .Bind(4, static_cast<std::int64_t>(m.sequence))
-        .Bind(5, HexEncode(verified->manifest_sha256))
+        .Bind(5, HexEncode(a.verified.manifest_sha256))
         .Bind(6, std::max(ToMillis(m.issued_at), ToMillis(floor->time_floor)));
     if (auto r = fl->Run(); !r) return std::unexpected(r.error());
     auto ins = deps_.db.db().Prepare(
@@ -345,28 +389,95 @@ Result<std::string> Updates::Offer(const OfferedRelease& release) {
         "to_dir, manifest, signatures, state, started_at_ms, updated_at_ms) "
         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)");
     if (!ins) return std::unexpected(ins.error());
-    ins->Bind(1, c->name)
-        .Bind(2, c->channel)
+    ins->Bind(1, c.name)
+        .Bind(2, c.channel)
         .Bind(3, t->view.from_version)
         .Bind(4, t->from_dir)
         .Bind(5, t->prev_dir)
-        .Bind(6, version)
-        .Bind(7, to_dir)
+        .Bind(6, a.version)
+        .Bind(7, a.to_dir)
         .Bind(8, release.manifest)
         .Bind(9, json(release.signatures).dump())
-        .Bind(10, TxnStateName(TxnState::fetching))
+        .Bind(10, TxnStateName(t->view.state))
         .Bind(11, now_ms);
     if (auto r = ins->Run(); !r) return std::unexpected(r.error());
     t->view.id = deps_.db.db().LastInsertRowid();
+    if (over != nullptr) {
+      over->view.state = *Next(over->view.state, TxnEvent::superseded);
+      over->view.result = UpdateResult::superseded;
+      Save(*over);
+      auto close = deps_.db.db().Prepare("UPDATE txn SET closed = 1 WHERE id = ?1");
+      if (!close) return std::unexpected(close.error());
+      if (auto r = close->Bind(1, over->view.id).Run(); !r) return std::unexpected(r.error());
+    }
     if (auto r = batch.Commit(); !r) return std::unexpected(r.error());
   }
-  refused_.erase(c->name);
-  Log().info("component={} update {} -> {} (sequence {}) started", c->name,
-             t->view.from_version.empty() ? "(none)" : t->view.from_version, version, m.sequence);
+  refused_.erase(c.name);
   Txn& ref = *t;
-  active_[c->name] = std::move(t);
-  Enter(ref, TxnState::fetching);
+  if (over != nullptr) {
+    Log().info("component={} update to {} superseded by {} before the node ran it", c.name,
+               over->view.to_version, a.version);
+    deps_.sup.Hold(c.name);  // as Load() holds a transaction found in `staged`
+    active_[c.name] = std::move(t);
+    PruneFor(ref);
+  } else {
+    Log().info("component={} update {} -> {} (sequence {}) started", c.name,
+               ref.view.from_version.empty() ? "(none)" : ref.view.from_version, a.version,
+               m.sequence);
+    active_[c.name] = std::move(t);
+  }
+  Enter(ref, ref.view.state);
   return std::string("started");
+}
+
+bool Updates::Supersedable(const Txn& t) const {
+  if (IsSelf(t) || t.view.state != TxnState::verifying || t.pending) return false;
+  const auto st = deps_.sup.State(t.view.component);
+  return deps_.sup.Desired(t.view.component) != "running" && st != UnitState::starting &&
+         st != UnitState::running && st != UnitState::stopping;
+}
+
+void Updates::Supersede(const std::string& name, Result<Installed> fetched) {
+  auto it = superseding_.find(name);
+  if (it == superseding_.end()) return;
+  const Superseding s = std::move(it->second);
+  superseding_.erase(it);
+  const ComponentConfig* c = Component(name);
+  Txn* open = Active(name);
+  if (!fetched) {
+    Log().error(
+        "component={} fetching {} to supersede the unverified update: {}; the node "
+        "stays as it was",
+        name, s.version, fetched.error().ToString());
+    return;
+  }
+  if (Injected("update.supersede.installed")) return;
+  if (c == nullptr || open == nullptr || open->view.id != s.over || !Supersedable(*open)) {
+    // Started meanwhile: its own gate decides; the newer release is offered again.
+    Log().info(
+        "component={} {} was fetched, but the node no longer waits stopped; it is taken "
+        "at the next offer",
+        name, s.version);
+    return;
+  }
+  // Checked again: time went by during the download, and the answer must not depend on it.
+  auto checked = Check(*c, s.release);
+  if (!checked || !std::holds_alternative<Accepted>(*checked)) return;
+  if (auto r = Begin(*c, s.release, std::get<Accepted>(*checked), open); !r) {
+    Log().error("component={} superseding with {}: {}", name, s.version, r.error().ToString());
+    return;
+  }
+  deps_.finished();
+}
+
+void Updates::PruneFor(const Txn& t) {
+  std::vector<std::string> keep;
+  for (const auto* d : {&t.from_dir, &t.prev_dir, &t.to_dir}) {
+    if (!d->empty()) keep.push_back(*d);
+  }
+  if (auto r = PruneVersions(config_.state_dir, t.view.component, keep); !r) {
+    Log().warn("component={} pruning versions: {}", t.view.component, r.error().ToString());
+  }
 }
 
 std::function<void(Result<void>)> Updates::Continue(const Txn& t) {
@@ -393,7 +504,7 @@ void Updates::Save(Txn& t) {
   }
   q->Bind(1, t.view.id)
       .Bind(2, TxnStateName(t.view.state))
-      .Bind(3, t.view.result)
+      .Bind(3, t.view.result ? UpdateResultName(*t.view.result) : "")
       .Bind(4, t.view.error_code)
       .Bind(5, t.view.error)
       .Bind(6, std::chrono::duration_cast<std::chrono::milliseconds>(t.view.healthy).count())
@@ -517,6 +628,8 @@ void Updates::SwitchLinks(Txn& t, bool forward) {
     r = Fail(ErrorCode::internal, "injected failure between the links");
   }
   if (r) r = PointLink(dir / "current", cur, true);
+  // A superseded version that never ran (and what only its rollback needed) goes now.
+  if (r && forward) PruneFor(t);
   if (!forward) {
     deps_.sup.ResetFailures(t.view.component);
     if (!r) Log().error("component={} rollback: {}", t.view.component, r.error().ToString());
@@ -676,7 +789,7 @@ void Updates::OnExit(std::string_view name, const ExitInfo& exit, bool crash_loo
       return;
     case TxnState::rolling_back:
       if (t->rollback_started && IsFailure(exit.kind) && !t->pending) {
-        t->view.result = "environment";
+        t->view.result = UpdateResult::environment;
         t->view.error_code = std::string(ErrorCodeName(ErrorCode::environment));
         t->view.error = "version " + t->view.from_version + " also failed after the rollback (" +
                         std::string(ExitKindName(exit.kind)) + "): the host, not version " +
@@ -760,17 +873,17 @@ void Updates::Finish(Txn& t) {
   const std::string name = t.view.component;
   switch (t.view.state) {
     case TxnState::committed:
-      t.view.result = "committed";
+      t.view.result = UpdateResult::committed;
       Log().info(
           "component={} version {} verified: healthy for {}; committed", name, t.view.to_version,
           FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(t.view.healthy)));
       break;
     case TxnState::rolled_back: {
-      if (t.view.result == "environment") {
+      if (t.view.result == UpdateResult::environment) {
         Log().error("component={} {}", name, t.view.error);
         break;
       }
-      t.view.result = "rolled_back";
+      t.view.result = UpdateResult::rolled_back;
       const std::string from = t.view.from_version.empty() ? "(none)" : t.view.from_version;
       if (t.view.error_code != ErrorCodeName(ErrorCode::health_gate_failed)) {
         // The version never got its chance (the switch itself failed: a disk error, say): back
@@ -796,7 +909,7 @@ void Updates::Finish(Txn& t) {
       break;
     }
     case TxnState::failed:
-      t.view.result = "failed";
+      t.view.result = UpdateResult::failed;
       break;
     default:
       return;
@@ -848,7 +961,7 @@ std::optional<TxnView> Updates::Last(std::string_view name) const {
   v.from_version = q->Text(1);
   v.to_version = q->Text(2);
   v.state = TxnStateFromName(q->Text(3)).value_or(TxnState::failed);
-  v.result = q->Text(4);
+  v.result = UpdateResultFromName(q->Text(4));
   v.error_code = q->Text(5);
   v.error = q->Text(6);
   v.healthy = std::chrono::milliseconds(q->Int(7));

@@ -12,9 +12,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/codes.hpp"
 #include "common/error.hpp"
 #include "common/trust.hpp"
 #include "updater/checkin.hpp"
@@ -32,7 +34,7 @@ struct TxnView {
   std::string component;
   std::string from_version, to_version;
   TxnState state = TxnState::fetching;
-  std::string result;  // committed | rolled_back | environment | failed; empty while open
+  std::optional<UpdateResult> result;  // nullopt while open
   std::string error_code, error;
   Duration healthy{};  // accumulated healthy runtime
   Duration grace{};
@@ -76,6 +78,9 @@ class Updates {
   // A release directed at this host (by the controller, or an operator's `apply`): verified in
   // the documented order, checked against holds, pins and bad versions, then started as a
   // transaction. Returns what was done ("started", "already installed", …) or why nothing was.
+  // A newer release for a node stopped by its operator with an unverified update supersedes
+  // that update: it is fetched while the open transaction stays as it is, and only once it is
+  // installed does the open one end (`superseded`) and the new one begin, in one durable step.
   Result<std::string> Offer(const OfferedRelease& release);
 
   // A root file passed on by the controller: root N+1 signed by a threshold of the trusted root
@@ -100,6 +105,32 @@ class Updates {
   struct Txn;
 
  private:
+  // An offer that passed every check: what it installs.
+  struct Accepted {
+    trust::VerifiedRelease verified;
+    std::string version, to_dir;
+  };
+  // A newer release being fetched to supersede the open transaction `over`.
+  struct Superseding {
+    OfferedRelease release;
+    std::string version;
+    std::int64_t over = 0;
+  };
+  // verify → floor → pin → bad mark. An answer instead of an Accepted when there is nothing to
+  // do ("already installed", "pinned to …"); an error (recorded as the last refused offer) when
+  // the release is refused.
+  Result<std::variant<std::string, Accepted>> Check(const ComponentConfig& c,
+                                                    const OfferedRelease& release);
+  std::unexpected<Error> Refuse(const ComponentConfig& c, Error e, std::string version);
+  // Raises the floor and begins the transaction in one durable step; with `over`, that open
+  // transaction ends as superseded in the same step and the new one begins at `staged`.
+  Result<std::string> Begin(const ComponentConfig& c, const OfferedRelease& release,
+                            const Accepted& a, Txn* over);
+  // A stopped node's update that never ran: a newer release may replace it.
+  bool Supersedable(const Txn& t) const;
+  void Supersede(const std::string& name, Result<Installed> fetched);
+  // Removes version directories the transaction does not need (beside current and previous).
+  void PruneFor(const Txn& t);
   Txn* Active(std::string_view name);
   void Enter(Txn& t, TxnState state);
   void Feed(Txn& t, TxnEvent event, std::optional<Error> error = std::nullopt);
@@ -125,6 +156,7 @@ class Updates {
   std::optional<Error> root_error_;
   std::map<std::string, std::unique_ptr<Txn>, std::less<>> active_;
   std::map<std::string, TxnView, std::less<>> refused_;  // the last refused offer, per component
+  std::map<std::string, Superseding, std::less<>> superseding_;
 };
 
 }  // namespace steward::updater

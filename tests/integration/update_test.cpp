@@ -215,6 +215,150 @@ TEST_F(Update, WhileCrashLoopingOnTheOldVersion) {
   ExpectConsistent(u, "1.1.0", true);
 }
 
+// A node stopped by its operator takes every newer release while it is stopped: 1.1.0 is
+// installed unverified, 1.2.0 supersedes it, and `previous` keeps naming 1.0.0, the version
+// that passed its gate.
+class Supersede : public Update {
+ protected:
+  void StopWithUnverified110() {
+    Install("1.0.0", 1);
+    ASSERT_EQ(updater_.Cli({"stop", "agent"}).status.code(), 0);
+    ASSERT_TRUE(updater_.WaitUnit("agent", [](const json& u) { return u["state"] == "stopped"; }));
+    ASSERT_EQ(Apply(Release("1.1.0", 2)).status.code(), 0);
+    ASSERT_TRUE(WaitUnverified("1.1.0")) << updater_.Logs();
+  }
+  bool WaitUnverified(const std::string& version) {
+    return updater_.WaitUnit("agent", [&](const json& u) {
+      // "not_installed" after a first install into a stopped node (the supervisor rechecks
+      // at its start), "stopped" otherwise.
+      return u["update"]["to"] == version && u["update"]["state"] == "verifying" &&
+             (u["state"] == "stopped" || u["state"] == "not_installed");
+    });
+  }
+  // Stopped on 1.2.0, unverified; 1.0.0 the rollback target; nothing else on disk.
+  void ExpectSupersededBy120() {
+    const auto u = updater_.Unit("agent");
+    EXPECT_EQ(u["installed_version"], "1.2.0") << u.dump();
+    EXPECT_EQ(u["previous_version"], "1.0.0") << u.dump();
+    EXPECT_EQ(u["update"]["from"], "1.0.0") << u.dump();
+    EXPECT_TRUE(u["update"]["result"].is_null()) << u.dump();
+    EXPECT_EQ(VersionDirs(), (std::set<std::string>{LinkDir("current"), LinkDir("previous")}));
+    std::error_code ec;
+    EXPECT_TRUE(fs::is_empty(dir_ / "state" / "staging", ec) || ec) << "staging not empty";
+    EXPECT_TRUE(AgentProcesses().empty());
+  }
+};
+
+TEST_F(Supersede, ANewerReleaseReplacesTheUnverifiedOneAndIsGatedAtStart) {
+  WriteAgentConfig();
+  StartUpdater();
+  StopWithUnverified110();
+  auto r = Apply(Release("1.2.0", 3));
+  ASSERT_EQ(r.status.code(), 0) << r.err;
+  EXPECT_NE(r.out.find("supersede"), std::string::npos) << r.out;
+  ASSERT_TRUE(WaitUnverified("1.2.0")) << updater_.Logs();
+  ExpectSupersededBy120();
+  EXPECT_NE(updater_.Logs().find("update to 1.1.0 superseded by 1.2.0"), std::string::npos);
+
+  ASSERT_EQ(updater_.Cli({"start", "agent"}).status.code(), 0);
+  const auto u = WaitResult();
+  EXPECT_EQ(u["update"]["result"], "committed") << u.dump();
+  ExpectConsistent(u, "1.2.0", true);
+}
+
+TEST_F(Supersede, WhenTheNewestFailsItsGateTheNodeGoesBackToTheVerifiedVersion) {
+  WriteAgentConfig("test_fail = \"crash\"\ntest_fail_versions = [\"1.2.0\"]\n");
+  StartUpdater();
+  StopWithUnverified110();
+  ASSERT_EQ(Apply(Release("1.2.0", 3)).status.code(), 0);
+  ASSERT_TRUE(WaitUnverified("1.2.0")) << updater_.Logs();
+  ASSERT_EQ(updater_.Cli({"start", "agent"}).status.code(), 0);
+  const auto u = WaitResult();
+  EXPECT_EQ(u["update"]["result"], "rolled_back") << u.dump();
+  ASSERT_TRUE(updater_.WaitUnit("agent", [](const json& x) { return x["state"] == "running"; }))
+      << updater_.Logs();
+  // 1.0.0, which passed its gate, not 1.1.0, which never ran.
+  ExpectConsistent(updater_.Unit("agent"), "1.0.0", true);
+}
+
+TEST_F(Supersede, FromAFirstInstallNothingUnverifiedIsKept) {
+  WriteAgentConfig();
+  StartUpdater();
+  ASSERT_EQ(updater_.Cli({"stop", "agent"}).status.code(), 0);
+  ASSERT_EQ(Apply(Release("1.0.0", 1)).status.code(), 0);
+  ASSERT_TRUE(WaitUnverified("1.0.0")) << updater_.Logs();
+  ASSERT_EQ(Apply(Release("1.1.0", 2)).status.code(), 0);
+  ASSERT_TRUE(WaitUnverified("1.1.0")) << updater_.Logs();
+  ASSERT_EQ(Apply(Release("1.2.0", 3)).status.code(), 0);
+  ASSERT_TRUE(WaitUnverified("1.2.0")) << updater_.Logs();
+  EXPECT_EQ(VersionDirs(), std::set<std::string>{LinkDir("current")});
+  EXPECT_EQ(LinkDir("previous"), "");
+  EXPECT_TRUE(AgentProcesses().empty());
+  ASSERT_EQ(updater_.Cli({"start", "agent"}).status.code(), 0);
+  const auto u = WaitResult();
+  EXPECT_EQ(u["update"]["result"], "committed") << u.dump();
+  ExpectConsistent(u, "1.2.0", true);
+}
+
+TEST_F(Supersede, ARefusedOfferNamesTheSignedVersion) {
+  WriteAgentConfig();
+  StartUpdater();
+  Install("1.1.0", 2);
+  // Signed, but older than what this host accepted: refused, and the report says which.
+  auto r = Apply(Release("1.0.0", 1));
+  EXPECT_NE(r.status.code(), 0);
+  const auto u = updater_.Unit("agent");
+  EXPECT_EQ(u["update"]["result"], "failed") << u.dump();
+  EXPECT_EQ(u["update"]["error_code"], "sequence_rollback");
+  EXPECT_EQ(u["update"]["to"], "1.0.0");
+  // Not signed by a release key: no version is repeated from it.
+  const std::string m = Release("1.2.0", 3);
+  dir_.Write("agent-1.2.0.json.minisig",
+             Controller::Sign(minisign::SecretKey::Generate(), *files::ReadFile(m, 1 << 20)));
+  EXPECT_NE(Apply(m).status.code(), 0);
+  EXPECT_TRUE(updater_.Unit("agent")["update"]["to"].is_null()) << updater_.Unit("agent").dump();
+}
+
+// Kill -9 at each step of a supersede, then restart: the node converges to 1.2.0, stopped and
+// unverified, with 1.0.0 as its rollback target.
+class SupersedeCrashAt : public Supersede, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(SupersedeCrashAt, RestartConverges) {
+  WriteAgentConfig();
+  StartUpdater();
+  StopWithUnverified110();
+  const auto manifest = Release("1.2.0", 3);
+  ASSERT_TRUE(updater_.Stop());
+  Child::Options armed;
+  armed.env["STEWARD_FAILPOINTS"] = std::string(GetParam()) + "=crash";
+  StartUpdater(armed);
+  (void)Apply(manifest);
+  auto st = updater_.proc().Wait(std::chrono::seconds(30));
+  ASSERT_TRUE(st && st->exited() && st->code() == 137)
+      << "the updater did not stop at " << GetParam() << "\n"
+      << updater_.Logs();
+
+  StartUpdater();
+  // The offer comes again (as the next check-in would bring it): taken, or already installed.
+  auto r = Apply(manifest);
+  ASSERT_EQ(r.status.code(), 0) << r.err;
+  ASSERT_TRUE(WaitUnverified("1.2.0")) << updater_.Logs();
+  ExpectSupersededBy120();
+}
+
+INSTANTIATE_TEST_SUITE_P(Failpoints, SupersedeCrashAt,
+                         ::testing::Values("install.before_rename", "update.supersede.installed",
+                                           "update.staged", "update.switching",
+                                           "update.switch.between_links", "update.switched",
+                                           "update.verifying"),
+                         [](const auto& p) {
+                           std::string n = p.param;
+                           for (char& ch : n) {
+                             if (ch == '.') ch = '_';
+                           }
+                           return n;
+                         });
+
 struct BadVersion {
   const char* name;
   const char* agent_keys;

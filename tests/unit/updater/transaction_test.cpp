@@ -10,9 +10,10 @@ namespace {
 constexpr TxnState kAllStates[] = {
     TxnState::fetching,    TxnState::staged,    TxnState::switching, TxnState::switched,
     TxnState::restarting,  TxnState::verifying, TxnState::committed, TxnState::rolling_back,
-    TxnState::rolled_back, TxnState::failed};
-constexpr TxnEvent kAllEvents[] = {TxnEvent::done,  TxnEvent::error,   TxnEvent::node_stopped,
-                                   TxnEvent::ready, TxnEvent::healthy, TxnEvent::unhealthy};
+    TxnState::rolled_back, TxnState::failed,    TxnState::superseded};
+constexpr TxnEvent kAllEvents[] = {TxnEvent::done,      TxnEvent::error,   TxnEvent::node_stopped,
+                                   TxnEvent::ready,     TxnEvent::healthy, TxnEvent::unhealthy,
+                                   TxnEvent::superseded};
 
 TEST(Transaction, NamesRoundTrip) {
   for (auto s : kAllStates) EXPECT_EQ(TxnStateFromName(TxnStateName(s)), s);
@@ -43,6 +44,17 @@ TEST(Transaction, FailuresBeforeTheSwitchChangeNothing) {
         EXPECT_NE(*next, TxnState::failed) << TxnStateName(s) << " + " << TxnEventName(e);
       }
     }
+  }
+}
+
+TEST(Transaction, OnlyAnUnverifiedUpdateIsSuperseded) {
+  EXPECT_EQ(Next(TxnState::verifying, TxnEvent::superseded), TxnState::superseded);
+  EXPECT_TRUE(IsTerminal(TxnState::superseded));
+  EXPECT_EQ(ActionFor(TxnState::superseded), TxnAction::none);
+  // Before the switch there is nothing unverified to supersede; mid-switch, the step finishes.
+  for (auto s : kAllStates) {
+    if (s == TxnState::verifying) continue;
+    EXPECT_FALSE(Next(s, TxnEvent::superseded)) << TxnStateName(s);
   }
 }
 

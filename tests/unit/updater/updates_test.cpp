@@ -140,7 +140,7 @@ class UpdatesTest : public ::testing::Test {
     ASSERT_EQ(Offer(version, sequence), "started");
     Ready();
     Advance(Agent().grace);
-    ASSERT_EQ(Last().result, "committed") << TxnStateName(Last().state);
+    ASSERT_EQ(Last().result, UpdateResult::committed) << TxnStateName(Last().state);
   }
 
   test::TempDir dir;
@@ -176,7 +176,7 @@ TEST_F(UpdatesTest, HealthyTimeIsMonotonicAndSurvivesAnUpdaterRestart) {
   Advance(3min);
   EXPECT_EQ(Last().state, TxnState::verifying);
   Advance(1min);
-  EXPECT_EQ(Last().result, "committed");
+  EXPECT_EQ(Last().result, UpdateResult::committed);
   EXPECT_EQ(Last().healthy, 10min);
 }
 
@@ -198,7 +198,7 @@ TEST_F(UpdatesTest, AStartFailureInTheGateRollsBackAndMarksTheVersionBad) {
   // With no restart delay the supervisor had started it again already: it is stopped first.
   if (sup->MainPid("agent") != 0) Exit(SIGTERM);
   Ready();  // the old version is back up
-  EXPECT_EQ(Last().result, "rolled_back");
+  EXPECT_EQ(Last().result, UpdateResult::rolled_back);
   EXPECT_EQ(sup->Status()[0].installed_version, "1.0.0");
   EXPECT_EQ(Offer("1.1.0", 2), "version_bad");
   EXPECT_EQ(Offer("1.2.0", 3), "started");  // a newer release is tried
@@ -257,7 +257,7 @@ TEST_F(UpdatesTest, PinsHoldsAndTheFloor) {
   Exit(SIGTERM);
   Ready();
   Advance(Agent().grace);
-  ASSERT_EQ(Last().result, "committed");
+  ASSERT_EQ(Last().result, UpdateResult::committed);
   // Once a manifest was accepted, an older one is a replay.
   EXPECT_EQ(Offer("1.0.5", 1), "sequence_rollback");
 }
