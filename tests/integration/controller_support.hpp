@@ -50,6 +50,7 @@ class Controller {
   minisign::SecretKey release_key = minisign::SecretKey::Generate();
   TempDir dir;
   std::string url;
+  std::string ca_file;  // for an https controller: the CA the test's requests trust
   std::optional<Child> proc;
 
   explicit Controller(std::string extra_config = "", WallTime root_expires = DaysFromNow(365)) {
@@ -98,8 +99,8 @@ class Controller {
     proc.emplace(Child::Spawn({Bin("steward-controller"), "serve", "--config", config()}));
     ASSERT_TRUE(proc->WaitForOutput("listening on ", 20s)) << proc->Stderr();
     const auto err = proc->Stderr();
-    const auto at = err.find("listening on ") + 13;
-    url = "http://" + err.substr(at, err.find(' ', at) - at);
+    const auto at = err.find("public_url=", err.find("listening on ")) + 11;
+    url = err.substr(at, err.find(' ', at) - at);
   }
 
   // SIGTERM and wait for a clean exit.
@@ -118,7 +119,9 @@ class Controller {
 
   Reply Request(const std::string& method, const std::string& path, const std::string& body = "",
                 const std::string& bearer = "") const {
-    http::Client client;
+    http::ClientOptions options;
+    options.ca_file = ca_file;
+    http::Client client(options);
     http::RequestSpec spec;
     spec.method = method;
     spec.url = url + path;
