@@ -26,6 +26,7 @@ struct Config {
   bool allow_insecure_http = false;  // plain-http artifact URLs beyond loopback (development)
   std::string tls_cert_file;         // PEM chain, server certificate first; empty: plain HTTP
   std::string tls_key_file;          // PEM private key of that certificate
+  std::string artifact_ca_file;      // CA bundle for artifact checks on publish; "": the system's
 };
 
 Result<Config> LoadConfig(const std::string& path);

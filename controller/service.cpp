@@ -639,6 +639,7 @@ class ServiceImpl final : public Service {
   Result<void> CheckArtifacts(const trust::Manifest& m) {
     http::ClientOptions copt;
     copt.allow_insecure_http = opt_.allow_insecure_http;
+    copt.ca_file = opt_.artifact_ca_file;
     copt.connect_timeout = std::chrono::seconds(5);
     copt.timeout = std::chrono::seconds(15);
     copt.max_redirects = 3;
@@ -1041,6 +1042,7 @@ Result<ServiceOptions> LoadServiceOptions(const Config& config) {
   opt.halt_rollback_rate = config.halt_rollback_rate;
   opt.halt_min_attempts = config.halt_min_attempts;
   opt.allow_insecure_http = config.allow_insecure_http;
+  opt.artifact_ca_file = config.artifact_ca_file;
   return opt;
 }
 

@@ -31,7 +31,8 @@ struct Pki {
   std::string cert() const { return (dir / "controller.pem").string(); }
   std::string key() const { return (dir / "controller.key").string(); }
   std::string Config() const {
-    return "tls_cert_file = \"" + cert() + "\"\ntls_key_file = \"" + key() + "\"\n";
+    return "tls_cert_file = \"" + cert() + "\"\ntls_key_file = \"" + key() +
+           "\"\nartifact_ca_file = \"" + ca() + "\"\n";
   }
 };
 
