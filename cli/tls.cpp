@@ -44,8 +44,8 @@ Result<void> AddExtension(X509* cert, X509* issuer, int nid, const std::string& 
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
   ossl::Extension ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
   if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) {
-    return std::unexpected(SslError("adding the extension " + std::string(OBJ_nid2sn(nid)) +
-                                    " = " + value));
+    return std::unexpected(
+        SslError("adding the extension " + std::string(OBJ_nid2sn(nid)) + " = " + value));
   }
   return {};
 }
@@ -76,8 +76,8 @@ Result<ossl::X509Ptr> NewCert(EVP_PKEY* key, const std::string& cn, WallTime fro
                                  reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
                                  0) != 1 ||
       X509_set_subject_name(cert.get(), name.get()) != 1 ||
-      X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer)
-                                                         : name.get()) != 1) {
+      X509_set_issuer_name(cert.get(),
+                           issuer != nullptr ? X509_get_subject_name(issuer) : name.get()) != 1) {
     return std::unexpected(SslError("naming a certificate '" + cn + "'"));
   }
   return cert;
@@ -95,7 +95,8 @@ Result<std::string> ToPem(X509* cert) {
 
 Result<std::string> ToPem(EVP_PKEY* key) {
   ossl::Bio bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return std::unexpected(SslError("writing a private key as PEM"));
   }
   char* data = nullptr;
@@ -104,8 +105,8 @@ Result<std::string> ToPem(EVP_PKEY* key) {
 }
 
 // Keys first, each file atomically: a reader never sees a certificate without its key.
-Result<void> WritePair(const fs::path& dir, const char* cert_name, X509* cert,
-                       const char* key_name, EVP_PKEY* key) {
+Result<void> WritePair(const fs::path& dir, const char* cert_name, X509* cert, const char* key_name,
+                       EVP_PKEY* key) {
   auto key_pem = ToPem(key);
   if (!key_pem) return std::unexpected(key_pem.error());
   auto cert_pem = ToPem(cert);
@@ -121,12 +122,14 @@ Result<void> CheckSpec(const ServerCertSpec& spec) {
                 "nodes use in the controller URL");
   }
   if (spec.days < 1 || spec.days > 3650) {
-    return Fail(ErrorCode::usage, "--days " + std::to_string(spec.days) + " is out of range 1..3650");
+    return Fail(ErrorCode::usage,
+                "--days " + std::to_string(spec.days) + " is out of range 1..3650");
   }
   for (const auto& n : spec.names) {
     const bool ok = !n.empty() && n.size() <= 253 && n.front() != '.' && n.front() != '-' &&
-                    n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                        "0123456789.-*") == std::string::npos;
+                    n.find_first_not_of(
+                        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789.-*") == std::string::npos;
     if (!ok) {
       return Fail(ErrorCode::usage, "--name '" + n +
                                         "' is not a DNS name (letters, digits, '-', '.'); give "
@@ -155,13 +158,13 @@ Result<void> Issue(X509* ca, EVP_PKEY* ca_key, const ServerCertSpec& spec, const
   std::string san;
   for (const auto& n : spec.names) san += (san.empty() ? "DNS:" : ",DNS:") + n;
   for (const auto& ip : spec.ips) san += (san.empty() ? "IP:" : ",IP:") + ip;
-  for (const auto& [nid, value] : std::vector<std::pair<int, std::string>>{
-           {NID_basic_constraints, "critical,CA:FALSE"},
-           {NID_key_usage, "critical,digitalSignature"},
-           {NID_ext_key_usage, "serverAuth"},
-           {NID_subject_key_identifier, "hash"},
-           {NID_authority_key_identifier, "keyid:always"},
-           {NID_subject_alt_name, san}}) {
+  for (const auto& [nid, value] :
+       std::vector<std::pair<int, std::string>>{{NID_basic_constraints, "critical,CA:FALSE"},
+                                                {NID_key_usage, "critical,digitalSignature"},
+                                                {NID_ext_key_usage, "serverAuth"},
+                                                {NID_subject_key_identifier, "hash"},
+                                                {NID_authority_key_identifier, "keyid:always"},
+                                                {NID_subject_alt_name, san}}) {
     if (auto r = AddExtension(cert->get(), ca, nid, value); !r) return r;
   }
   if (X509_sign(cert->get(), ca_key, EVP_sha256()) == 0) {
@@ -174,8 +177,8 @@ Result<void> Issue(X509* ca, EVP_PKEY* ca_key, const ServerCertSpec& spec, const
 Result<std::string> ReadPemFile(const fs::path& path) {
   auto text = files::ReadFile(path, kMaxPem);
   if (!text) {
-    return std::unexpected(
-        text.error().Wrap("reading " + path.string() + " (is --ca-dir the directory of tls init?)"));
+    return std::unexpected(text.error().Wrap("reading " + path.string() +
+                                             " (is --ca-dir the directory of tls init?)"));
   }
   return text;
 }
@@ -190,13 +193,14 @@ Result<void> InitCa(const std::string& dir, const ServerCertSpec& server, int ca
     return Fail(ErrorCode::already_exists,
                 (d / kCaKey).string() +
                     " exists; refusing to replace a fleet CA (nodes trust it). Issue more "
-                    "certificates with: stewardctl tls issue --ca-dir " + dir);
+                    "certificates with: stewardctl tls issue --ca-dir " +
+                    dir);
   }
   if (auto r = files::MakeDirs(d, 0700); !r) return r;
   auto key = NewP256Key();
   if (!key) return std::unexpected(key.error());
-  auto ca = NewCert(key->get(), "Steward fleet CA", std::chrono::system_clock::now(), ca_days,
-                    nullptr);
+  auto ca =
+      NewCert(key->get(), "Steward fleet CA", std::chrono::system_clock::now(), ca_days, nullptr);
   if (!ca) return std::unexpected(ca.error());
   for (const auto& [nid, value] : std::vector<std::pair<int, std::string>>{
            {NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
@@ -235,9 +239,9 @@ Result<void> IssueServerCert(const std::string& ca_dir, const ServerCertSpec& sp
   }
   if (X509_check_private_key(ca.get(), key.get()) != 1) {
     ERR_clear_error();
-    return Fail(ErrorCode::sig_key_mismatch, (d / kCaKey).string() +
-                                                 " is not the key of the CA certificate " +
-                                                 (d / kCaCert).string());
+    return Fail(
+        ErrorCode::sig_key_mismatch,
+        (d / kCaKey).string() + " is not the key of the CA certificate " + (d / kCaCert).string());
   }
   return Issue(ca.get(), key.get(), spec, fs::path(out_dir));
 }
@@ -285,8 +289,9 @@ void AddTlsCommands(CLI::App& app, Action& action) {
   auto o = std::make_shared<tls::TlsOptions>();
   auto* init = group->add_subcommand(
       "init", "Create a fleet CA (ECDSA P-256) and a certificate for the controller");
-  init->add_option("--dir", o->dir, "Directory to write ca.pem, ca.key, controller.pem, "
-                                     "controller.key")
+  init->add_option("--dir", o->dir,
+                   "Directory to write ca.pem, ca.key, controller.pem, "
+                   "controller.key")
       ->required();
   tls::AddSpecOptions(init, *o);
   init->add_option("--ca-days", o->ca_days, "Validity of the CA certificate in days")

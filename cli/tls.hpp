@@ -14,8 +14,8 @@
 namespace steward::cli::tls {
 
 // File names in a CA directory and in an issued certificate's directory.
-inline constexpr const char* kCaCert = "ca.pem";        // what nodes use as ca_file
-inline constexpr const char* kCaKey = "ca.key";         // 0600, keep offline
+inline constexpr const char* kCaCert = "ca.pem";              // what nodes use as ca_file
+inline constexpr const char* kCaKey = "ca.key";               // 0600, keep offline
 inline constexpr const char* kServerCert = "controller.pem";  // tls_cert_file
 inline constexpr const char* kServerKey = "controller.key";   // tls_key_file, 0600
 

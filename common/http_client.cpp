@@ -199,9 +199,9 @@ std::optional<Error> TlsError(CURL* easy, CURLcode rc, const ClientOptions& opti
                          "); use a URL with a name or IP the certificate lists, or issue one "
                          "that lists it (stewardctl tls issue --name/--ip)"};
       }
-      return Error{ErrorCode::tls_untrusted, what +
-                                                ": the server's certificate is not signed by " +
-                                                ca + " (" + detail + "); set ca_file to the fleet's ca.pem"};
+      return Error{ErrorCode::tls_untrusted, what + ": the server's certificate is not signed by " +
+                                                 ca + " (" + detail +
+                                                 "); set ca_file to the fleet's ca.pem"};
     }
     case CURLE_SSL_CACERT_BADFILE:
       return Error{ErrorCode::tls_ca_file, what + ": cannot use " + ca + " (" + detail +

@@ -272,13 +272,12 @@ class Session final : public SessionBase,
   void Run() {
     if constexpr (kTls) {
       Lowest().expires_after(shared_->options.read_timeout);
-      stream_.async_handshake(ssl::stream_base::server,
-                              [self = this->shared_from_this()](beast::error_code ec) {
-                                if (!ec) return self->ReadHeader();
-                                log::Get("http").debug("tls handshake remote={}: {}",
-                                                       self->remote_, ec.message());
-                                self->Close();
-                              });
+      stream_.async_handshake(
+          ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+            if (!ec) return self->ReadHeader();
+            log::Get("http").debug("tls handshake remote={}: {}", self->remote_, ec.message());
+            self->Close();
+          });
     } else {
       ReadHeader();
     }
@@ -545,8 +544,8 @@ class ServerImpl final : public Server {
 
   Result<void> ReloadTls() override {
     if (!tls()) return Fail(ErrorCode::unsupported, address_ + " serves plain HTTP, not HTTPS");
-    auto ctx = tls::MakeServerContext(shared_->options.tls_cert_file,
-                                      shared_->options.tls_key_file);
+    auto ctx =
+        tls::MakeServerContext(shared_->options.tls_cert_file, shared_->options.tls_key_file);
     if (!ctx) return std::unexpected(ctx.error());
     std::lock_guard lock(shared_->tls_mu);
     shared_->tls = std::move(*ctx);

@@ -81,14 +81,16 @@ Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerContext(const std::
   if (SSL_CTX_use_PrivateKey(native, key.get()) != 1 || SSL_CTX_check_private_key(native) != 1) {
     ERR_clear_error();
     return Fail(ErrorCode::config_invalid,
-                "tls_key_file " + key_file + " is not the key of the certificate in tls_cert_file " +
-                    cert_file + "; give the key that was issued with that certificate");
+                "tls_key_file " + key_file +
+                    " is not the key of the certificate in tls_cert_file " + cert_file +
+                    "; give the key that was issued with that certificate");
   }
   const ASN1_TIME* not_after = X509_get0_notAfter(chain.front().get());
   if (X509_cmp_current_time(not_after) < 0) {
-    log::Get("http").warn("tls_cert_file {} has expired; clients will refuse it until it is "
-                          "replaced (issue a new one and send SIGHUP)",
-                          cert_file);
+    log::Get("http").warn(
+        "tls_cert_file {} has expired; clients will refuse it until it is "
+        "replaced (issue a new one and send SIGHUP)",
+        cert_file);
   }
   return ctx;
 }

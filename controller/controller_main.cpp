@@ -64,9 +64,8 @@ int Serve(const Config& cfg) {
         cfg.listen);
   }
   const std::string public_url =
-      cfg.public_url.empty()
-          ? ((*server)->tls() ? "https://" : "http://") + (*server)->address()
-          : cfg.public_url;
+      cfg.public_url.empty() ? ((*server)->tls() ? "https://" : "http://") + (*server)->address()
+                             : cfg.public_url;
   (*service)->SetPublicUrl(public_url);
   if (auto r = (*service)->Heartbeat(); !r) {
     log::Get("main").warn("registering this controller: {}", r.error().ToString());

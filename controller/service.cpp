@@ -371,9 +371,10 @@ class ServiceImpl final : public Service {
     if (refused_takeover) {
       ++takeovers_refused_;
       log::Get("controller")
-          .warn("enroll for machine_id={} without that node's token: enrolled as a new node={} "
-                "remote={} hostname={}",
-                *machine_id, rec.id, req.remote, rec.hostname);
+          .warn(
+              "enroll for machine_id={} without that node's token: enrolled as a new node={} "
+              "remote={} hostname={}",
+              *machine_id, rec.id, req.remote, rec.hostname);
     }
     ++enrollments_;
     log::Get("controller")

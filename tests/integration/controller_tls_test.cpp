@@ -37,8 +37,8 @@ struct Pki {
 };
 
 // The updater's controller client trusting `ca`.
-updater::Config UpdaterConfig(const TempDir& state_dir, const std::string& url,
-                              const Controller& c, const std::string& ca) {
+updater::Config UpdaterConfig(const TempDir& state_dir, const std::string& url, const Controller& c,
+                              const std::string& ca) {
   updater::Config config;
   config.path = (state_dir / "updater.toml").string();
   config.state_dir = state_dir.path().string();
@@ -85,9 +85,9 @@ class ControllerTls : public ::testing::Test {
 
 TEST_F(ControllerTls, UpdaterEnrollsChecksInAndDownloadsOverHttps) {
   c_.PublishVersion("agent", "stable", "1.1.0", 1);
-  ASSERT_EQ(c_.Admin("PUT", "rollouts/agent/stable", json{{"version", "1.1.0"}, {"percent", 100}})
-                .status,
-            200);
+  ASSERT_EQ(
+      c_.Admin("PUT", "rollouts/agent/stable", json{{"version", "1.1.0"}, {"percent", 100}}).status,
+      200);
   TempDir state_dir;
   updater::CheckinClient client(UpdaterConfig(state_dir, c_.url, c_, pki_.ca()), "0.1.0");
   updater::CheckinState state;
@@ -108,8 +108,7 @@ TEST_F(ControllerTls, RefusalsCarryTheirCodes) {
   Pki other;
   EXPECT_EQ(CodeOf(Fetch(c_.url + "/healthz", other.ca())), "tls_untrusted");
   EXPECT_EQ(CodeOf(Fetch(c_.url + "/healthz", "")), "tls_untrusted");
-  EXPECT_EQ(CodeOf(Fetch(c_.url + "/healthz", (pki_.dir / "missing.pem").string())),
-            "tls_ca_file");
+  EXPECT_EQ(CodeOf(Fetch(c_.url + "/healthz", (pki_.dir / "missing.pem").string())), "tls_ca_file");
   // Plain HTTP to the TLS port gets no answer; it is never served.
   EXPECT_EQ(CodeOf(Fetch("http://127.0.0.1:" + Port(c_.url) + "/healthz", pki_.ca())),
             "http_transport");
@@ -174,10 +173,9 @@ TEST_F(ControllerTls, SighupReplacesTheCertificateAndKeepsItOnABadPair) {
 
   // The controller gets a certificate from another CA, written over the files it serves.
   Pki next;
-  ASSERT_TRUE(
-      RunProgram({Bin("stewardctl"), "tls", "issue", "--ca-dir", next.dir.path().string(), "--ip",
-                  "127.0.0.1", "--out", pki_.dir.path().string()})
-          .status.code() == 0);
+  ASSERT_TRUE(RunProgram({Bin("stewardctl"), "tls", "issue", "--ca-dir", next.dir.path().string(),
+                          "--ip", "127.0.0.1", "--out", pki_.dir.path().string()})
+                  .status.code() == 0);
   c_.proc->Signal(SIGHUP);
   ASSERT_TRUE(c_.proc->WaitForOutput("reloaded the TLS certificate", 20s)) << c_.proc->Stderr();
   EXPECT_EQ(CodeOf(Fetch(c_.url + "/healthz", pki_.ca())), "tls_untrusted");
@@ -187,7 +185,8 @@ TEST_F(ControllerTls, SighupReplacesTheCertificateAndKeepsItOnABadPair) {
   EXPECT_TRUE(again && again->status == 200) << (again ? "" : again.error().ToString());
 
   // A key that does not belong to the certificate: refused, the pair in use stays.
-  ASSERT_TRUE(files::AtomicWrite(pki_.key(), files::ReadFile(pki_.dir / "ca.key", 1 << 20).value()));
+  ASSERT_TRUE(
+      files::AtomicWrite(pki_.key(), files::ReadFile(pki_.dir / "ca.key", 1 << 20).value()));
   c_.proc->Signal(SIGHUP);
   ASSERT_TRUE(c_.proc->WaitForOutput("refused, the old one stays", 20s)) << c_.proc->Stderr();
   EXPECT_NE(c_.proc->Stderr().find(pki_.key()), std::string::npos);
@@ -196,8 +195,12 @@ TEST_F(ControllerTls, SighupReplacesTheCertificateAndKeepsItOnABadPair) {
 }
 
 TEST_F(ControllerTls, StewardctlTrustsTheCaFileItIsGiven) {
-  const std::vector<std::string> argv{Bin("stewardctl"), "nodes",       "list",
-                                      "--controller",    c_.url,        "--token-file",
+  const std::vector<std::string> argv{Bin("stewardctl"),
+                                      "nodes",
+                                      "list",
+                                      "--controller",
+                                      c_.url,
+                                      "--token-file",
                                       (c_.dir / "admin-token").string()};
   auto with_flag = argv;
   with_flag.insert(with_flag.end(), {"--ca-file", pki_.ca()});

@@ -40,13 +40,13 @@ ossl::Pkey ReadKey(const fs::path& p) {
 
 std::set<std::string> Sans(X509* cert) {
   std::set<std::string> out;
-  ossl::GeneralNames names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  ossl::GeneralNames names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* n = sk_GENERAL_NAME_value(names.get(), i);
     if (n->type == GEN_DNS) {
-      out.insert("DNS:" + std::string(reinterpret_cast<const char*>(
-                              ASN1_STRING_get0_data(n->d.dNSName))));
+      out.insert("DNS:" +
+                 std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(n->d.dNSName))));
     } else if (n->type == GEN_IPADD) {
       out.insert("IP:" + std::to_string(ASN1_STRING_length(n->d.iPAddress)) + "bytes");
     }
@@ -86,11 +86,11 @@ TEST(TlsInit, WritesACaAndAControllerCertificateWithItsNames) {
   EXPECT_EQ(X509_verify(cert.get(), ca_key.get()), 1);  // signed by the CA
   EXPECT_EQ(X509_check_private_key(cert.get(), key.get()), 1);
   EXPECT_EQ(Sans(cert.get()), (std::set<std::string>{"DNS:controller.example", "DNS:c2.example",
-                                                      "IP:4bytes", "IP:16bytes"}));
+                                                     "IP:4bytes", "IP:16bytes"}));
   EXPECT_EQ(X509_check_host(cert.get(), "c2.example", 0, 0, nullptr), 1);
   EXPECT_EQ(X509_check_ip_asc(cert.get(), "10.0.0.5", 0), 1);
-  EXPECT_TRUE(steward::tls::MakeServerContext((dir / kServerCert).string(),
-                                              (dir / kServerKey).string()));
+  EXPECT_TRUE(
+      steward::tls::MakeServerContext((dir / kServerCert).string(), (dir / kServerKey).string()));
 
   auto again = InitCa(dir.string(), Spec(), 3650);
   ASSERT_FALSE(again);
@@ -168,8 +168,10 @@ TEST(TlsServerContext, HostileFilesAreErrorsNamingTheFile) {
   const auto ca_key = (d / "pki" / kCaKey).string();
   r = steward::tls::MakeServerContext(cert, ca_key);
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("tls_key_file " + ca_key + " is not the key of the "
-                                   "certificate in tls_cert_file " + cert),
+  EXPECT_NE(r.error().message.find("tls_key_file " + ca_key +
+                                   " is not the key of the "
+                                   "certificate in tls_cert_file " +
+                                   cert),
             std::string::npos)
       << r.error().message;
 
