@@ -78,7 +78,7 @@ TEST(TlsInit, WritesACaAndAControllerCertificateWithItsNames) {
   auto ca_key = ReadKey(dir / kCaKey);
   auto key = ReadKey(dir / kServerKey);
   ASSERT_TRUE(ca_key && key);
-  EXPECT_EQ(EVP_PKEY_get_base_type(key.get()), EVP_PKEY_EC);
+  EXPECT_EQ(EVP_PKEY_get_base_id(key.get()), EVP_PKEY_EC);
   char group[64] = {0};
   size_t len = 0;
   EVP_PKEY_get_group_name(key.get(), group, sizeof group, &len);
