@@ -34,13 +34,7 @@ TEST_F(ControllerApi, EnrollThenCheckinAnswersTheProtocol) {
   EXPECT_EQ(shown.body["report"]["host"]["os"], "linux");
 
   // The same node enrolling again with its token keeps its id; the old token stops working.
-  auto again = c.Request("POST", "/v1/enroll",
-                         json{{"enroll_token", kEnrollToken},
-                              {"hostname", "host-m1"},
-                              {"machine_id", "m1"},
-                              {"platform", "linux-x86_64"}}
-                             .dump(),
-                         node.token);
+  auto again = c.EnrollRequest("m1", "host-m1", node.token);
   ASSERT_EQ(again.status, 200) << again.raw;
   EXPECT_EQ(again.body["node_id"], node.id);
   EXPECT_EQ(c.Checkin(node, json::array()).status, 401);
@@ -53,13 +47,7 @@ TEST_F(ControllerApi, EnrollingAnEnrolledMachineIdWithoutItsTokenMakesANewNode) 
   // Someone who knows the enroll token and m1's machine id, without m1's node token (or with
   // another node's): a node of its own, and m1 keeps its id and token.
   for (const auto& proof : {std::string(), other.token, std::string("forged-token")}) {
-    auto r = c.Request("POST", "/v1/enroll",
-                       json{{"enroll_token", kEnrollToken},
-                            {"hostname", "impostor"},
-                            {"machine_id", "m1"},
-                            {"platform", "linux-x86_64"}}
-                           .dump(),
-                       proof);
+    auto r = c.EnrollRequest("m1", "impostor", proof);
     ASSERT_EQ(r.status, 200) << r.raw;
     EXPECT_NE(r.body["node_id"], node.id);
     EXPECT_NE(r.body["node_id"], other.id);

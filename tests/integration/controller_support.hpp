@@ -182,13 +182,20 @@ class Controller {
     ASSERT_EQ(r.status, 201) << r.raw;
   }
 
+  // POST /v1/enroll with the enroll token; `proof`: a node token sent as the bearer.
+  Reply EnrollRequest(const std::string& machine_id, const std::string& hostname,
+                      const std::string& proof = "") const {
+    return Request("POST", "/v1/enroll",
+                   json{{"enroll_token", kEnrollToken},
+                        {"hostname", hostname},
+                        {"machine_id", machine_id},
+                        {"platform", "linux-x86_64"}}
+                       .dump(),
+                   proof);
+  }
+
   Node Enroll(const std::string& machine_id) {
-    auto r = Request("POST", "/v1/enroll",
-                     json{{"enroll_token", kEnrollToken},
-                          {"hostname", "host-" + machine_id},
-                          {"machine_id", machine_id},
-                          {"platform", "linux-x86_64"}}
-                         .dump());
+    auto r = EnrollRequest(machine_id, "host-" + machine_id);
     EXPECT_EQ(r.status, 200) << r.raw;
     return Node{r.body.value("node_id", ""), r.body.value("node_token", "")};
   }
