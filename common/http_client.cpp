@@ -192,8 +192,10 @@ std::optional<Error> TlsError(CURL* easy, CURLcode rc, const ClientOptions& opti
                      what + ": the server's certificate is expired or not yet valid (" + detail +
                          "); the server needs a new certificate, or this host's clock is wrong"};
       }
-      if (verify == X509_V_OK || verify == X509_V_ERR_HOSTNAME_MISMATCH ||
-          verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+      // libcurl checks the name itself once the chain is verified; a mismatch there leaves
+      // X509_V_OK or X509_V_ERR_UNSPECIFIED (curl 7.88) as the verify result.
+      if (verify == X509_V_OK || verify == X509_V_ERR_UNSPECIFIED ||
+          verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
         return Error{ErrorCode::tls_hostname,
                      what + ": the server's certificate is not for this host name (" + detail +
                          "); use a URL with a name or IP the certificate lists, or issue one "

@@ -146,8 +146,8 @@ TEST(ControllerTlsNames, TlsToAPlainPortIsAHandshakeError) {
 
 TEST_F(ControllerTls, OldProtocolsAndCiphersAreRefused) {
   auto s_client = [&](std::vector<std::string> extra) {
-    std::vector<std::string> argv{"openssl", "s_client", "-connect", "127.0.0.1:" + Port(c_.url),
-                                  "-CAfile", pki_.ca()};
+    std::vector<std::string> argv{"/usr/bin/openssl",          "s_client", "-connect",
+                                  "127.0.0.1:" + Port(c_.url), "-CAfile",  pki_.ca()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return RunProgram(argv, {}, 30s);
   };
