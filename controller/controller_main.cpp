@@ -10,6 +10,7 @@
 #include "common/http_server.hpp"
 #include "common/log.hpp"
 #include "common/sd_notify.hpp"
+#include "common/tls_context.hpp"
 #include "controller/config.hpp"
 #include "controller/service.hpp"
 #include "controller/store.hpp"
@@ -125,8 +126,16 @@ int Main(const std::vector<std::string>& args) {
     return exit_code::kConfig;
   }
   if (check_config->parsed()) {
+    // The TLS pair is checked too: a renewal can be tried before SIGHUP.
+    if (!cfg->tls_cert_file.empty()) {
+      if (auto ctx = tls::MakeServerContext(cfg->tls_cert_file, cfg->tls_key_file); !ctx) {
+        std::cerr << "steward-controller: " << ctx.error().message << "\n";
+        return exit_code::kConfig;
+      }
+    }
     std::cout << cfg->path << ": ok\nlisten = " << cfg->listen << "\nstore = " << cfg->store
-              << "\n";
+              << "\ntls = "
+              << (cfg->tls_cert_file.empty() ? "off (plain HTTP)" : cfg->tls_cert_file) << "\n";
     return exit_code::kOk;
   }
   if (serve->parsed()) return Serve(*cfg);

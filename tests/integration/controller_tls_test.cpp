@@ -136,6 +136,24 @@ TEST(ControllerTlsNames, ExpiredCertificateIsRefused) {
   EXPECT_EQ(CodeOf(Fetch(c.url + "/healthz", pki.ca())), "tls_expired");
 }
 
+TEST(ControllerTlsNames, ABadPairStopsTheStartAndCheckConfigNamesTheFile) {
+  Pki pki;
+  Controller c(pki.Config());
+  auto ok = RunProgram({Bin("steward-controller"), "check-config", "--config", c.config()});
+  EXPECT_EQ(ok.status.code(), 0) << ok.err;
+  EXPECT_NE(ok.out.find("tls = " + pki.cert()), std::string::npos) << ok.out;
+
+  ASSERT_TRUE(files::AtomicWrite(pki.key(), files::ReadFile(pki.dir / "ca.key", 1 << 20).value()));
+  auto check = RunProgram({Bin("steward-controller"), "check-config", "--config", c.config()});
+  EXPECT_EQ(check.status.code(), 78);
+  EXPECT_NE(check.err.find("tls_key_file " + pki.key() + " is not the key of the certificate"),
+            std::string::npos)
+      << check.err;
+  auto serve = RunProgram({Bin("steward-controller"), "serve", "--config", c.config()});
+  EXPECT_EQ(serve.status.code(), 78);
+  EXPECT_NE(serve.err.find(pki.key()), std::string::npos) << serve.err;
+}
+
 TEST(ControllerTlsNames, TlsToAPlainPortIsAHandshakeError) {
   Controller c;
   c.Start();
