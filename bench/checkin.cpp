@@ -1,13 +1,16 @@
 // Check-in throughput of the real steward-controller with its SQLite store. Enrolls N nodes
 // (default 10 000), publishes a signed release with a 50 % rollout, then runs check-ins as fast
 // as possible over keep-alive connections, and the same server's /healthz the same way as the
-// baseline. Prints check-ins/s, p50 and p99 latency and their ratio to /healthz.
+// baseline. Prints check-ins/s, p50 and p99 latency and their ratio to /healthz. With --tls the
+// controller serves HTTPS with a certificate from `stewardctl tls init` (connections are
+// opened once, so this measures the cost per request on kept-alive TLS connections).
 //
-//   bench_checkin [--nodes N] [--seconds S] [--connections C] [--threads T]
+//   bench_checkin [--nodes N] [--seconds S] [--connections C] [--threads T] [--tls]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -41,6 +44,7 @@ using Clock = std::chrono::steady_clock;
 
 pid_t g_controller = -1;
 std::filesystem::path g_dir;
+SSL_CTX* g_tls = nullptr;  // set with --tls: every connection speaks TLS, trusting the bench's CA
 
 // Stops the controller and removes the temp dir before exiting.
 [[noreturn]] void Die(const std::string& what) {
@@ -102,8 +106,19 @@ class Conn {
     if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) Die("connect");
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (g_tls != nullptr) {
+      ssl_ = SSL_new(g_tls);
+      if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1 || SSL_connect(ssl_) != 1) {
+        Die("TLS handshake with the controller failed");
+      }
+    }
   }
-  ~Conn() { close(fd_); }
+  ~Conn() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    close(fd_);
+  }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
 
   // Returns the status; the body in `body`.
   int Call(const std::string& method, const std::string& path, const std::string& token,
@@ -116,7 +131,9 @@ class Conn {
     }
     req += "\r\n" + payload;
     for (std::size_t off = 0; off < req.size();) {
-      const auto n = send(fd_, req.data() + off, req.size() - off, MSG_NOSIGNAL);
+      const auto n = ssl_ != nullptr
+                         ? SSL_write(ssl_, req.data() + off, static_cast<int>(req.size() - off))
+                         : send(fd_, req.data() + off, req.size() - off, MSG_NOSIGNAL);
       if (n <= 0) Die("send");
       off += static_cast<std::size_t>(n);
     }
@@ -136,13 +153,28 @@ class Conn {
  private:
   void Fill() {
     char tmp[16384];
-    const auto n = recv(fd_, tmp, sizeof tmp, 0);
+    const auto n =
+        ssl_ != nullptr ? SSL_read(ssl_, tmp, sizeof tmp) : recv(fd_, tmp, sizeof tmp, 0);
     if (n <= 0) Die("connection closed by the controller");
     buf_.append(tmp, static_cast<std::size_t>(n));
   }
   int fd_;
+  SSL* ssl_ = nullptr;
   std::string buf_;
 };
+
+// Runs a program to its end; dies unless it exits 0.
+void RunOrDie(std::vector<std::string> argv) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid;
+  int status = 0;
+  if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0 ||
+      waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    Die("running " + argv[0] + " failed");
+  }
+}
 
 struct PhaseResult {
   double per_second = 0;
@@ -213,9 +245,17 @@ int main(int argc, char** argv) {
   double seconds = 10;
   int connections = 8;
   std::string server_threads;  // the controller's `threads`; empty: its default
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool tls = false;
+  const char* kUsage =
+      "usage: bench_checkin [--nodes N] [--seconds S] [--connections C] [--threads T] [--tls]";
+  for (int i = 1; i < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--nodes")
+    if (a == "--tls") {
+      tls = true;
+      --i;
+    } else if (i + 1 >= argc) {
+      Die(kUsage);
+    } else if (a == "--nodes")
       nodes = std::atoi(argv[i + 1]);
     else if (a == "--seconds")
       seconds = std::atof(argv[i + 1]);
@@ -224,7 +264,7 @@ int main(int argc, char** argv) {
     else if (a == "--threads")
       server_threads = argv[i + 1];
     else
-      Die("usage: bench_checkin [--nodes N] [--seconds S] [--connections C] [--threads T]");
+      Die(kUsage);
   }
   const auto bin = fs::canonical("/proc/self/exe").parent_path() / "steward-controller";
   char tmpl[] = "/tmp/bench-checkin-XXXXXX";
@@ -249,12 +289,28 @@ int main(int argc, char** argv) {
   Write(dir / "admin-token", admin + "\n");
   Write(dir / "enroll-token", enroll + "\n");
   fs::create_directories(dir / "blobs");
+  std::string tls_config;
+  if (tls) {
+    const auto pki = dir / "pki";
+    RunOrDie({(bin.parent_path() / "stewardctl").string(), "tls", "init", "--dir", pki.string(),
+              "--ip", "127.0.0.1"});
+    tls_config = "tls_cert_file = \"" + (pki / "controller.pem").string() +
+                 "\"\ntls_key_file = \"" + (pki / "controller.key").string() +
+                 "\"\nartifact_ca_file = \"" + (pki / "ca.pem").string() + "\"\n";
+    g_tls = SSL_CTX_new(TLS_client_method());
+    if (g_tls == nullptr ||
+        SSL_CTX_load_verify_locations(g_tls, (pki / "ca.pem").c_str(), nullptr) != 1) {
+      Die("cannot set up the TLS client");
+    }
+    SSL_CTX_set_verify(g_tls, SSL_VERIFY_PEER, nullptr);
+  }
   Write(dir / "controller.toml",
         "listen = \"127.0.0.1:0\"\nstore = \"sqlite:" + (dir / "c.db").string() + "\"\nroot = \"" +
             (dir / "root.json").string() + "\"\nadmin_token_file = \"" +
             (dir / "admin-token").string() + "\"\nenroll_token_file = \"" +
             (dir / "enroll-token").string() + "\"\nblob_dir = \"" + (dir / "blobs").string() +
-            "\"\n" + (server_threads.empty() ? "" : "threads = " + server_threads + "\n"));
+            "\"\n" + tls_config +
+            (server_threads.empty() ? "" : "threads = " + server_threads + "\n"));
 
   // The controller, its log in a file.
   posix_spawn_file_actions_t fa;
@@ -291,9 +347,9 @@ int main(int argc, char** argv) {
       "\"version\":\"2.0.0\",\"sequence\":1,\"root_version\":1,\"issued_at\":\"" +
       steward::FormatRfc3339(now - std::chrono::hours(1)) + "\",\"expires\":\"" +
       steward::FormatRfc3339(now + std::chrono::hours(24 * 30)) +
-      "\",\"artifacts\":{\"linux-x86_64\":{\"url\":\"http://127.0.0.1:" + std::to_string(port) +
-      "/v1/artifacts/" + sha + "\",\"size\":4096,\"sha256\":\"" + sha +
-      "\",\"format\":\"binary\"}}}";
+      "\",\"artifacts\":{\"linux-x86_64\":{\"url\":\"" + std::string(tls ? "https" : "http") +
+      "://127.0.0.1:" + std::to_string(port) + "/v1/artifacts/" + sha +
+      "\",\"size\":4096,\"sha256\":\"" + sha + "\",\"format\":\"binary\"}}}";
   {
     Conn c(port);
     std::string body;

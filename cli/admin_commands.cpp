@@ -25,6 +25,7 @@ constexpr std::size_t kMaxFile = 1 << 20;
 struct Connection {
   std::string controller;
   std::string token_file;
+  std::string ca_file;  // for https controllers with the fleet's own CA
 };
 
 int Report(const Error& e) {
@@ -53,6 +54,7 @@ Result<json> Call(const Connection& c, const std::string& method, const std::str
   if (!token) return std::unexpected(token.error());
   http::ClientOptions opt;
   opt.timeout = std::chrono::seconds(120);  // publishing checks every artifact URL
+  opt.ca_file = c.ca_file;
   http::Client client(opt);
   http::RequestSpec spec;
   spec.method = method;
@@ -150,6 +152,10 @@ struct AdminCommands::Impl {
         ->envname("STEWARD_CONTROLLER");
     sub->add_option("--token-file", conn.token_file,
                     "File holding the admin token (else STEWARD_TOKEN)");
+    sub->add_option("--ca-file", conn.ca_file,
+                    "CA certificates (PEM) for an https controller, e.g. the ca.pem of "
+                    "stewardctl tls init; default: the system's")
+        ->envname("STEWARD_CA_FILE");
   }
 
   void On(CLI::App* sub, std::function<int()> fn) {

@@ -1,7 +1,8 @@
 // stewardctl's admin commands, thin clients of the controller's admin API (docs/protocol.md):
 // release publish|list, rollout set|pause|resume|list, nodes list|show, fleet,
 // flags list|set|unset. The controller URL comes from --controller or STEWARD_CONTROLLER; the
-// admin token from --token-file or STEWARD_TOKEN.
+// admin token from --token-file or STEWARD_TOKEN; the CA of an https controller from --ca-file
+// or STEWARD_CA_FILE.
 #pragma once
 
 #include <memory>

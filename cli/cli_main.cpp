@@ -16,6 +16,7 @@ int Main(const std::vector<std::string>& args) {
   AddSignCommands(app, action);
   AddRootCommands(app, action);
   AddReleaseCommands(app, action);
+  AddTlsCommands(app, action);
   AdminCommands admin;
   admin.Register(app);  // reuses the `release` group added above
   if (auto code = ParseArgs(app, args)) return *code;

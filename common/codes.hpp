@@ -86,6 +86,11 @@ inline constexpr int kConfig = 78;        // EX_CONFIG: never restart-looped by 
   X(all_mirrors_failed, 509)                         \
   X(resume_invalid, 510)                             \
   X(http_truncated, 511)                             \
+  X(tls_untrusted, 512)                              \
+  X(tls_hostname, 513)                               \
+  X(tls_expired, 514)                                \
+  X(tls_handshake, 515)                              \
+  X(tls_ca_file, 516)                                \
   /* 6xx supervision */                              \
   X(spawn_failed, 600)                               \
   X(start_timeout, 601)                              \

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <openssl/x509_vfy.h>
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
@@ -177,6 +178,45 @@ ErrorCode CodeForCurl(CURLcode rc) {
   }
 }
 
+// A TLS failure as a stable code and a message that says what to do. nullopt: not TLS.
+std::optional<Error> TlsError(CURL* easy, CURLcode rc, const ClientOptions& options,
+                              const std::string& what, const std::string& detail) {
+  const std::string ca =
+      options.ca_file.empty() ? "the system's CA bundle" : "the CA file " + options.ca_file;
+  switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION: {
+      long verify = 0;
+      lib->easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify);
+      if (verify == X509_V_ERR_CERT_HAS_EXPIRED || verify == X509_V_ERR_CERT_NOT_YET_VALID) {
+        return Error{ErrorCode::tls_expired,
+                     what + ": the server's certificate is expired or not yet valid (" + detail +
+                         "); the server needs a new certificate, or this host's clock is wrong"};
+      }
+      // libcurl checks the name itself once the chain is verified; a mismatch there leaves
+      // X509_V_OK or X509_V_ERR_UNSPECIFIED (curl 7.88) as the verify result.
+      if (verify == X509_V_OK || verify == X509_V_ERR_UNSPECIFIED ||
+          verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+        return Error{ErrorCode::tls_hostname,
+                     what + ": the server's certificate is not for this host name (" + detail +
+                         "); use a URL with a name or IP the certificate lists, or issue one "
+                         "that lists it (stewardctl tls issue --name/--ip)"};
+      }
+      return Error{ErrorCode::tls_untrusted, what + ": the server's certificate is not signed by " +
+                                                 ca + " (" + detail +
+                                                 "); set ca_file to the fleet's ca.pem"};
+    }
+    case CURLE_SSL_CACERT_BADFILE:
+      return Error{ErrorCode::tls_ca_file, what + ": cannot use " + ca + " (" + detail +
+                                               "); give a readable PEM file of CA certificates"};
+    case CURLE_SSL_CONNECT_ERROR:
+      return Error{ErrorCode::tls_handshake,
+                   what + ": TLS handshake failed (" + detail +
+                       "); is this an https port, and does the server speak TLS 1.2 or newer?"};
+    default:
+      return std::nullopt;
+  }
+}
+
 long Millis(Duration d) {
   return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
@@ -292,6 +332,10 @@ Result<ClientResponse> Client::Perform(const RequestSpec& spec) {
   lib->easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
   lib->easy_setopt(h, CURLOPT_HEADERDATA, &t);
   if (headers) lib->easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  // libcurl's defaults, set anyway: the peer's chain and its host name are always checked.
+  lib->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  lib->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  lib->easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
   if (!options_.ca_file.empty()) lib->easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
   if (!options_.proxy.empty()) lib->easy_setopt(h, CURLOPT_PROXY, options_.proxy.c_str());
   if (!options_.unix_socket.empty()) {
@@ -319,7 +363,9 @@ Result<ClientResponse> Client::Perform(const RequestSpec& spec) {
                                             " bytes, more than the limit of " +
                                             std::to_string(t.cap));
     }
-    return Fail(CodeForCurl(rc), spec.method + " " + spec.url + ": " + detail);
+    const std::string what = spec.method + " " + spec.url;
+    if (auto tls = TlsError(h, rc, options_, what, detail)) return std::unexpected(*tls);
+    return Fail(CodeForCurl(rc), what + ": " + detail);
   }
   if (!CheckHead(&t)) return std::unexpected(*t.abort);
   return response;

@@ -7,8 +7,10 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <charconv>
 #include <condition_variable>
 #include <list>
@@ -19,12 +21,14 @@
 #include "common/files.hpp"
 #include "common/hash.hpp"
 #include "common/log.hpp"
+#include "common/tls_context.hpp"
 
 namespace steward::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 
 // ---- Request / Response helpers -------------------------------------------------------------
 
@@ -209,6 +213,15 @@ struct Shared {
   std::mutex mu;
   std::condition_variable idle_cv;
   std::size_t connections = 0;
+  // HTTPS: the context new connections get. Replaced whole by ReloadTls; a connection keeps
+  // the one it started with (it holds a reference).
+  std::mutex tls_mu;
+  std::shared_ptr<ssl::context> tls;
+
+  std::shared_ptr<ssl::context> Tls() {
+    std::lock_guard lock(tls_mu);
+    return tls;
+  }
 };
 
 // "bytes=N-" or "bytes=N-M" against a file of `size` bytes -> [first, last) or nullopt when it
@@ -232,42 +245,76 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> ParseRange(std::string_vi
   return std::make_pair(first, last);
 }
 
-template <class Protocol>
-class Session : public std::enable_shared_from_this<Session<Protocol>> {
+// What the server needs of a connection, plain or TLS, when it stops.
+class SessionBase {
  public:
-  using Stream = beast::basic_stream<Protocol>;
+  virtual ~SessionBase() = default;
+  // Closes an idle connection (waiting for a request) so a graceful stop does not wait on it.
+  virtual void CloseIfIdle() = 0;
+  virtual void CloseNow() = 0;
+};
+
+template <class Protocol, bool kTls>
+class Session final : public SessionBase,
+                      public std::enable_shared_from_this<Session<Protocol, kTls>> {
+ public:
+  using Plain = beast::basic_stream<Protocol>;
+  using Stream = std::conditional_t<kTls, beast::ssl_stream<Plain>, Plain>;
 
   Session(typename Protocol::socket socket, std::shared_ptr<Shared> shared, std::string remote,
-          std::optional<uid_t> peer_uid)
-      : stream_(std::move(socket)),
+          std::optional<uid_t> peer_uid, std::shared_ptr<ssl::context> tls)
+      : stream_(MakeStream(std::move(socket), tls.get())),
+        tls_(std::move(tls)),
         shared_(std::move(shared)),
         remote_(std::move(remote)),
         peer_uid_(peer_uid) {}
 
-  void Run() { ReadHeader(); }
+  void Run() {
+    if constexpr (kTls) {
+      Lowest().expires_after(shared_->options.read_timeout);
+      stream_.async_handshake(
+          ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+            if (!ec) return self->ReadHeader();
+            log::Get("http").debug("tls handshake remote={}: {}", self->remote_, ec.message());
+            self->Close();
+          });
+    } else {
+      ReadHeader();
+    }
+  }
 
-  // Closes an idle connection (waiting for a request) so a graceful stop does not wait on it.
-  void CloseIfIdle() {
-    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
-      if (!self->busy_) self->stream_.socket().close();
+  void CloseIfIdle() override {
+    asio::post(Lowest().get_executor(), [self = this->shared_from_this()] {
+      beast::error_code ec;
+      if (!self->busy_) self->Lowest().socket().close(ec);
     });
   }
 
-  void CloseNow() {
-    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+  void CloseNow() override {
+    asio::post(Lowest().get_executor(), [self = this->shared_from_this()] {
       beast::error_code ec;
-      self->stream_.socket().close(ec);
+      self->Lowest().socket().close(ec);
     });
   }
 
  private:
+  static Stream MakeStream(typename Protocol::socket socket, ssl::context* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  Plain& Lowest() { return beast::get_lowest_layer(stream_); }
+
   void ReadHeader() {
     parser_.emplace();
     parser_->body_limit(shared_->options.max_body);
     parser_->header_limit(static_cast<std::uint32_t>(shared_->options.max_header));
     busy_ = false;
     if (shared_->draining) return Close();
-    stream_.expires_after(shared_->options.idle_timeout);
+    Lowest().expires_after(shared_->options.idle_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                                self->OnHeader(ec);
@@ -277,7 +324,7 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
     busy_ = true;
-    stream_.expires_after(shared_->options.read_timeout);
+    Lowest().expires_after(shared_->options.read_timeout);
     bhttp::async_read(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](beast::error_code e, std::size_t) { self->OnBody(e); });
@@ -296,7 +343,8 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
     }
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
         ec == beast::error::timeout || ec == asio::error::connection_reset ||
-        ec == asio::error::bad_descriptor || ec == asio::error::eof) {
+        ec == asio::error::bad_descriptor || ec == asio::error::eof ||
+        ec == ssl::error::stream_truncated || ec.category() == asio::error::get_ssl_category()) {
       return Close();
     }
     // Anything else is a malformed request.
@@ -356,7 +404,7 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
     msg->body() = std::move(res.body);
     msg->prepare_payload();
     if (head) msg->body().clear();
-    stream_.expires_after(shared_->options.read_timeout);
+    Lowest().expires_after(shared_->options.read_timeout);
     if (head) {
       auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*msg);
       bhttp::async_write_header(stream_, *sr,
@@ -403,7 +451,7 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
     msg->content_length(last - first);
     auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*msg);
     auto file = std::make_shared<files::UniqueFd>(std::move(fd));
-    stream_.expires_after(shared_->options.read_timeout);
+    Lowest().expires_after(shared_->options.read_timeout);
     bhttp::async_write_header(stream_, *sr,
                               [self = this->shared_from_this(), msg, sr, file, first, last, head](
                                   beast::error_code ec, std::size_t) {
@@ -420,7 +468,7 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
       keep_alive_ = false;  // the length promised can no longer be met
       return Close();
     }
-    stream_.expires_after(shared_->options.read_timeout);
+    Lowest().expires_after(shared_->options.read_timeout);
     asio::async_write(stream_, asio::buffer(chunk_.data(), static_cast<std::size_t>(n)),
                       [self = this->shared_from_this(), file, pos, last](beast::error_code ec,
                                                                          std::size_t written) {
@@ -434,13 +482,16 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
     ReadHeader();
   }
 
+  // TLS connections close without close_notify: every response is length-delimited, so a
+  // client cannot mistake a cut connection for a complete answer.
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(Protocol::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    Lowest().socket().shutdown(Protocol::socket::shutdown_send, ec);
+    Lowest().socket().close(ec);
   }
 
   Stream stream_;
+  std::shared_ptr<ssl::context> tls_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<Shared> shared_;
@@ -489,6 +540,18 @@ class ServerImpl final : public Server {
     return shared_->connections;
   }
 
+  bool tls() const override { return shared_->Tls() != nullptr; }
+
+  Result<void> ReloadTls() override {
+    if (!tls()) return Fail(ErrorCode::unsupported, address_ + " serves plain HTTP, not HTTPS");
+    auto ctx =
+        tls::MakeServerContext(shared_->options.tls_cert_file, shared_->options.tls_key_file);
+    if (!ctx) return std::unexpected(ctx.error());
+    std::lock_guard lock(shared_->tls_mu);
+    shared_->tls = std::move(*ctx);
+    return {};
+  }
+
   void Start() override {
     Accept();
     for (int i = 0; i < std::max(1, shared_->options.threads); ++i) {
@@ -524,7 +587,7 @@ class ServerImpl final : public Server {
   }
 
  private:
-  void ForEachSession(const std::function<void(Session<Protocol>&)>& fn) {
+  void ForEachSession(const std::function<void(SessionBase&)>& fn) {
     std::lock_guard lock(sessions_mu_);
     for (auto& weak : sessions_) {
       if (auto s = weak.lock()) fn(*s);
@@ -556,23 +619,39 @@ class ServerImpl final : public Server {
             std::lock_guard lock(shared_->mu);
             ++shared_->connections;
           }
-          auto session = std::shared_ptr<Session<Protocol>>(
-              new Session<Protocol>(std::move(socket), shared_, std::move(remote), uid),
-              [shared = shared_](Session<Protocol>* s) {
-                delete s;
-                std::lock_guard lock(shared->mu);
-                --shared->connections;
-                shared->idle_cv.notify_all();
-              });
-          {
-            std::lock_guard lock(sessions_mu_);
-            std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
-            sessions_.push_back(session);
+          auto tls = shared_->Tls();
+          if constexpr (kTcp) {
+            if (tls) {
+              Begin<true>(std::move(socket), std::move(remote), uid, std::move(tls));
+              return Accept();
+            }
           }
-          session->Run();
+          Begin<false>(std::move(socket), std::move(remote), uid, nullptr);
           Accept();
         });
   }
+
+  template <bool kTls>
+  void Begin(typename Protocol::socket socket, std::string remote, std::optional<uid_t> uid,
+             std::shared_ptr<ssl::context> tls) {
+    using S = Session<Protocol, kTls>;
+    auto session = std::shared_ptr<S>(
+        new S(std::move(socket), shared_, std::move(remote), uid, std::move(tls)),
+        [shared = shared_](S* s) {
+          delete s;
+          std::lock_guard lock(shared->mu);
+          --shared->connections;
+          shared->idle_cv.notify_all();
+        });
+    {
+      std::lock_guard lock(sessions_mu_);
+      std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+      sessions_.push_back(session);
+    }
+    session->Run();
+  }
+
+  static constexpr bool kTcp = std::is_same_v<Protocol, asio::ip::tcp>;
 
   std::shared_ptr<Shared> shared_;
   asio::io_context ioc_;
@@ -582,7 +661,7 @@ class ServerImpl final : public Server {
   std::vector<std::thread> threads_;
   std::atomic<bool> stopped_{false};
   std::mutex sessions_mu_;
-  std::list<std::weak_ptr<Session<Protocol>>> sessions_;
+  std::list<std::weak_ptr<SessionBase>> sessions_;
 };
 
 }  // namespace
@@ -596,6 +675,15 @@ Result<std::unique_ptr<Server>> Server::ListenTcp(const HostPort& address, Route
                 "listen address '" + address.host + "' is not an IP address (or localhost)");
   }
   auto shared = std::make_shared<Shared>();
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return Fail(ErrorCode::invalid_argument,
+                "HTTPS needs both a certificate file and a key file; only one was given");
+  }
+  if (!options.tls_cert_file.empty()) {
+    auto ctx = tls::MakeServerContext(options.tls_cert_file, options.tls_key_file);
+    if (!ctx) return std::unexpected(ctx.error());
+    shared->tls = std::move(*ctx);
+  }
   shared->router = std::move(router);
   shared->options = options;
   auto server = std::make_unique<ServerImpl<asio::ip::tcp>>(shared, address.ToString());
@@ -605,6 +693,9 @@ Result<std::unique_ptr<Server>> Server::ListenTcp(const HostPort& address, Route
 
 Result<std::unique_ptr<Server>> Server::ListenUnix(const std::string& path, Router router,
                                                    ServerOptions options, mode_t mode) {
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    return Fail(ErrorCode::invalid_argument, "HTTPS is for TCP listeners, not unix sockets");
+  }
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {

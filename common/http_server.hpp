@@ -2,8 +2,10 @@
 // API. Routes read like a table; handlers are plain functions from Request to Response, run on
 // the server's own threads. It listens on TCP or a unix socket, enforces header/body limits and
 // timeouts, answers errors as {"error":{"code","message"}}, serves files with Range support, and
-// stops gracefully: no new connections, in-flight requests finish, then it closes.
-// Beast and Asio stay inside http_server.cpp.
+// stops gracefully: no new connections, in-flight requests finish, then it closes. On TCP it
+// speaks HTTPS when given a certificate and key (common/tls_context.hpp sets the protocol
+// floor and ciphers); the pair can be replaced while serving.
+// Beast, Asio and OpenSSL stay inside the .cpp files.
 #pragma once
 
 #include <sys/types.h>
@@ -83,6 +85,9 @@ struct ServerOptions {
   Duration idle_timeout = std::chrono::seconds(60);  // keep-alive between requests
   int threads = 1;
   std::string server_name = "steward";
+  // HTTPS when both are set (TCP only): a PEM chain, the server's certificate first, and its key.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class Server {
@@ -103,6 +108,11 @@ class Server {
   // Stops accepting, lets in-flight requests finish for up to `drain`, then closes everything.
   virtual void Stop(Duration drain) = 0;
   virtual std::size_t active_connections() const = 0;
+  // HTTPS servers: loads the certificate and key files again; connections accepted from now on
+  // use the new pair, open ones keep theirs. A pair that does not load is an error naming the
+  // file, and the pair in use stays. Plain HTTP servers: an error.
+  virtual Result<void> ReloadTls() = 0;
+  virtual bool tls() const = 0;
 };
 
 // HTTP status text-free mapping used by Response::FromError.

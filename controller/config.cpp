@@ -27,6 +27,14 @@ Result<Config> FromDocument(Result<config::Document> doc, const std::string& nam
   root.Get("checkin_interval", cfg.checkin_interval, 1s, 24h);
   root.Get("threads", cfg.threads, 1, 64);
   root.Get("allow_insecure_http", cfg.allow_insecure_http);
+  root.Get("tls_cert_file", cfg.tls_cert_file);
+  root.Get("tls_key_file", cfg.tls_key_file);
+  root.Get("artifact_ca_file", cfg.artifact_ca_file);
+  if (cfg.tls_cert_file.empty() != cfg.tls_key_file.empty()) {
+    root.Invalid(cfg.tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file",
+                 "HTTPS needs both tls_cert_file and tls_key_file (stewardctl tls init writes "
+                 "them); set both, or neither for plain HTTP");
+  }
   if (auto r = ParseHostPort(cfg.listen); !r) root.Invalid("listen", r.error().message);
   if (!cfg.store.starts_with("sqlite:") && !cfg.store.starts_with("postgresql://")) {
     root.Invalid("store", "allowed: sqlite:/path/controller.db or a postgresql:// URL");

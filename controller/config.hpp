@@ -24,6 +24,9 @@ struct Config {
   std::int64_t halt_min_attempts = 20;
   std::int64_t threads = 1;          // HTTP server threads; one io_context either way
   bool allow_insecure_http = false;  // plain-http artifact URLs beyond loopback (development)
+  std::string tls_cert_file;         // PEM chain, server certificate first; empty: plain HTTP
+  std::string tls_key_file;          // PEM private key of that certificate
+  std::string artifact_ca_file;      // CA bundle for artifact checks on publish; "": the system's
 };
 
 Result<Config> LoadConfig(const std::string& path);

@@ -6,9 +6,11 @@
 
 #include "common/cli_args.hpp"
 #include "common/hostport.hpp"
+#include "common/http_client.hpp"
 #include "common/http_server.hpp"
 #include "common/log.hpp"
 #include "common/sd_notify.hpp"
+#include "common/tls_context.hpp"
 #include "controller/config.hpp"
 #include "controller/service.hpp"
 #include "controller/store.hpp"
@@ -52,10 +54,19 @@ int Serve(const Config& cfg) {
   sopt.max_body = 2 << 20;  // a 256 KiB manifest, JSON-escaped, with its signatures
   sopt.threads = static_cast<int>(cfg.threads);
   sopt.server_name = "steward-controller";
+  sopt.tls_cert_file = cfg.tls_cert_file;
+  sopt.tls_key_file = cfg.tls_key_file;
   auto server = http::Server::ListenTcp(*listen, (*service)->MakeRouter(), sopt);
   if (!server) return Fatal(ExitCodeFor(server.error().code), server.error().ToString());
+  if (!(*server)->tls() && !http::IsLoopbackHost(listen->host)) {
+    log::Get("main").warn(
+        "listening on {} with plain HTTP: node and admin tokens cross the network in clear; set "
+        "tls_cert_file and tls_key_file (docs/security.md)",
+        cfg.listen);
+  }
   const std::string public_url =
-      cfg.public_url.empty() ? "http://" + (*server)->address() : cfg.public_url;
+      cfg.public_url.empty() ? ((*server)->tls() ? "https://" : "http://") + (*server)->address()
+                             : cfg.public_url;
   (*service)->SetPublicUrl(public_url);
   if (auto r = (*service)->Heartbeat(); !r) {
     log::Get("main").warn("registering this controller: {}", r.error().ToString());
@@ -74,6 +85,15 @@ int Serve(const Config& cfg) {
       log::Get("main").info("stopping signal={}", sig);
       if (notifier.enabled()) (void)notifier.Notify("STOPPING=1");
       break;
+    }
+    if (sig == SIGHUP && (*server)->tls()) {
+      if (auto r = (*server)->ReloadTls(); !r) {
+        log::Get("main").error("reloading the TLS certificate refused, the old one stays: {}",
+                               r.error().ToString());
+      } else {
+        log::Get("main").info("reloaded the TLS certificate cert={} key={}", cfg.tls_cert_file,
+                              cfg.tls_key_file);
+      }
     }
     if (sig < 0 || sig == SIGHUP) {
       if (auto r = (*service)->Heartbeat(); !r) {
@@ -106,8 +126,16 @@ int Main(const std::vector<std::string>& args) {
     return exit_code::kConfig;
   }
   if (check_config->parsed()) {
+    // The TLS pair is checked too: a renewal can be tried before SIGHUP.
+    if (!cfg->tls_cert_file.empty()) {
+      if (auto ctx = tls::MakeServerContext(cfg->tls_cert_file, cfg->tls_key_file); !ctx) {
+        std::cerr << "steward-controller: " << ctx.error().message << "\n";
+        return exit_code::kConfig;
+      }
+    }
     std::cout << cfg->path << ": ok\nlisten = " << cfg->listen << "\nstore = " << cfg->store
-              << "\n";
+              << "\ntls = "
+              << (cfg->tls_cert_file.empty() ? "off (plain HTTP)" : cfg->tls_cert_file) << "\n";
     return exit_code::kOk;
   }
   if (serve->parsed()) return Serve(*cfg);

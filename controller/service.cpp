@@ -286,6 +286,9 @@ class ServiceImpl final : public Service {
     };
     counter("steward_controller_checkins_total", "Check-ins answered.", checkins_.load());
     counter("steward_controller_enrollments_total", "Nodes enrolled.", enrollments_.load());
+    counter("steward_controller_enroll_takeovers_refused_total",
+            "Enrollments naming an enrolled machine id without its node token (given a new id).",
+            takeovers_refused_.load());
     counter("steward_controller_auth_failures_total", "Requests refused for their token.",
             auth_failures_.load());
     counter("steward_controller_releases_published_total", "Releases accepted.", published_.load());
@@ -335,14 +338,23 @@ class ServiceImpl final : public Service {
     if (!platform) return http::Response::FromError(platform.error());
 
     const std::string node_token = RandomHex(32);
+    const std::string proof = req.BearerToken();
     NodeRecord rec;
+    bool refused_takeover = false;
     {
       std::lock_guard lock(mu_);
-      // A host enrolling again (lost token, reinstall) keeps its node id and gets a new token.
-      if (auto it = by_machine_.find(*machine_id); it != by_machine_.end()) {
-        auto& st = nodes_.at(it->second);
-        by_token_.erase(st.record.token_hash);
-        rec = st.record;
+      // A machine id is what the host says it is, so it proves nothing: a node enrolling again
+      // keeps its id only when it shows its current node token. Anyone else claiming that
+      // machine id (a copied disk image, a guess) gets a node of its own.
+      const NodeState* same = nullptr;
+      if (auto it = proof.empty() ? by_token_.end() : by_token_.find(TokenHash(proof));
+          it != by_token_.end() && nodes_.at(it->second).record.machine_id == *machine_id) {
+        same = &nodes_.at(it->second);
+      }
+      refused_takeover = same == nullptr && by_machine_.contains(*machine_id);
+      if (same != nullptr) {
+        by_token_.erase(same->record.token_hash);
+        rec = same->record;
       } else {
         rec.id = "n-" + RandomHex(12);
         rec.enrolled_at = UnixSeconds(clock_.Now());
@@ -355,6 +367,14 @@ class ServiceImpl final : public Service {
       auto& st = nodes_[rec.id];
       st.record = rec;
       IndexNode(rec);
+    }
+    if (refused_takeover) {
+      ++takeovers_refused_;
+      log::Get("controller")
+          .warn(
+              "enroll for machine_id={} without that node's token: enrolled as a new node={} "
+              "remote={} hostname={}",
+              *machine_id, rec.id, req.remote, rec.hostname);
     }
     ++enrollments_;
     log::Get("controller")
@@ -620,6 +640,7 @@ class ServiceImpl final : public Service {
   Result<void> CheckArtifacts(const trust::Manifest& m) {
     http::ClientOptions copt;
     copt.allow_insecure_http = opt_.allow_insecure_http;
+    copt.ca_file = opt_.artifact_ca_file;
     copt.connect_timeout = std::chrono::seconds(5);
     copt.timeout = std::chrono::seconds(15);
     copt.max_redirects = 3;
@@ -967,7 +988,7 @@ class ServiceImpl final : public Service {
   // Called with mu_ held (or before serving).
   void IndexNode(const NodeRecord& r) {
     by_token_[r.token_hash] = r.id;
-    by_machine_[r.machine_id] = r.id;
+    by_machine_.try_emplace(r.machine_id, r.id);  // a machine id names the node that had it first
   }
 
   Store& store_;
@@ -986,6 +1007,7 @@ class ServiceImpl final : public Service {
 
   std::atomic<std::uint64_t> checkins_{0};
   std::atomic<std::uint64_t> enrollments_{0};
+  std::atomic<std::uint64_t> takeovers_refused_{0};
   std::atomic<std::uint64_t> auth_failures_{0};
   std::atomic<std::uint64_t> published_{0};
 };
@@ -1021,6 +1043,7 @@ Result<ServiceOptions> LoadServiceOptions(const Config& config) {
   opt.halt_rollback_rate = config.halt_rollback_rate;
   opt.halt_min_attempts = config.halt_min_attempts;
   opt.allow_insecure_http = config.allow_insecure_http;
+  opt.artifact_ca_file = config.artifact_ca_file;
   return opt;
 }
 

@@ -28,6 +28,7 @@ struct ServiceOptions {
   double halt_rollback_rate = 0.05;
   std::int64_t halt_min_attempts = 20;
   bool allow_insecure_http = false;  // artifact checks on publish over plain http
+  std::string artifact_ca_file;      // CA bundle for those checks; empty: the system's
   Duration member_ttl = std::chrono::seconds(30);
   // The check-in answer's `roots`: this controller's root.json and its signatures when it is a
   // rotation (version 2 or later), so nodes on the previous root can move to it.

@@ -3,19 +3,21 @@
 # at a controller, stores the enrollment token and root of trust, and starts the service.
 # Idempotent: running it again with the same arguments changes nothing.
 #
-#   install.sh --controller URL --enroll-token TOKEN [--root FILE] [--channel NAME]
-#              [--package FILE [--sha256 HEX]]
+#   install.sh --controller URL --enroll-token TOKEN [--ca-file FILE] [--root FILE]
+#              [--channel NAME] [--package FILE [--sha256 HEX]]
 #   install.sh --uninstall
 set -eu
 
 usage() {
   cat <<USAGE
-usage: install.sh --controller URL --enroll-token TOKEN [--root FILE] [--channel NAME]
-                  [--package FILE [--sha256 HEX]]
+usage: install.sh --controller URL --enroll-token TOKEN [--ca-file FILE] [--root FILE]
+                  [--channel NAME] [--package FILE [--sha256 HEX]]
        install.sh --uninstall
 
   --controller URL      controller the updater checks in with (https://, or http:// on loopback)
   --enroll-token TOKEN  enrollment token issued by the controller's operator
+  --ca-file FILE        the fleet's CA certificate (ca.pem of stewardctl tls init), for a
+                        controller whose certificate is not from a public CA
   --root FILE           root of trust (root.json) with its .minisig files beside it
   --channel NAME        release channel for every component (default: as configured)
   --package FILE        install this .deb or .rpm instead of the repository's package
@@ -34,14 +36,15 @@ usage_error() {
   exit 64
 }
 
-controller="" token="" root="" channel="" package="" sha256="" uninstall=0
+controller="" token="" ca_file="" root="" channel="" package="" sha256="" uninstall=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --controller | --enroll-token | --root | --channel | --package | --sha256)
+    --controller | --enroll-token | --ca-file | --root | --channel | --package | --sha256)
       if [ $# -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value"; fi
       case "$1" in
         --controller) controller=$2 ;;
         --enroll-token) token=$2 ;;
+        --ca-file) ca_file=$2 ;;
         --root) root=$2 ;;
         --channel) channel=$2 ;;
         --package) package=$2 ;;
@@ -99,6 +102,11 @@ fi
 if [ -n "$root" ] && [ ! -r "$root" ]; then
   usage_error "--root $root is not a readable file"
 fi
+if [ -n "$ca_file" ]; then
+  [ -r "$ca_file" ] || usage_error "--ca-file $ca_file is not a readable file"
+  grep -q -- '-----BEGIN CERTIFICATE-----' "$ca_file" ||
+    usage_error "--ca-file $ca_file holds no PEM certificate (give the fleet's ca.pem)"
+fi
 if [ -n "$sha256" ] && [ -z "$package" ]; then
   usage_error "--sha256 needs --package"
 fi
@@ -147,6 +155,9 @@ sed -e "s|^urls = \\[.*\\]|urls = [\"$controller\"]|" "$config" >"$tmp"
 if [ -n "$channel" ]; then
   sed -i -e "s|^channel = \"[^\"]*\"|channel = \"$channel\"|" "$tmp"
 fi
+if [ -n "$ca_file" ]; then
+  sed -i -e "s|^ca_file = \"[^\"]*\"|ca_file = \"$etc/ca.pem\"|" "$tmp"
+fi
 if cmp -s "$tmp" "$config"; then
   rm -f "$tmp"
 else
@@ -161,6 +172,10 @@ if [ ! -f "$etc/enroll-token" ] || [ "$(cat "$etc/enroll-token")" != "$token" ];
   mv "$etc/enroll-token.new" "$etc/enroll-token"
 fi
 umask 022
+if [ -n "$ca_file" ] && ! cmp -s "$ca_file" "$etc/ca.pem"; then
+  cp "$ca_file" "$etc/ca.pem.new"
+  mv "$etc/ca.pem.new" "$etc/ca.pem"
+fi
 if [ -n "$root" ]; then
   dir=$(dirname "$root")
   base=$(basename "$root")

@@ -65,7 +65,10 @@ run "$bin/stewardctl" sign -s "$work/root1.key" --label root1 "$work/root.json"
 step "The signature is plain minisign: the minisign tool verifies it"
 run minisign -V -p "$work/root1.pub" -m "$work/root.json" -x "$work/root.json.root1.minisig"
 
-step "Controller on loopback with its SQLite store"
+step "A CA for the fleet and the controller's certificate (for localhost and 127.0.0.1)"
+run "$bin/stewardctl" tls init --dir "$work/pki" --name localhost --ip 127.0.0.1
+
+step "Controller on loopback over HTTPS, with its SQLite store"
 mkdir -p "$work/controller/blobs"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/admin-token"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/enroll-token"
@@ -76,6 +79,9 @@ root = "$work/root.json"
 admin_token_file = "$work/admin-token"
 enroll_token_file = "$work/enroll-token"
 blob_dir = "$work/controller/blobs"
+tls_cert_file = "$work/pki/controller.pem"
+tls_key_file = "$work/pki/controller.key"
+artifact_ca_file = "$work/pki/ca.pem"
 checkin_interval = "1s"
 [rollout]
 halt_min_attempts = 1
@@ -83,9 +89,9 @@ TOML
 "$bin/steward-controller" serve --config "$work/controller.toml" >"$work/controller.log" 2>&1 &
 pids+=($!)
 line=$(wait_log "$work/controller.log" "listening on")
-url="http://$(sed -E 's/.*listening on ([^ ]+).*/\1/' <<<"$line")"
+url=$(sed -E 's/.*public_url=([^ ]+).*/\1/' <<<"$line")
 echo "controller at $url"
-export STEWARD_CONTROLLER=$url STEWARD_TOKEN
+export STEWARD_CONTROLLER=$url STEWARD_TOKEN STEWARD_CA_FILE=$work/pki/ca.pem
 STEWARD_TOKEN=$(cat "$work/admin-token")
 
 step "Agent releases 1.0.0, 1.1.0 and 1.2.0: distinct binaries, signed by both release keys"
@@ -136,6 +142,7 @@ socket = "$work/host$h/api.sock"
 [controller]
 urls = ["$url"]
 enroll_token_file = "$work/enroll-token"
+ca_file = "$work/pki/ca.pem"
 [trust]
 root = "$work/root.json"
 [[component]]
@@ -215,7 +222,7 @@ run "$bin/stewardctl" fleet
 
 if [ "$keep" = 1 ]; then
   step "Left running (KEEP=1)"
-  echo "controller: $url   (STEWARD_CONTROLLER=$url STEWARD_TOKEN=\$(cat $work/admin-token) $bin/stewardctl fleet)"
+  echo "controller: $url   (STEWARD_CONTROLLER=$url STEWARD_CA_FILE=$work/pki/ca.pem STEWARD_TOKEN=\$(cat $work/admin-token) $bin/stewardctl fleet)"
   for h in 1 2 3; do echo "host$h: $bin/steward-updater status --socket $work/host$h/api.sock"; done
   echo "logs: $work/*.log $work/host*/updater.log; stop with: kill ${pids[*]}"
 else

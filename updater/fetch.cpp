@@ -231,10 +231,18 @@ std::optional<std::uint64_t> ParseLength(std::string_view v) {
   return n;
 }
 
+// TLS failures were http_transport before they had codes of their own; the bytes kept are
+// hashed at the end whatever server they came from.
+bool IsTlsFailure(ErrorCode code) {
+  return code == ErrorCode::tls_untrusted || code == ErrorCode::tls_hostname ||
+         code == ErrorCode::tls_expired || code == ErrorCode::tls_handshake ||
+         code == ErrorCode::tls_ca_file;
+}
+
 bool Resumable(ErrorCode code) {
   return code == ErrorCode::http_truncated || code == ErrorCode::http_stalled ||
          code == ErrorCode::http_transport || code == ErrorCode::timeout ||
-         code == ErrorCode::cancelled;
+         code == ErrorCode::cancelled || IsTlsFailure(code);
 }
 
 bool IsDir(const fs::path& p) {

@@ -30,6 +30,8 @@ expect 64 "unknown argument '--frobnicate'" --frobnicate
 expect 64 "must be an https:// URL" --controller http://c.example --enroll-token t
 expect 64 "--channel must be" --controller https://c.example --enroll-token t --channel 'Bad Channel'
 expect 64 "is not a readable file" --controller https://c.example --enroll-token t --root "$tmp/none.json"
+expect 64 "is not a readable file" --controller https://c.example --enroll-token t --ca-file "$tmp/none.pem"
+expect 64 "holds no PEM certificate" --controller https://c.example --enroll-token t --ca-file "$tmp/steward.deb"
 expect 64 "--sha256 needs --package" --controller https://c.example --enroll-token t --sha256 00
 expect 64 "is not a readable file" --controller https://c.example --enroll-token t --package "$tmp/none.deb"
 expect 65 "refusing to install it" --controller https://c.example --enroll-token t \

@@ -115,13 +115,20 @@ TEST(Checkin, InvalidNodeTokenEnrollsAgain) {
   const auto id = state.node_id;
   const auto old_token = state.node_token;
 
-  // Someone enrolled this machine again: the token the node holds is no longer valid.
+  // Someone else enrolling with this machine's id takes nothing from the node.
   c.Enroll(updater::MachineId(state_dir.path().string()));
+  ASSERT_TRUE(client.CheckIn(state, Agent("1.0.0")));
+  EXPECT_EQ(state.node_id, id);
+  EXPECT_EQ(state.node_token, old_token);
+
+  // A token the controller refuses (lost, replaced): the host enrolls again. Without a valid
+  // token it cannot prove it was that node, so it gets a new one.
+  state.node_token = std::string(64, '0');
   auto r = client.CheckIn(state, Agent("1.0.0"));
   ASSERT_TRUE(r) << r.error().ToString();
-  EXPECT_EQ(state.node_id, id);  // same machine, same node
+  EXPECT_NE(state.node_id, id);
   EXPECT_NE(state.node_token, old_token);
-  EXPECT_EQ(NodeIds(c), std::vector<std::string>{id});
+  EXPECT_EQ(NodeIds(c).size(), 3u);
 }
 
 TEST(Checkin, StoreResetEnrollsAgain) {

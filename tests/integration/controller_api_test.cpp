@@ -33,11 +33,40 @@ TEST_F(ControllerApi, EnrollThenCheckinAnswersTheProtocol) {
   EXPECT_EQ(shown.body["components"][0]["running_version"], "1.0.0");
   EXPECT_EQ(shown.body["report"]["host"]["os"], "linux");
 
-  // The same machine enrolling again keeps its id; the old token stops working.
-  auto again = c.Enroll("m1");
-  EXPECT_EQ(again.id, node.id);
+  // The same node enrolling again with its token keeps its id; the old token stops working.
+  auto again = c.EnrollRequest("m1", "host-m1", node.token);
+  ASSERT_EQ(again.status, 200) << again.raw;
+  EXPECT_EQ(again.body["node_id"], node.id);
   EXPECT_EQ(c.Checkin(node, json::array()).status, 401);
-  EXPECT_EQ(c.Checkin(again, json::array()).status, 200);
+  EXPECT_EQ(c.Checkin(Node{node.id, again.body["node_token"]}, json::array()).status, 200);
+}
+
+TEST_F(ControllerApi, EnrollingAnEnrolledMachineIdWithoutItsTokenMakesANewNode) {
+  auto node = c.Enroll("m1");
+  auto other = c.Enroll("m2");
+  // Someone who knows the enroll token and m1's machine id, without m1's node token (or with
+  // another node's): a node of its own, and m1 keeps its id and token.
+  for (const auto& proof : {std::string(), other.token, std::string("forged-token")}) {
+    auto r = c.EnrollRequest("m1", "impostor", proof);
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_NE(r.body["node_id"], node.id);
+    EXPECT_NE(r.body["node_id"], other.id);
+  }
+  EXPECT_EQ(c.Checkin(node, json::array()).status, 200);
+  EXPECT_EQ(c.Checkin(other, json::array()).status, 200);
+  EXPECT_EQ(c.Admin("GET", "nodes/" + node.id).body["hostname"], "host-m1");
+  auto metrics = c.Request("GET", "/metrics");
+  EXPECT_NE(metrics.raw.find("steward_controller_enroll_takeovers_refused_total 3"),
+            std::string::npos)
+      << metrics.raw;
+  EXPECT_TRUE(c.proc->WaitForOutput("without that node's token", 20s));
+  EXPECT_EQ(c.proc->Stderr().find(node.token), std::string::npos);
+  EXPECT_EQ(c.proc->Stderr().find(other.token), std::string::npos);
+  // After a restart (nodes loaded from the store) the machine id still names the first node.
+  c.Restart();
+  auto again = c.Enroll("m1");
+  EXPECT_NE(again.id, node.id);
+  EXPECT_EQ(c.Checkin(node, json::array()).status, 200);
 }
 
 TEST_F(ControllerApi, EnrollRefusesBadTokensAndInput) {

@@ -50,6 +50,7 @@ class Controller {
   minisign::SecretKey release_key = minisign::SecretKey::Generate();
   TempDir dir;
   std::string url;
+  std::string ca_file;  // for an https controller: the CA the test's requests trust
   std::optional<Child> proc;
 
   explicit Controller(std::string extra_config = "", WallTime root_expires = DaysFromNow(365)) {
@@ -98,8 +99,8 @@ class Controller {
     proc.emplace(Child::Spawn({Bin("steward-controller"), "serve", "--config", config()}));
     ASSERT_TRUE(proc->WaitForOutput("listening on ", 20s)) << proc->Stderr();
     const auto err = proc->Stderr();
-    const auto at = err.find("listening on ") + 13;
-    url = "http://" + err.substr(at, err.find(' ', at) - at);
+    const auto at = err.find("public_url=", err.find("listening on ")) + 11;
+    url = err.substr(at, err.find(' ', at) - at);
   }
 
   // SIGTERM and wait for a clean exit.
@@ -118,7 +119,9 @@ class Controller {
 
   Reply Request(const std::string& method, const std::string& path, const std::string& body = "",
                 const std::string& bearer = "") const {
-    http::Client client;
+    http::ClientOptions options;
+    options.ca_file = ca_file;
+    http::Client client(options);
     http::RequestSpec spec;
     spec.method = method;
     spec.url = url + path;
@@ -179,13 +182,20 @@ class Controller {
     ASSERT_EQ(r.status, 201) << r.raw;
   }
 
+  // POST /v1/enroll with the enroll token; `proof`: a node token sent as the bearer.
+  Reply EnrollRequest(const std::string& machine_id, const std::string& hostname,
+                      const std::string& proof = "") const {
+    return Request("POST", "/v1/enroll",
+                   json{{"enroll_token", kEnrollToken},
+                        {"hostname", hostname},
+                        {"machine_id", machine_id},
+                        {"platform", "linux-x86_64"}}
+                       .dump(),
+                   proof);
+  }
+
   Node Enroll(const std::string& machine_id) {
-    auto r = Request("POST", "/v1/enroll",
-                     json{{"enroll_token", kEnrollToken},
-                          {"hostname", "host-" + machine_id},
-                          {"machine_id", machine_id},
-                          {"platform", "linux-x86_64"}}
-                         .dump());
+    auto r = EnrollRequest(machine_id, "host-" + machine_id);
     EXPECT_EQ(r.status, 200) << r.raw;
     return Node{r.body.value("node_id", ""), r.body.value("node_token", "")};
   }

@@ -23,6 +23,8 @@ TEST(ControllerConfig, RejectsBadValues) {
       {"listen = \"0.0.0.0\"", "'listen'"},
       {"threads = 0", "'threads'"},
       {"allow_insecure_http = 1", "'allow_insecure_http'"},
+      {"tls_cert_file = \"/etc/steward/tls/controller.pem\"", "'tls_key_file'"},
+      {"tls_key_file = \"/etc/steward/tls/controller.key\"", "needs both tls_cert_file"},
   };
   for (const auto& [text, mention] : cases) {
     auto r = ParseConfig(text, "c.toml");

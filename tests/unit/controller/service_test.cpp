@@ -189,9 +189,10 @@ TEST(ControllerService, NodeEnrolledThroughAPeerIsFoundInTheStore) {
   ASSERT_TRUE(first && second);
   auto a = (*first)->MakeRouter();
   auto b = (*second)->MakeRouter();
-  auto enroll = [&](http::Router& r) {
+  auto enroll = [&](http::Router& r, const std::string& proof = "") {
     auto req = Post("/v1/enroll", R"({"enroll_token":"enroll-token-0123456789",
-        "hostname":"h","machine_id":"m","platform":"linux-x86_64"})");
+        "hostname":"h","machine_id":"m","platform":"linux-x86_64"})",
+                    proof);
     auto res = r.Dispatch(req);
     EXPECT_EQ(res.status, 200) << res.body;
     return json::parse(res.body);
@@ -222,9 +223,9 @@ TEST(ControllerService, NodeEnrolledThroughAPeerIsFoundInTheStore) {
   res = checkin(b, "n-unknown", "another-unknown-token");
   EXPECT_EQ(res.status, 401) << res.body;
 
-  // The node enrolls again through the first controller (same machine, same id, new token):
+  // The node enrolls again through the first controller with its token (same id, new token):
   // the second takes the new token from the store and forgets the old one.
-  const auto again = enroll(a);
+  const auto again = enroll(a, node["node_token"]);
   ASSERT_EQ(again["node_id"], node["node_id"]);
   res = checkin(b, again["node_id"], again["node_token"]);
   EXPECT_EQ(res.status, 200) << res.body;
