@@ -96,8 +96,9 @@ class Refused : public ::testing::Test {
   }
 
   // Waits until the offer was refused with `code`, then checks that nothing moved
-  // and that the refusal was reported to the controller.
-  void ExpectRefused(const std::string& code) {
+  // and that the refusal was reported to the controller. `to`: the version reported as
+  // refused, null unless the manifest's signatures verified.
+  void ExpectRefused(const std::string& code, const json& to = nullptr) {
     ASSERT_TRUE(host_.updater.WaitUnit("agent",
                                        [&](const json& u) {
                                          return u["update"].is_object() &&
@@ -107,8 +108,9 @@ class Refused : public ::testing::Test {
         << host_.Logs();
     const auto u = host_.Agent();
     EXPECT_EQ(u["update"]["result"], "failed") << u.dump();
-    // Nothing of a refused manifest is taken as true, its version included.
-    EXPECT_TRUE(u["update"]["to"].is_null()) << u.dump();
+    // Nothing of an unsigned manifest is taken as true, its version included; a signed one
+    // refused later in the order says which version was refused.
+    EXPECT_EQ(u["update"]["to"], to) << u.dump();
     EXPECT_EQ(u["update"]["from"], "1.1.0") << u.dump();
     EXPECT_FALSE(u["update"]["error"].get<std::string>().empty()) << u.dump();
     EXPECT_EQ(u["pid"], running_["pid"]) << u.dump();
@@ -154,11 +156,11 @@ TEST_F(Refused, BadSignatureExpiredAndReplayedManifestsLeaveTheNodeRunning) {
   // Properly signed, but its expiry has passed.
   Offer("1.2.0", Manifest("1.2.0", 3, std::chrono::system_clock::now() - std::chrono::hours(1)),
         keys_.release_key);
-  ExpectRefused("expired");
+  ExpectRefused("expired", "1.2.0");
 
   // The genuine 1.0.0 manifest again, below the sequence floor 1.1.0 raised.
   Offer("1.0.0", m1, keys_.release_key);
-  ExpectRefused("sequence_rollback");
+  ExpectRefused("sequence_rollback", "1.0.0");
 }
 
 }  // namespace

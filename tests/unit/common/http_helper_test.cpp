@@ -15,6 +15,7 @@
 #include <future>
 #include <sstream>
 
+#include "common/files.hpp"
 #include "tests/support/hostile_server.hpp"
 #include "tests/support/process.hpp"
 
@@ -42,8 +43,9 @@ struct ProcStat {
 };
 
 ProcStat StatOf(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  const std::string line((std::istreambuf_iterator<char>(in)), {});
+  // A process that ends while it is read fails the read (ESRCH): it is gone, not a helper.
+  auto text = files::ReadFile("/proc/" + std::to_string(pid) + "/stat", 4096);
+  const std::string line = text.value_or("");
   ProcStat st;
   const auto close = line.rfind(')');  // the command name may hold spaces and parentheses
   if (close == std::string::npos) return st;
