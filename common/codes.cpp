@@ -45,42 +45,38 @@ int ExitCodeFor(ErrorCode code) {
   return exit_code::kFailure;
 }
 
-std::string_view ExitKindName(ExitKind kind) {
-  switch (kind) {
-#define STEWARD_X(name) \
-  case ExitKind::name:  \
-    return #name;
-    STEWARD_EXIT_KINDS(STEWARD_X)
-#undef STEWARD_X
-  }
-  return "unknown";
+namespace {
+
+#define STEWARD_ENUM_NAME(name) #name,
+
+// The names of a STEWARD_NAMED_ENUM, in the order of its members.
+template <class Enum, std::size_t N>
+std::string_view NameIn(const std::string_view (&names)[N], Enum value) {
+  const auto i = static_cast<std::size_t>(value);
+  return i < N ? names[i] : "unknown";
 }
 
+template <class Enum, std::size_t N>
+std::optional<Enum> FindIn(const std::string_view (&names)[N], std::string_view name) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == name) return static_cast<Enum>(i);
+  }
+  return std::nullopt;
+}
+
+constexpr std::string_view kExitKinds[] = {STEWARD_EXIT_KINDS(STEWARD_ENUM_NAME)};
+constexpr std::string_view kUpdateResults[] = {STEWARD_UPDATE_RESULTS(STEWARD_ENUM_NAME)};
+
+}  // namespace
+
+std::string_view ExitKindName(ExitKind kind) { return NameIn(kExitKinds, kind); }
 std::optional<ExitKind> ExitKindFromName(std::string_view name) {
-#define STEWARD_X(n) \
-  if (name == #n) return ExitKind::n;
-  STEWARD_EXIT_KINDS(STEWARD_X)
-#undef STEWARD_X
-  return std::nullopt;
+  return FindIn<ExitKind>(kExitKinds, name);
 }
 
-std::string_view UpdateResultName(UpdateResult result) {
-  switch (result) {
-#define STEWARD_X(name)    \
-  case UpdateResult::name: \
-    return #name;
-    STEWARD_UPDATE_RESULTS(STEWARD_X)
-#undef STEWARD_X
-  }
-  return "unknown";
-}
-
+std::string_view UpdateResultName(UpdateResult result) { return NameIn(kUpdateResults, result); }
 std::optional<UpdateResult> UpdateResultFromName(std::string_view name) {
-#define STEWARD_X(n) \
-  if (name == #n) return UpdateResult::n;
-  STEWARD_UPDATE_RESULTS(STEWARD_X)
-#undef STEWARD_X
-  return std::nullopt;
+  return FindIn<UpdateResult>(kUpdateResults, name);
 }
 
 }  // namespace steward

@@ -143,14 +143,14 @@ int ExitCodeFor(ErrorCode code);
   X(watchdog)                 \
   X(start_failure)
 
-enum class ExitKind : std::uint8_t {
-#define STEWARD_X(name) name,
-  STEWARD_EXIT_KINDS(STEWARD_X)
-#undef STEWARD_X
-};
+// An enum of stable names from an X(name) list, with TypeName() and TypeFromName().
+#define STEWARD_ENUM_MEMBER(name) name,
+#define STEWARD_NAMED_ENUM(Type, LIST)                          \
+  enum class Type : std::uint8_t { LIST(STEWARD_ENUM_MEMBER) }; \
+  std::string_view Type##Name(Type value);                      \
+  std::optional<Type> Type##FromName(std::string_view name);
 
-std::string_view ExitKindName(ExitKind kind);
-std::optional<ExitKind> ExitKindFromName(std::string_view name);
+STEWARD_NAMED_ENUM(ExitKind, STEWARD_EXIT_KINDS)
 
 // X(name): how an update transaction ended, as the journal, status and check-ins name it.
 // Names are stable; add new ones at the end.
@@ -161,13 +161,6 @@ std::optional<ExitKind> ExitKindFromName(std::string_view name);
   X(failed)                       \
   X(superseded)
 
-enum class UpdateResult : std::uint8_t {
-#define STEWARD_X(name) name,
-  STEWARD_UPDATE_RESULTS(STEWARD_X)
-#undef STEWARD_X
-};
-
-std::string_view UpdateResultName(UpdateResult result);
-std::optional<UpdateResult> UpdateResultFromName(std::string_view name);
+STEWARD_NAMED_ENUM(UpdateResult, STEWARD_UPDATE_RESULTS)
 
 }  // namespace steward

@@ -369,8 +369,6 @@ Result<std::string> Updates::Begin(const ComponentConfig& c, const OfferedReleas
     // The floor rises and the transaction begins in one durable step.
     StateDb::Batch batch(deps_.db);
     const auto now_ms = ToMillis(deps_.clock.Now());
-    auto floor = LoadFloor(c);
-    if (!floor) return std::unexpected(floor.error());
     auto fl = deps_.db.db().Prepare(
         "INSERT INTO trust_floor(component, channel, root_version, sequence, manifest_sha256, "
         "time_floor_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(component, channel) DO UPDATE "
@@ -382,7 +380,7 @@ Result<std::string> Updates::Begin(const ComponentConfig& c, const OfferedReleas
         .Bind(3, static_cast<std::int64_t>(m.root_version))
         .Bind(4, static_cast<std::int64_t>(m.sequence))
         .Bind(5, HexEncode(a.verified.manifest_sha256))
-        .Bind(6, std::max(ToMillis(m.issued_at), ToMillis(floor->time_floor)));
+        .Bind(6, ToMillis(m.issued_at));  // never lowered: max() in the upsert
     if (auto r = fl->Run(); !r) return std::unexpected(r.error());
     auto ins = deps_.db.db().Prepare(
         "INSERT INTO txn(component, channel, from_version, from_dir, prev_dir, to_version, "

@@ -281,6 +281,40 @@ TEST_F(Supersede, WhenTheNewestFailsItsGateTheNodeGoesBackToTheVerifiedVersion) 
   ExpectConsistent(updater_.Unit("agent"), "1.0.0", true);
 }
 
+TEST_F(Supersede, ADownloadThatFailsLeavesTheUnverifiedUpdateAsItWas) {
+  WriteAgentConfig();
+  StartUpdater();
+  StopWithUnverified110();
+  const auto before = updater_.Unit("agent");
+  // 1.2.0, properly signed, whose artifact the server no longer has.
+  const auto bytes = files::ReadFile(Bin("releases/1.2.0/steward-agent"), 1 << 30);
+  ASSERT_TRUE(bytes);
+  const json artifact = controller_.Blob(*bytes);
+  fs::remove(controller_.dir / "blobs" / artifact["sha256"].get<std::string>());
+  const auto m = Controller::Manifest("agent", "stable", "1.2.0", 3, artifact);
+  dir_.Write("agent-1.2.0.json", m);
+  dir_.Write("agent-1.2.0.json.minisig", Controller::Sign(controller_.release_key, m));
+  ASSERT_EQ(Apply((dir_ / "agent-1.2.0.json").string()).status.code(), 0);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return updater_.Logs().find("fetching 1.2.0 to supersede") != std::string::npos &&
+               updater_.Logs().find("the node stays as it was") != std::string::npos;
+      },
+      std::chrono::seconds(30)))
+      << updater_.Logs();
+  const auto u = updater_.Unit("agent");
+  EXPECT_EQ(u["update"], before["update"]) << u.dump();
+  EXPECT_EQ(u["installed_version"], "1.1.0");
+  EXPECT_EQ(u["previous_version"], "1.0.0");
+  EXPECT_TRUE(AgentProcesses().empty());
+  // Its next start still runs the gate of the version it has.
+  ASSERT_EQ(updater_.Cli({"start", "agent"}).status.code(), 0);
+  const auto done = WaitResult();
+  EXPECT_EQ(done["update"]["to"], "1.1.0");
+  EXPECT_EQ(done["update"]["result"], "committed") << done.dump();
+  ExpectConsistent(done, "1.1.0", true);
+}
+
 TEST_F(Supersede, FromAFirstInstallNothingUnverifiedIsKept) {
   WriteAgentConfig();
   StartUpdater();
