@@ -19,6 +19,7 @@
 
 #include "common/files.hpp"
 #include "common/hash.hpp"
+#include "common/http_guard.hpp"
 #include "common/log.hpp"
 #include "common/tls_context.hpp"
 
@@ -40,6 +41,8 @@ struct Shared {
   std::mutex mu;
   std::condition_variable idle_cv;
   std::size_t connections = 0;
+  SourceCounts per_source;
+  ShedLog shed;
   // HTTPS: the context new connections get. Replaced whole by ReloadTls; a connection keeps
   // the one it started with (it holds a reference).
   std::mutex tls_mu;
@@ -78,6 +81,8 @@ class SessionBase {
   virtual ~SessionBase() = default;
   // Closes an idle connection (waiting for a request) so a graceful stop does not wait on it.
   virtual void CloseIfIdle() = 0;
+  // No request is being served: waiting for one, or for the rest of its head.
+  virtual bool Idle() const = 0;
   virtual void CloseNow() = 0;
 };
 
@@ -117,6 +122,8 @@ class Session final : public SessionBase,
     });
   }
 
+  bool Idle() const override { return !busy_; }
+
   void CloseNow() override {
     asio::post(Lowest().get_executor(), [self = this->shared_from_this()] {
       beast::error_code ec;
@@ -141,7 +148,10 @@ class Session final : public SessionBase,
     parser_->header_limit(static_cast<std::uint32_t>(shared_->options.max_header));
     busy_ = false;
     if (shared_->draining) return Close();
-    Lowest().expires_after(shared_->options.idle_timeout);
+    const auto& o = shared_->options;
+    Lowest().expires_after(first_request_ ? std::min(o.header_timeout, o.idle_timeout)
+                                          : o.idle_timeout);
+    first_request_ = false;
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                                self->OnHeader(ec);
@@ -326,6 +336,7 @@ class Session final : public SessionBase,
   std::optional<uid_t> peer_uid_;
   std::vector<char> chunk_;
   bool keep_alive_ = true;
+  bool first_request_ = true;
   std::atomic<bool> busy_{false};
 };
 
@@ -333,7 +344,7 @@ template <class Protocol>
 class ServerImpl final : public Server {
  public:
   ServerImpl(std::shared_ptr<Shared> shared, std::string address)
-      : shared_(std::move(shared)), acceptor_(ioc_), address_(std::move(address)) {}
+      : shared_(std::move(shared)), acceptor_(ioc_), retry_(ioc_), address_(std::move(address)) {}
 
   ~ServerImpl() override { Stop(Duration::zero()); }
 
@@ -392,6 +403,7 @@ class ServerImpl final : public Server {
     asio::post(ioc_, [this] {
       beast::error_code ec;
       acceptor_.close(ec);
+      retry_.cancel();
     });
     ForEachSession([](auto& s) { s.CloseIfIdle(); });
     {
@@ -421,53 +433,119 @@ class ServerImpl final : public Server {
     }
   }
 
+  // Closes up to `n` idle connections, oldest first; how many it closed.
+  std::size_t ShedIdle(std::size_t n) {
+    std::size_t shed = 0;
+    ForEachSession([&](SessionBase& s) {
+      if (shed < n && s.Idle()) {
+        s.CloseIfIdle();
+        ++shed;
+      }
+    });
+    return shed;
+  }
+
+  // Whether a new connection from `source` may stay; counts it when it may.
+  bool Admit(const std::string& source) {
+    bool full = false;
+    {
+      std::lock_guard lock(shared_->mu);
+      if (!shared_->per_source.Add(source, shared_->options.max_connections_per_source)) {
+        shared_->shed.Add(address_,
+                          "new connections from " + source + " over its limit of " +
+                              std::to_string(shared_->options.max_connections_per_source),
+                          1);
+        return false;
+      }
+      full = shared_->connections >= shared_->options.max_connections;
+    }
+    // Not under shared_->mu: a session's last reference may drop inside ShedIdle, and its
+    // deleter takes that lock.
+    const bool made_room = full && ShedIdle(1) > 0;
+    std::lock_guard lock(shared_->mu);
+    if (full && !made_room) {
+      shared_->shed.Add(address_, "new connections (every connection busy at the limit)", 1);
+      shared_->per_source.Remove(source);
+      return false;
+    }
+    if (full) shared_->shed.Add(address_, "idle connections at the connection limit", 1);
+    ++shared_->connections;
+    return true;
+  }
+
+  // Out of file descriptors: shed an eighth of the idle connections (at least one) and try
+  // again shortly. Accepting at once would spin: the pending connection is still there.
+  void AcceptLater() {
+    std::size_t idle = 0;
+    ForEachSession([&](SessionBase& s) {
+      if (s.Idle()) ++idle;
+    });
+    shared_->shed.Add(address_, "idle connections (out of file descriptors)",
+                      ShedIdle(std::max<std::size_t>(1, idle / 8)));
+    retry_.expires_after(std::chrono::milliseconds(10));
+    retry_.async_wait([this](beast::error_code ec) {
+      if (!ec) Accept();
+    });
+  }
+
   void Accept() {
-    acceptor_.async_accept(
-        asio::make_strand(ioc_), [this](beast::error_code ec, typename Protocol::socket socket) {
-          if (ec) {
-            if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-            log::Get("http").warn("accept on {}: {}", address_, ec.message());
-            return Accept();
-          }
-          std::string remote = "unix";
-          std::optional<uid_t> uid;
-          if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
-            beast::error_code e;
-            const auto ep = socket.remote_endpoint(e);
-            if (!e) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
-          } else {
-            ucred cred{};
-            socklen_t len = sizeof cred;
-            if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-              uid = cred.uid;
-            }
-          }
-          {
-            std::lock_guard lock(shared_->mu);
-            ++shared_->connections;
-          }
-          auto tls = shared_->Tls();
-          if constexpr (kTcp) {
-            if (tls) {
-              Begin<true>(std::move(socket), std::move(remote), uid, std::move(tls));
-              return Accept();
-            }
-          }
-          Begin<false>(std::move(socket), std::move(remote), uid, nullptr);
-          Accept();
-        });
+    acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec,
+                                                           typename Protocol::socket socket) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        if (ec == asio::error::no_descriptors ||
+            ec == beast::error_code(ENFILE, beast::system_category())) {
+          return AcceptLater();
+        }
+        log::Get("http").warn("accept on {}: {}", address_, ec.message());
+        return Accept();
+      }
+      std::string remote = "unix";
+      std::string source;
+      std::optional<uid_t> uid;
+      if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
+        beast::error_code e;
+        const auto ep = socket.remote_endpoint(e);
+        if (!e) {
+          source = ep.address().to_string();
+          remote = source + ":" + std::to_string(ep.port());
+        }
+      } else {
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+          uid = cred.uid;
+          source = "uid " + std::to_string(cred.uid);
+        }
+      }
+      if (!Admit(source)) {
+        beast::error_code e;
+        socket.close(e);
+        return Accept();
+      }
+      auto tls = shared_->Tls();
+      if constexpr (kTcp) {
+        if (tls) {
+          Begin<true>(std::move(socket), std::move(source), std::move(remote), uid, std::move(tls));
+          return Accept();
+        }
+      }
+      Begin<false>(std::move(socket), std::move(source), std::move(remote), uid, nullptr);
+      Accept();
+    });
   }
 
   template <bool kTls>
-  void Begin(typename Protocol::socket socket, std::string remote, std::optional<uid_t> uid,
-             std::shared_ptr<ssl::context> tls) {
+  void Begin(typename Protocol::socket socket, std::string source, std::string remote,
+             std::optional<uid_t> uid, std::shared_ptr<ssl::context> tls) {
     using S = Session<Protocol, kTls>;
     auto session = std::shared_ptr<S>(
         new S(std::move(socket), shared_, std::move(remote), uid, std::move(tls)),
-        [shared = shared_](S* s) {
+        [shared = shared_, source = std::move(source)](S* s) {
           delete s;
           std::lock_guard lock(shared->mu);
           --shared->connections;
+          shared->per_source.Remove(source);
           shared->idle_cv.notify_all();
         });
     {
@@ -483,6 +561,7 @@ class ServerImpl final : public Server {
   std::shared_ptr<Shared> shared_;
   asio::io_context ioc_;
   typename Protocol::acceptor acceptor_;
+  asio::steady_timer retry_;  // accept again after running out of file descriptors
   std::string address_;
   std::uint16_t port_ = 0;
   std::vector<std::thread> threads_;
@@ -512,7 +591,7 @@ Result<std::unique_ptr<Server>> Server::ListenTcp(const HostPort& address, Route
     shared->tls = std::move(*ctx);
   }
   shared->router = std::move(router);
-  shared->options = options;
+  shared->options = WithLimits(std::move(options));
   auto server = std::make_unique<ServerImpl<asio::ip::tcp>>(shared, address.ToString());
   if (auto r = server->Listen({ip, address.port}); !r) return std::unexpected(r.error());
   return std::unique_ptr<Server>(std::move(server));
@@ -533,7 +612,7 @@ Result<std::unique_ptr<Server>> Server::ListenUnix(const std::string& path, Rout
   }
   auto shared = std::make_shared<Shared>();
   shared->router = std::move(router);
-  shared->options = options;
+  shared->options = WithLimits(std::move(options));
   auto server = std::make_unique<ServerImpl<asio::local::stream_protocol>>(shared, path);
   const mode_t old = ::umask(static_cast<mode_t>(~mode & 0777));
   auto r = server->Listen(asio::local::stream_protocol::endpoint(path));

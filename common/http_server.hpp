@@ -83,6 +83,16 @@ struct ServerOptions {
   std::size_t max_header = 16 << 10;
   Duration read_timeout = std::chrono::seconds(30);  // a whole request, once its first byte came
   Duration idle_timeout = std::chrono::seconds(60);  // keep-alive between requests
+  // A new connection's request head (line and headers) must be in within this (and within
+  // idle_timeout): a client that opens connections and never finishes them holds nothing long.
+  Duration header_timeout = std::chrono::seconds(10);
+  // Open connections one source may hold (TCP: its IP address; unix sockets: its uid). Beyond
+  // it a new connection from that source is closed at once, so one misbehaving source cannot
+  // take the server from the others.
+  std::size_t max_connections_per_source = 256;
+  // Open connections in all; 0: 7/8 of the open-file limit. At the limit, or when accept fails
+  // for want of file descriptors, the oldest idle connections are shed to make room.
+  std::size_t max_connections = 0;
   int threads = 1;
   std::string server_name = "steward";
   // HTTPS when both are set (TCP only): a PEM chain, the server's certificate first, and its key.
