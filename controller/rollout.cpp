@@ -150,6 +150,9 @@ std::optional<std::string> Rollouts::Offer(const std::string& component, const s
 void Rollouts::RecordUpdate(const std::string& node_id, const std::string& component,
                             const std::string& channel, const LastUpdate& update,
                             std::int64_t now) {
+  // A transaction still in progress has no result yet: recording it would take the node's one
+  // place in the count, and the rollback it may end in would then go uncounted.
+  if (!update.result) return;
   std::lock_guard lock(mu_);
   auto it = rollouts_.find({component, channel});
   if (it == rollouts_.end() || update.to != it->second.version) return;

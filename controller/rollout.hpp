@@ -87,8 +87,9 @@ class Rollouts {
                                    const std::string& running_version,
                                    const std::string& node_id) const;
 
-  // A node reported `update` for the first time: it counts towards the component and channel's
-  // rollout once per node when it went to the target, and may halt it (HaltReason).
+  // A node reported `update` for the first time: its first finished result (not in_progress)
+  // counts towards the component and channel's rollout once per node when it went to the
+  // target, and may halt it (HaltReason).
   void RecordUpdate(const std::string& node_id, const std::string& component,
                     const std::string& channel, const LastUpdate& update, std::int64_t now);
 

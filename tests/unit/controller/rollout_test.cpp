@@ -177,5 +177,23 @@ TEST(Rollouts, HaltCountsFirstResultsTowardsTheTargetOnly) {
   EXPECT_NE(halted.halt_reason.find("2 of 3 nodes"), std::string::npos) << halted.halt_reason;
 }
 
+// A node checks in while its update is still in progress, then reports the rollback: the
+// rollback is what counts (recording "in_progress" first used to hide it from the halt).
+TEST(Rollouts, AnUpdateInProgressIsNotAResult) {
+  Domain d(HaltPolicy{0.5, 1});
+  d.store.releases = {Published("2.0.0", 2)};
+  d.store.rollouts = {Rollout(100)};
+  d.Load();
+  d.rollouts.RecordUpdate("n1", "agent", "stable", {"1.0.0", "2.0.0", std::nullopt, ""}, d.Now());
+  EXPECT_TRUE(d.store.updates.empty());
+  EXPECT_FALSE(d.rollouts.List()[0].paused);
+  d.rollouts.RecordUpdate("n1", "agent", "stable",
+                          {"1.0.0", "2.0.0", UpdateResult::rolled_back, "crash_loop"}, d.Now());
+  const auto counts = d.rollouts.Counts(d.rollouts.List()[0]);
+  EXPECT_EQ(counts.attempts, 1);
+  EXPECT_EQ(counts.rolled_back, 1);
+  EXPECT_TRUE(d.rollouts.List()[0].paused);
+}
+
 }  // namespace
 }  // namespace steward::controller
