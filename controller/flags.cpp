@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/log.hpp"
 #include "common/trust.hpp"
 
 namespace steward::controller {
@@ -277,6 +278,45 @@ void FlagTable::AppendEffective(std::string& out,
     for (const auto& [name, value] : it->second) merged[name] = value;
   }
   out += ToJson(merged);
+}
+
+Flags::Flags(Store& store, Clock& clock) : store_(store), clock_(clock) {}
+
+Result<void> Flags::Load() {
+  auto rows = store_.ListFlags();
+  if (!rows) return std::unexpected(rows.error());
+  std::lock_guard lock(mu_);
+  table_ = FlagTable(*rows);
+  return {};
+}
+
+Result<std::string> Flags::Change(const FlagChange& change) {
+  const auto now = UnixSeconds(clock_.Now());
+  std::vector<FlagRecord> set;
+  std::vector<FlagRecord> unset;
+  for (const auto& [name, value] : change.set) set.push_back({change.channel, name, value, now});
+  for (const auto& name : change.unset) unset.push_back({change.channel, name, "", now});
+
+  std::lock_guard lock(mu_);
+  if (auto r = table_.Check(change); !r) return std::unexpected(r.error());
+  // The store first: what a check-in is told is always what a restarted controller tells.
+  if (auto r = store_.UpdateFlags(set, unset); !r) return std::unexpected(r.error());
+  table_.Apply(change);
+  log::Get("controller")
+      .info("flags scope={} set={} unset={}",
+            change.channel.empty() ? "global" : "channel:" + change.channel, set.size(),
+            unset.size());
+  return table_.Document();
+}
+
+std::string Flags::Document() const {
+  std::lock_guard lock(mu_);
+  return table_.Document();
+}
+
+void Flags::AppendEffective(std::string& out, std::span<const std::string_view> channels) const {
+  std::lock_guard lock(mu_);
+  table_.AppendEffective(out, channels);
 }
 
 }  // namespace steward::controller

@@ -1,16 +1,18 @@
 // Feature flags (ARCHITECTURE §3 `flags`, docs/protocol.md): names, scalar values, the global
 // and per-channel scopes, validation of an admin change and the effective flags of one node.
-// Pure logic over FlagRecords: the Service keeps one FlagTable in memory (so a check-in reads
-// no store) and the Store persists its rows.
+// FlagTable is pure logic over FlagRecords; Flags keeps one in memory (so a check-in reads no
+// store) and writes every change through to the Store.
 #pragma once
 
 #include <cstddef>
 #include <map>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "controller/store.hpp"
 
@@ -67,6 +69,26 @@ class FlagTable {
   std::map<std::string, Scope, std::less<>> scopes_;  // "" is the global scope
   std::string global_json_;
   std::map<std::string, std::string, std::less<>> channel_json_;  // global overlaid by channel
+};
+
+// The flags in force, shared by the admin API and check-ins.
+class Flags {
+ public:
+  Flags(Store& store, Clock& clock);
+  // Loads the rows; before serving.
+  Result<void> Load();
+  // Checks the change, writes it to the store, then applies it; the Document after it. On an
+  // error nothing changed, for nodes and admins alike.
+  Result<std::string> Change(const FlagChange& change);
+  std::string Document() const;
+  // FlagTable::AppendEffective.
+  void AppendEffective(std::string& out, std::span<const std::string_view> channels) const;
+
+ private:
+  Store& store_;
+  Clock& clock_;
+  mutable std::mutex mu_;
+  FlagTable table_;
 };
 
 }  // namespace steward::controller

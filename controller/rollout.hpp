@@ -1,16 +1,22 @@
-// Rollout decisions, as pure functions (ARCHITECTURE §3): which nodes are in a percent rollout
-// (HMAC-SHA256(seed, node_id) buckets, stable for a seed), the minimum version first, pause,
-// and when the rollback rate halts a rollout.
+// Rollouts (ARCHITECTURE §3). The decisions are pure functions: which nodes are in a percent
+// rollout (HMAC-SHA256(seed, node_id) buckets, stable for a seed), the minimum version first,
+// pause, and when the rollback rate halts a rollout. Rollouts keeps the rollouts in force in
+// memory, written through to the Store: admin changes, what a node is offered, and the halt.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/hash.hpp"
 #include "common/semver.hpp"
+#include "controller/releases.hpp"
 #include "controller/store.hpp"
 
 namespace steward::controller {
@@ -41,9 +47,64 @@ Choice Choose(const RolloutRecord& rollout, const std::optional<SemVer>& running
 std::optional<std::string> HaltReason(const UpdateCounts& counts, double max_rate,
                                       std::int64_t min_attempts, std::string_view version);
 
-// `bytes` random bytes from the kernel, hex-encoded: node ids, node tokens, rollout seeds.
-std::string RandomHex(std::size_t bytes);
 // A fresh random seed, 32 bytes as hex.
 std::string NewSeed();
+
+// One admin change of a rollout (PUT /v1/admin/rollouts/{component}/{channel}); what is absent
+// stays as it is.
+struct RolloutChange {
+  std::string component;
+  std::string channel;
+  std::string version;                 // the target; "" keeps it
+  std::optional<std::string> minimum;  // "" clears it
+  std::optional<double> percent;
+  std::optional<bool> paused;
+};
+
+struct HaltPolicy {
+  double max_rollback_rate = 0.05;
+  std::int64_t min_attempts = 20;
+};
+
+class Rollouts {
+ public:
+  Rollouts(Store& store, Clock& clock, const Releases& releases, HaltPolicy halt);
+
+  // Loads the rollouts; before serving.
+  Result<void> Load();
+
+  // A new rollout needs a version and a percent; versions must be published. A new target is
+  // a new rollout: a new seed (new buckets, new counts), unpaused, no halt reason. Unpausing
+  // clears the halt reason. Written to the store before it takes effect.
+  Result<RolloutRecord> Apply(const RolloutChange& change);
+
+  // Ordered by component and channel.
+  std::vector<RolloutRecord> List() const;
+
+  // The version (Choose) a node running `running_version` is offered for the component and
+  // channel; nullopt without a rollout or when it keeps what it runs.
+  std::optional<std::string> Offer(const std::string& component, const std::string& channel,
+                                   const std::string& running_version,
+                                   const std::string& node_id) const;
+
+  // A node reported `update` for the first time: its first finished result (not in_progress)
+  // counts towards the component and channel's rollout once per node when it went to the
+  // target, and may halt it (HaltReason).
+  void RecordUpdate(const std::string& node_id, const std::string& component,
+                    const std::string& channel, const LastUpdate& update, std::int64_t now);
+
+  // The results reported towards the rollout; zero when the store cannot say.
+  UpdateCounts Counts(const RolloutRecord& rollout) const;
+
+ private:
+  void Halt(RolloutRecord& rollout, const std::string& why, std::int64_t now);  // mu_ held
+
+  Store& store_;
+  Clock& clock_;
+  const Releases& releases_;
+  const HaltPolicy halt_;
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, RolloutRecord> rollouts_;  // component, channel
+};
 
 }  // namespace steward::controller

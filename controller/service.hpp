@@ -1,8 +1,9 @@
 // The controller's HTTP API (ARCHITECTURE §3, docs/protocol.md): enrollment, check-ins, the
-// admin API (releases, rollouts, flags, nodes), artifacts, health and metrics. Service keeps a
-// cache of nodes, releases, rollouts and flags in memory (loaded from the Store at start,
-// written through to it), so a check-in costs no store read; every decision it makes is
-// recorded in the Store first.
+// admin API (releases, rollouts, flags, nodes), artifacts, health and metrics. Service wires
+// the domain (controller/fleet.hpp, releases.hpp, rollout.hpp, flags.hpp, membership.hpp),
+// which keeps nodes, releases, rollouts and flags in memory (loaded from the Store at start,
+// written through to it) so a check-in costs no store read; every decision is recorded in the
+// Store first. Its routes only decode, call the domain and encode (controller/wire.hpp).
 #pragma once
 
 #include <memory>

@@ -245,7 +245,7 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  Result<bool> RecordUpdateResult(const UpdateResult& u) override {
+  Result<bool> RecordUpdateResult(const UpdateRecord& u) override {
     std::lock_guard lock(db_mu_);
     auto s = db_.Prepare(
         "INSERT OR IGNORE INTO update_results (seed, node_id, component, from_version, "
@@ -254,10 +254,10 @@ class SqliteStore final : public Store {
     s->Bind(1, u.seed)
         .Bind(2, u.node_id)
         .Bind(3, u.component)
-        .Bind(4, u.from)
-        .Bind(5, u.to)
-        .Bind(6, u.result)
-        .Bind(7, u.error_code)
+        .Bind(4, u.update.from)
+        .Bind(5, u.update.to)
+        .Bind(6, ResultName(u.update.result))
+        .Bind(7, u.update.error_code)
         .Bind(8, u.at);
     if (auto r = s->Run(); !r) return std::unexpected(r.error());
     return db_.Changes() > 0;
@@ -267,10 +267,10 @@ class SqliteStore final : public Store {
                                           const std::string& component) override {
     std::lock_guard lock(db_mu_);
     auto s = db_.Prepare(
-        "SELECT COUNT(*), COALESCE(SUM(result = 'rolled_back'), 0) FROM update_results "
+        "SELECT COUNT(*), COALESCE(SUM(result = ?3), 0) FROM update_results "
         "WHERE seed = ?1 AND component = ?2");
     if (!s) return std::unexpected(s.error());
-    s->Bind(1, seed).Bind(2, component);
+    s->Bind(1, seed).Bind(2, component).Bind(3, ResultName(UpdateResult::rolled_back));
     auto row = s->Step();
     if (!row) return std::unexpected(row.error());
     return UpdateCounts{s->Int(0), s->Int(1)};

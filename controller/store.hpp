@@ -10,9 +10,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/codes.hpp"
 #include "common/error.hpp"
 
 namespace steward::controller {
@@ -53,14 +55,26 @@ struct RolloutRecord {
   std::int64_t updated_at = 0;
 };
 
-struct UpdateResult {
+// A node's last update as its check-in reports it (docs/protocol.md `last_update`).
+struct LastUpdate {
+  std::string from;
+  std::string to;
+  std::optional<UpdateResult> result;  // nullopt: the transaction is still in progress
+  std::string error_code;
+  bool operator==(const LastUpdate&) const = default;
+};
+
+// A result as check-ins and the store name it: its UpdateResultName, or "in_progress".
+std::string_view ResultName(const std::optional<UpdateResult>& result);
+// The reverse; bad_request for a name that is neither.
+Result<std::optional<UpdateResult>> ResultFromName(std::string_view name);
+
+// The first result one node reported towards one rollout; the halt counts these.
+struct UpdateRecord {
   std::string node_id;
   std::string component;
   std::string seed;  // the rollout it counts towards
-  std::string from;
-  std::string to;
-  std::string result;  // "committed", "rolled_back", …
-  std::string error_code;
+  LastUpdate update;
   std::int64_t at = 0;
 };
 
@@ -99,7 +113,7 @@ class Store {
   virtual Result<std::vector<RolloutRecord>> ListRollouts() = 0;
 
   // Keeps the first result per (seed, node, component); true when this one was new.
-  virtual Result<bool> RecordUpdateResult(const UpdateResult& result) = 0;
+  virtual Result<bool> RecordUpdateResult(const UpdateRecord& record) = 0;
   virtual Result<UpdateCounts> CountUpdateResults(const std::string& seed,
                                                   const std::string& component) = 0;
 
@@ -117,6 +131,9 @@ class Store {
   // Makes every queued write durable.
   virtual Result<void> Flush() = 0;
 };
+
+// Records keep times as unix seconds.
+std::int64_t UnixSeconds(WallTime t);
 
 // "sqlite:/path/controller.db"; other schemes are unsupported until their backend exists.
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <set>
 
+#include "tests/unit/controller/domain.hpp"
+
 namespace steward::controller {
 namespace {
 
@@ -103,6 +105,94 @@ TEST(Halt, NeedsEnoughAttemptsAndAHighRate) {
   ASSERT_TRUE(why);
   EXPECT_NE(why->find("2 of 20 nodes (10.0%) rolled back from 2.0.0"), std::string::npos) << *why;
   EXPECT_FALSE(HaltReason({0, 0}, 0.0, 0, "2.0.0"));
+}
+
+ReleaseRecord Published(std::string version, std::uint64_t sequence) {
+  return ReleaseRecord{"agent", "stable", std::move(version), sequence, 1, "m", {"s"}, "sha", 0, 0};
+}
+
+TEST(Rollouts, ChangesNeedPublishedVersionsAndANewTargetIsANewRollout) {
+  Domain d;
+  d.store.releases = {Published("1.0.0", 1), Published("2.0.0", 2), Published("3.0.0", 3)};
+  d.Load();
+  RolloutChange c{"agent", "stable", "2.0.0", std::nullopt, std::nullopt, std::nullopt};
+  auto r = d.rollouts.Apply(c);
+  ASSERT_FALSE(r);  // a new rollout needs a percent
+  EXPECT_EQ(r.error().code, ErrorCode::bad_request);
+  c.version = "9.0.0";
+  c.percent = 10;
+  r = d.rollouts.Apply(c);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::not_found);
+
+  c.version = "2.0.0";
+  r = d.rollouts.Apply(c);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->seed.size(), 64u);
+  EXPECT_EQ(r->updated_at, d.Now());
+  EXPECT_EQ(d.store.rollouts.back().seed, r->seed);  // written through
+  const auto seed = r->seed;
+
+  // Pausing and the percent keep the rollout; a minimum must be below the target.
+  r = d.rollouts.Apply({"agent", "stable", "", "3.0.0", 50, true});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::bad_request);
+  r = d.rollouts.Apply({"agent", "stable", "", "1.0.0", 50, true});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->seed, seed);
+  EXPECT_EQ(r->minimum, "1.0.0");
+  EXPECT_TRUE(r->paused);
+  EXPECT_EQ(d.rollouts.Offer("agent", "stable", "0.9.0", "n"), std::nullopt);  // paused
+
+  r = d.rollouts.Apply({"agent", "stable", "3.0.0", std::nullopt, std::nullopt, std::nullopt});
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->seed, seed);
+  EXPECT_FALSE(r->paused);
+  EXPECT_EQ(r->percent, 50);
+  EXPECT_EQ(d.rollouts.Offer("agent", "stable", "0.9.0", "n"), "1.0.0");  // the minimum first
+  ASSERT_EQ(d.rollouts.List().size(), 1u);
+}
+
+TEST(Rollouts, HaltCountsFirstResultsTowardsTheTargetOnly) {
+  Domain d(HaltPolicy{0.5, 2});
+  d.store.releases = {Published("2.0.0", 2)};
+  RolloutRecord r = Rollout(100);
+  d.store.rollouts = {r};
+  d.Load();
+  const LastUpdate back{"1.0.0", "2.0.0", UpdateResult::rolled_back, "crash_loop"};
+  const LastUpdate done{"1.0.0", "2.0.0", UpdateResult::committed, ""};
+  d.rollouts.RecordUpdate("n1", "agent", "stable", back, d.Now());
+  d.rollouts.RecordUpdate("n1", "agent", "stable", done, d.Now());  // n1 counted already
+  d.rollouts.RecordUpdate("n2", "agent", "stable",
+                          {"1.0.0", "1.5.0", UpdateResult::rolled_back, ""},
+                          d.Now());                               // not the target
+  d.rollouts.RecordUpdate("n2", "agent", "beta", back, d.Now());  // no rollout there
+  EXPECT_EQ(d.rollouts.Counts(r).attempts, 1);
+  EXPECT_FALSE(d.rollouts.List()[0].paused);
+  d.rollouts.RecordUpdate("n3", "agent", "stable", done, d.Now());
+  EXPECT_FALSE(d.rollouts.List()[0].paused);  // 1 of 2: not past half
+  d.rollouts.RecordUpdate("n4", "agent", "stable", back, d.Now());
+  const auto halted = d.rollouts.List()[0];
+  EXPECT_TRUE(halted.paused);  // 2 of 3
+  EXPECT_NE(halted.halt_reason.find("2 of 3 nodes"), std::string::npos) << halted.halt_reason;
+}
+
+// A node checks in while its update is still in progress, then reports the rollback: the
+// rollback is what counts (recording "in_progress" first used to hide it from the halt).
+TEST(Rollouts, AnUpdateInProgressIsNotAResult) {
+  Domain d(HaltPolicy{0.5, 1});
+  d.store.releases = {Published("2.0.0", 2)};
+  d.store.rollouts = {Rollout(100)};
+  d.Load();
+  d.rollouts.RecordUpdate("n1", "agent", "stable", {"1.0.0", "2.0.0", std::nullopt, ""}, d.Now());
+  EXPECT_TRUE(d.store.updates.empty());
+  EXPECT_FALSE(d.rollouts.List()[0].paused);
+  d.rollouts.RecordUpdate("n1", "agent", "stable",
+                          {"1.0.0", "2.0.0", UpdateResult::rolled_back, "crash_loop"}, d.Now());
+  const auto counts = d.rollouts.Counts(d.rollouts.List()[0]);
+  EXPECT_EQ(counts.attempts, 1);
+  EXPECT_EQ(counts.rolled_back, 1);
+  EXPECT_TRUE(d.rollouts.List()[0].paused);
 }
 
 }  // namespace

@@ -7,74 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/temp_dir.hpp"
+#include "tests/unit/controller/fake_store.hpp"
 
 namespace steward::controller {
 namespace {
 
 using nlohmann::json;
-
-class FakeStore final : public Store {
- public:
-  std::vector<NodeRecord> saved;
-  int reads = 0;
-  Result<void> SaveNode(const NodeRecord& node) override {
-    saved.push_back(node);
-    return {};
-  }
-  Result<std::vector<NodeRecord>> ListNodes() override {
-    ++reads;
-    return std::vector<NodeRecord>{};
-  }
-  Result<std::optional<NodeRecord>> GetNode(const std::string& id) override {
-    ++reads;
-    for (auto it = saved.rbegin(); it != saved.rend(); ++it) {
-      if (it->id == id) return std::optional<NodeRecord>(*it);
-    }
-    return std::optional<NodeRecord>{};
-  }
-  Result<void> InsertRelease(const ReleaseRecord&) override { return {}; }
-  Result<std::vector<ReleaseRecord>> ListReleases() override {
-    ++reads;
-    return std::vector<ReleaseRecord>{};
-  }
-  Result<void> PutRollout(const RolloutRecord&) override { return {}; }
-  Result<std::vector<RolloutRecord>> ListRollouts() override {
-    ++reads;
-    return std::vector<RolloutRecord>{};
-  }
-  Result<bool> RecordUpdateResult(const UpdateResult&) override { return true; }
-  Result<UpdateCounts> CountUpdateResults(const std::string&, const std::string&) override {
-    ++reads;
-    return UpdateCounts{};
-  }
-  std::vector<FlagRecord> flags;
-  bool fail_flag_writes = false;
-  Result<void> UpdateFlags(const std::vector<FlagRecord>& set,
-                           const std::vector<FlagRecord>& unset) override {
-    if (fail_flag_writes) return Fail(ErrorCode::db_query, "disk full");
-    for (const auto& f : set) {
-      std::erase_if(
-          flags, [&](const FlagRecord& o) { return o.channel == f.channel && o.name == f.name; });
-      flags.push_back(f);
-    }
-    for (const auto& f : unset) {
-      std::erase_if(
-          flags, [&](const FlagRecord& o) { return o.channel == f.channel && o.name == f.name; });
-    }
-    return {};
-  }
-  Result<std::vector<FlagRecord>> ListFlags() override {
-    ++reads;
-    return flags;
-  }
-  Result<void> Heartbeat(const std::string&, std::int64_t) override { return {}; }
-  Result<std::vector<Member>> ListMembers(std::int64_t) override {
-    ++reads;
-    return std::vector<Member>{{"http://a:1", 0}, {"http://b:2", 0}};
-  }
-  Result<void> Ping() override { return Fail(ErrorCode::db_open, "store gone"); }
-  Result<void> Flush() override { return {}; }
-};
 
 http::Request Post(std::string path, std::string body, std::string bearer = "") {
   http::Request r;

@@ -72,11 +72,12 @@ TEST(SqliteStore, RolloutsResultsAndMembers) {
   EXPECT_EQ((*list)[0].percent, 12.5);
   EXPECT_EQ((*list)[0].halt_reason, "why");
 
-  UpdateResult u{"n1", "agent", "seed", "1.0.0", "2.0.0", "rolled_back", "crash_loop", 1};
+  UpdateRecord u{
+      "n1", "agent", "seed", {"1.0.0", "2.0.0", UpdateResult::rolled_back, "crash_loop"}, 1};
   EXPECT_TRUE(*(*s)->RecordUpdateResult(u));
   EXPECT_FALSE(*(*s)->RecordUpdateResult(u));  // one per node and rollout
   u.node_id = "n2";
-  u.result = "committed";
+  u.update.result = UpdateResult::committed;
   EXPECT_TRUE(*(*s)->RecordUpdateResult(u));
   auto counts = (*s)->CountUpdateResults("seed", "agent");
   ASSERT_TRUE(counts);

@@ -1,0 +1,210 @@
+#include "controller/fleet.hpp"
+
+#include <array>
+#include <span>
+
+#include "common/log.hpp"
+#include "controller/secrets.hpp"
+#include "controller/wire.hpp"
+
+namespace steward::controller {
+
+Fleet::Fleet(Store& store, Clock& clock, Rollouts& rollouts, const Releases& releases,
+             const Flags& flags, Membership& membership, FleetOptions options)
+    : store_(store),
+      clock_(clock),
+      rollouts_(rollouts),
+      releases_(releases),
+      flags_(flags),
+      membership_(membership),
+      opt_(std::move(options)) {}
+
+Result<void> Fleet::Load() {
+  auto nodes = store_.ListNodes();
+  if (!nodes) return std::unexpected(nodes.error());
+  std::lock_guard lock(mu_);
+  for (auto& n : *nodes) {
+    NodeState st;
+    st.components = ComponentsOfReport(n.report);
+    st.record = std::move(n);
+    IndexNode(st.record);
+    nodes_.emplace(st.record.id, std::move(st));
+  }
+  return {};
+}
+
+Result<Enrollment> Fleet::Enroll(const EnrollRequest& req) {
+  Enrollment out;
+  out.node_token = RandomHex(32);
+  NodeRecord rec;
+  {
+    std::lock_guard lock(mu_);
+    // A machine id is what the host says it is, so it proves nothing: a node enrolling again
+    // keeps its id only when it shows its current node token. Anyone else claiming that
+    // machine id (a copied disk image, a guess) gets a node of its own.
+    const NodeState* same = nullptr;
+    if (auto it = req.proof.empty() ? by_token_.end() : by_token_.find(TokenHash(req.proof));
+        it != by_token_.end() && nodes_.at(it->second).record.machine_id == req.machine_id) {
+      same = &nodes_.at(it->second);
+    }
+    out.refused_takeover = same == nullptr && by_machine_.contains(req.machine_id);
+    if (same != nullptr) {
+      by_token_.erase(same->record.token_hash);
+      rec = same->record;
+    } else {
+      rec.id = "n-" + RandomHex(12);
+      rec.enrolled_at = UnixSeconds(clock_.Now());
+    }
+    rec.token_hash = TokenHash(out.node_token);
+    rec.hostname = req.hostname;
+    rec.machine_id = req.machine_id;
+    rec.platform = req.platform;
+    if (auto r = store_.SaveNode(rec); !r) return std::unexpected(r.error());
+    nodes_[rec.id].record = rec;
+    IndexNode(rec);
+  }
+  if (out.refused_takeover) {
+    log::Get("controller")
+        .warn(
+            "enroll for machine_id={} without that node's token: enrolled as a new node={} "
+            "remote={} hostname={}",
+            req.machine_id, rec.id, req.remote, rec.hostname);
+  }
+  log::Get("controller")
+      .debug("enrolled node={} hostname={} platform={}", rec.id, rec.hostname, rec.platform);
+  out.node_id = rec.id;
+  return out;
+}
+
+Result<CheckinAnswer> Fleet::Checkin(std::string_view node_token, CheckinReport report) {
+  const std::string hash = TokenHash(node_token);
+  std::lock_guard lock(mu_);
+  auto owner = by_token_.find(hash);
+  if (owner == by_token_.end()) owner = AdoptFromStore(report.node_id, hash);
+  if (owner == by_token_.end()) {
+    return Fail(ErrorCode::unauthorized, "the node token is not valid; enroll again");
+  }
+  auto& st = nodes_.at(owner->second);
+  if (!SecretEquals(st.record.token_hash, hash)) {
+    return Fail(ErrorCode::unauthorized, "the node token is not valid; enroll again");
+  }
+  if (st.record.id != report.node_id) {
+    return Fail(ErrorCode::forbidden, "this token belongs to node " + st.record.id + ", not " +
+                                          report.node_id + "; a node can only report for itself");
+  }
+  const auto now = UnixSeconds(clock_.Now());
+  RecordUpdates(st, report.components, now);
+  st.record.last_seen = now;
+  st.record.report = std::move(report.body);
+  st.components = std::move(report.components);
+  if (auto r = store_.SaveNode(st.record); !r) return std::unexpected(r.error());
+  return Answer(st);
+}
+
+// Only an update the node did not report at its previous check-in is new.
+void Fleet::RecordUpdates(const NodeState& st, const std::vector<ComponentReport>& reported,
+                          std::int64_t now) {
+  for (const auto& c : reported) {
+    if (!c.last_update) continue;
+    bool seen = false;
+    for (const auto& old : st.components) {
+      if (old.name == c.name && old.last_update == c.last_update) seen = true;
+    }
+    if (!seen) rollouts_.RecordUpdate(st.record.id, c.name, c.channel, *c.last_update, now);
+  }
+}
+
+CheckinAnswer Fleet::Answer(const NodeState& st) const {
+  CheckinAnswer out;
+  for (const auto& c : st.components) {
+    auto version = rollouts_.Offer(c.name, c.channel, c.running_version, st.record.id);
+    if (!version) continue;
+    if (auto rel = releases_.Find(c.name, c.channel, *version)) out.releases.push_back(rel);
+  }
+  // A node reports a handful of components: a small array on the stack, no allocation.
+  std::array<std::string_view, kMaxComponents> channels;
+  std::size_t n = 0;
+  for (const auto& c : st.components) {
+    if (n < channels.size()) channels[n++] = c.channel;
+  }
+  flags_.AppendEffective(out.flags, std::span(channels.data(), n));
+  out.controllers = membership_.ControllersJson();
+  out.checkin_interval_s = opt_.checkin_interval_s;
+  out.roots = opt_.roots_json;
+  return out;
+}
+
+// A token this controller has not seen may belong to a node that enrolled (or enrolled again)
+// through another controller sharing the store: when the store holds node `id` with that
+// token, its record replaces what is in memory. by_token_.end() otherwise. mu_ held.
+Fleet::TokenIndex::iterator Fleet::AdoptFromStore(const std::string& id, const std::string& hash) {
+  auto found = store_.GetNode(id);
+  if (!found || !*found || !SecretEquals((*found)->token_hash, hash)) return by_token_.end();
+  if (auto old = nodes_.find(id); old != nodes_.end()) {
+    by_token_.erase(old->second.record.token_hash);
+  }
+  NodeState st;
+  st.components = ComponentsOfReport((*found)->report);
+  st.record = std::move(**found);
+  IndexNode(st.record);
+  nodes_[id] = std::move(st);
+  log::Get("controller")
+      .debug("node={} known from the store (enrolled through another controller)", id);
+  return by_token_.find(hash);
+}
+
+void Fleet::IndexNode(const NodeRecord& r) {
+  by_token_[r.token_hash] = r.id;
+  by_machine_.try_emplace(r.machine_id, r.id);  // a machine id names the node that had it first
+}
+
+std::vector<NodeState> Fleet::Nodes() const {
+  std::map<std::string, const NodeState*> sorted;
+  std::lock_guard lock(mu_);
+  for (const auto& [id, st] : nodes_) sorted.emplace(id, &st);
+  std::vector<NodeState> out;
+  out.reserve(sorted.size());
+  for (const auto& [id, st] : sorted) out.push_back(*st);
+  return out;
+}
+
+std::optional<NodeState> Fleet::Node(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::size_t Fleet::size() const {
+  std::lock_guard lock(mu_);
+  return nodes_.size();
+}
+
+RolloutReach Fleet::Reach(const RolloutRecord& r) const {
+  RolloutReach out;
+  std::lock_guard lock(mu_);
+  for (const auto& [id, st] : nodes_) {
+    for (const auto& c : st.components) {
+      if (c.name != r.component || c.channel != r.channel) continue;
+      ++out.nodes;
+      if (c.running_version == r.version) ++out.on_target;
+      if (InRollout(Bucket(r.seed, id), r.percent)) ++out.in_bucket;
+    }
+  }
+  return out;
+}
+
+FleetCounts Fleet::Counts() const {
+  FleetCounts out;
+  std::lock_guard lock(mu_);
+  out.nodes = nodes_.size();
+  for (const auto& [id, st] : nodes_) {
+    for (const auto& c : st.components) {
+      ++out.versions[c.name][c.running_version.empty() ? "none" : c.running_version];
+      ++out.states[c.name][c.state.empty() ? "unknown" : c.state];
+    }
+  }
+  return out;
+}
+
+}  // namespace steward::controller

@@ -1,0 +1,137 @@
+// The fleet (docs/protocol.md `enroll`, `checkin`): enrolling nodes, their check-ins and the
+// answer each check-in gets. Nodes are kept in memory (loaded at start, written through to the
+// Store) so a check-in costs no store read; a node that enrolled through another controller
+// sharing the store is looked up there the first time its token is seen.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "controller/flags.hpp"
+#include "controller/membership.hpp"
+#include "controller/releases.hpp"
+#include "controller/rollout.hpp"
+#include "controller/store.hpp"
+
+namespace steward::controller {
+
+inline constexpr std::size_t kMaxComponents = 64;  // in one check-in
+
+struct EnrollRequest {
+  std::string hostname;
+  std::string machine_id;
+  std::string platform;
+  std::string proof;   // the node token shown when enrolling again, "" for none
+  std::string remote;  // the peer, for the log
+};
+
+struct Enrollment {
+  std::string node_id;
+  std::string node_token;
+  // The machine id belongs to an enrolled node whose token was not shown: a new node was made.
+  bool refused_takeover = false;
+};
+
+// One component of a check-in report.
+struct ComponentReport {
+  std::string name;
+  std::string channel;
+  std::string running_version;
+  std::string state;
+  std::optional<LastUpdate> last_update;  // none also when it named no result we know
+};
+
+struct CheckinReport {
+  std::string node_id;
+  std::vector<ComponentReport> components;
+  std::string body;  // the report as sent (one JSON object), kept as the node's last report
+};
+
+struct CheckinAnswer {
+  std::vector<std::shared_ptr<const PublishedRelease>> releases;  // offered, by component
+  std::string flags;        // the node's effective flags, a JSON object
+  std::string controllers;  // the live controllers, a JSON array
+  std::int64_t checkin_interval_s = 0;
+  std::string_view roots;  // a JSON array; lives as long as the Fleet
+};
+
+struct NodeState {
+  NodeRecord record;
+  std::vector<ComponentReport> components;  // as of the last check-in
+};
+
+// How far a rollout reached among the nodes reporting its component and channel.
+struct RolloutReach {
+  std::int64_t nodes = 0;
+  std::int64_t in_bucket = 0;
+  std::int64_t on_target = 0;
+};
+
+// Per component: how many nodes run each version ("none": unknown) and are in each state
+// ("unknown" when not reported).
+struct FleetCounts {
+  std::size_t nodes = 0;
+  std::map<std::string, std::map<std::string, std::int64_t>> versions;
+  std::map<std::string, std::map<std::string, std::int64_t>> states;
+};
+
+struct FleetOptions {
+  std::int64_t checkin_interval_s = 60;
+  std::string roots_json = "[]";
+};
+
+class Fleet {
+ public:
+  Fleet(Store& store, Clock& clock, Rollouts& rollouts, const Releases& releases,
+        const Flags& flags, Membership& membership, FleetOptions options);
+
+  // Loads the nodes; before serving.
+  Result<void> Load();
+
+  // The caller checked the enroll token. A node enrolling again keeps its id only when it
+  // shows its current node token (request.proof); it always gets a new token.
+  Result<Enrollment> Enroll(const EnrollRequest& request);
+
+  // unauthorized for a token no node has, forbidden for another node's token. Records newly
+  // reported update results towards their rollouts before answering.
+  Result<CheckinAnswer> Checkin(std::string_view node_token, CheckinReport report);
+
+  std::vector<NodeState> Nodes() const;  // ordered by id
+  std::optional<NodeState> Node(const std::string& id) const;
+  std::size_t size() const;
+  RolloutReach Reach(const RolloutRecord& rollout) const;
+  FleetCounts Counts() const;
+
+ private:
+  using TokenIndex = std::unordered_map<std::string, std::string>;  // token hash -> node id
+  TokenIndex::iterator AdoptFromStore(const std::string& id, const std::string& hash);
+  void RecordUpdates(const NodeState& st, const std::vector<ComponentReport>& reported,
+                     std::int64_t now);
+  CheckinAnswer Answer(const NodeState& st) const;
+  void IndexNode(const NodeRecord& record);  // mu_ held, or before serving
+
+  Store& store_;
+  Clock& clock_;
+  Rollouts& rollouts_;
+  const Releases& releases_;
+  const Flags& flags_;
+  Membership& membership_;
+  const FleetOptions opt_;
+
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, NodeState> nodes_;
+  TokenIndex by_token_;
+  std::unordered_map<std::string, std::string> by_machine_;  // machine id -> node id
+};
+
+}  // namespace steward::controller

@@ -1,0 +1,100 @@
+// A Store in memory for the controller's unit tests. It counts reads, so a test can show that
+// a check-in is answered from memory, and keeps what was written so a test can look at it.
+#pragma once
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "controller/store.hpp"
+
+namespace steward::controller {
+
+class FakeStore final : public Store {
+ public:
+  std::vector<NodeRecord> saved;
+  std::vector<ReleaseRecord> releases;  // loaded at start and inserted
+  std::vector<RolloutRecord> rollouts;  // loaded at start; every write is appended
+  std::vector<UpdateRecord> updates;
+  std::vector<FlagRecord> flags;
+  bool fail_flag_writes = false;
+  int reads = 0;
+
+  Result<void> SaveNode(const NodeRecord& node) override {
+    saved.push_back(node);
+    return {};
+  }
+  Result<std::vector<NodeRecord>> ListNodes() override {
+    ++reads;
+    return std::vector<NodeRecord>{};
+  }
+  Result<std::optional<NodeRecord>> GetNode(const std::string& id) override {
+    ++reads;
+    for (auto it = saved.rbegin(); it != saved.rend(); ++it) {
+      if (it->id == id) return std::optional<NodeRecord>(*it);
+    }
+    return std::optional<NodeRecord>{};
+  }
+  Result<void> InsertRelease(const ReleaseRecord& release) override {
+    releases.push_back(release);
+    return {};
+  }
+  Result<std::vector<ReleaseRecord>> ListReleases() override {
+    ++reads;
+    return releases;
+  }
+  Result<void> PutRollout(const RolloutRecord& rollout) override {
+    rollouts.push_back(rollout);
+    return {};
+  }
+  Result<std::vector<RolloutRecord>> ListRollouts() override {
+    ++reads;
+    return rollouts;
+  }
+  // Keeps the first result per (seed, node, component), as the SQLite store does.
+  Result<bool> RecordUpdateResult(const UpdateRecord& u) override {
+    for (const auto& o : updates) {
+      if (o.seed == u.seed && o.node_id == u.node_id && o.component == u.component) return false;
+    }
+    updates.push_back(u);
+    return true;
+  }
+  Result<UpdateCounts> CountUpdateResults(const std::string& seed,
+                                          const std::string& component) override {
+    ++reads;
+    UpdateCounts counts;
+    for (const auto& u : updates) {
+      if (u.seed != seed || u.component != component) continue;
+      ++counts.attempts;
+      if (u.update.result == UpdateResult::rolled_back) ++counts.rolled_back;
+    }
+    return counts;
+  }
+  Result<void> UpdateFlags(const std::vector<FlagRecord>& set,
+                           const std::vector<FlagRecord>& unset) override {
+    if (fail_flag_writes) return Fail(ErrorCode::db_query, "disk full");
+    for (const auto& f : set) {
+      std::erase_if(
+          flags, [&](const FlagRecord& o) { return o.channel == f.channel && o.name == f.name; });
+      flags.push_back(f);
+    }
+    for (const auto& f : unset) {
+      std::erase_if(
+          flags, [&](const FlagRecord& o) { return o.channel == f.channel && o.name == f.name; });
+    }
+    return {};
+  }
+  Result<std::vector<FlagRecord>> ListFlags() override {
+    ++reads;
+    return flags;
+  }
+  Result<void> Heartbeat(const std::string&, std::int64_t) override { return {}; }
+  Result<std::vector<Member>> ListMembers(std::int64_t) override {
+    ++reads;
+    return std::vector<Member>{{"http://a:1", 0}, {"http://b:2", 0}};
+  }
+  Result<void> Ping() override { return Fail(ErrorCode::db_open, "store gone"); }
+  Result<void> Flush() override { return {}; }
+};
+
+}  // namespace steward::controller
