@@ -27,6 +27,7 @@
 #include "common/sd_notify.hpp"
 #include "common/version.hpp"
 #include "updater/checkin.hpp"
+#include "updater/checkin_scheduler.hpp"
 #include "updater/fetch.hpp"
 #include "updater/launcher.hpp"
 #include "updater/notify_socket.hpp"
@@ -186,35 +187,6 @@ Result<OfferedRelease> ParseApply(const std::string& component, const std::strin
   return r;
 }
 
-// The check-in identity and learned controllers, as kept in the settings table.
-CheckinState LoadCheckinState(StateDb& db) {
-  CheckinState st;
-  if (auto v = db.GetSetting("node_id"); v && *v) st.node_id = **v;
-  if (auto v = db.GetSetting("node_token"); v && *v) st.node_token = **v;
-  if (auto v = db.GetSetting("controllers"); v && *v) {
-    const json list = json::parse(**v, nullptr, false);
-    if (list.is_array()) {
-      for (const auto& u : list) {
-        if (u.is_string()) st.controllers.push_back(u.get<std::string>());
-      }
-    }
-  }
-  return st;
-}
-
-Result<void> SaveCheckinState(StateDb& db, const CheckinState& st) {
-  StateDb::Batch batch(db);
-  if (auto r = db.SetSetting("node_id", st.node_id); !r) return r;
-  if (auto r = db.SetSetting("node_token", st.node_token); !r) return r;
-  if (auto r = db.SetSetting("controllers", json(st.controllers).dump()); !r) return r;
-  return batch.Commit();
-}
-
-// ±20 % of `interval`, from a uniform value in [-1, 1].
-Duration Jittered(Duration interval, double uniform) {
-  return std::chrono::duration_cast<Duration>(interval * (1.0 + 0.2 * uniform));
-}
-
 }  // namespace
 
 std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view state,
@@ -296,12 +268,13 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
   Supervisor* sup_ptr = nullptr;
   Updates* updates_ptr = nullptr;
   bool reexec = false;  // loop thread only
-  // Check-ins (loop thread only): when the next is due, whether one is out, how the last went.
-  struct {
-    std::optional<MonoTime> due;
-    bool in_flight = false;
-    CheckinFacts facts;
-  } checkin;
+  // Check-ins (loop thread only), with a controller: when the next is due, how the last went.
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  std::optional<CheckinScheduler> checkin;
+  if (config.controller) {
+    checkin.emplace(clock, config.controller->checkin_interval, [&] { return uniform(rng); });
+  }
   auto status_now = [&] {
     std::map<std::string, TxnView> txns;
     for (const auto& name : sup_ptr->Names()) {
@@ -311,7 +284,7 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
       txns.emplace(std::string(kUpdaterComponent), std::move(*mine));
     }
     return StatusJson(sup_ptr->Status(), "running", txns,
-                      config.controller ? std::optional(checkin.facts) : std::nullopt);
+                      checkin ? std::optional(checkin->facts()) : std::nullopt);
   };
   http::Router router;
   router.Add("GET", "/v1/status", [&](const http::Request&) {
@@ -366,7 +339,7 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
             409, ErrorCode::unsupported,
             "no [controller] in " + config.path + ": this updater only supervises");
       }
-      checkin.due = clock.Monotonic();
+      checkin->CheckNow();
       return http::Response::Json(200, json{{"check", "started"}}.dump());
     });
   });
@@ -403,8 +376,6 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
   }
   PosixLauncher launcher;
   Prober prober(loop);
-  std::mt19937_64 rng(std::random_device{}());
-  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
   auto probe = [&](const std::string& name, const std::string& url, std::uint64_t gen) {
     // The answer runs on the loop thread, like every other event.
     prober.Probe(url, [&sup_ptr, name, gen](bool ok) { sup_ptr->ProbeResult(name, gen, ok); });
@@ -458,7 +429,9 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
         });
   };
   Updates updates(config, Updates::Deps{clock, *db, sup, fetch, selftest, [&] { reexec = true; },
-                                        [&] { checkin.due = clock.Monotonic(); }});
+                                        [&] {
+                                          if (checkin) checkin->CheckNow();
+                                        }});
   updates_ptr = &updates;
 
   // Check-ins run on their own thread (blocking HTTP with failover); reports are built and
@@ -515,39 +488,32 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
     }
   };
   auto finish_checkin = [&](CheckinState st, Result<CheckinAnswer> answer) {
-    checkin.in_flight = false;
-    Duration interval = config.controller->checkin_interval;
     if (!(st == identity)) {
       identity = std::move(st);
       if (auto r = SaveCheckinState(*db, identity); !r) {
         Log().error("saving the node identity: {}", r.error().ToString());
       }
     }
-    checkin.facts.last_at = FormatRfc3339(clock.Now());
     if (!answer) {
-      checkin.facts.last_error = answer.error().ToString();
-      Log().warn("check-in: {}", checkin.facts.last_error);
-    } else {
-      ++checkin.facts.count;
-      checkin.facts.last_error.clear();
-      checkin.facts.controller = answer->controller;
-      if (answer->interval) interval = *answer->interval;
-      apply_flags(answer->flags_json);
-      for (const auto& root : answer->roots) updates.OfferRoot(root);
-      for (const auto& release : answer->releases) {
-        auto r = updates.Offer(release);
-        if (!r) {
-          Log().debug("component={} offer: {}", release.component, r.error().ToString());
-        } else {
-          Log().debug("component={} offer: {}", release.component, *r);
-        }
+      checkin->Finished(answer);
+      Log().warn("check-in: {}", checkin->facts().last_error);
+      return;
+    }
+    apply_flags(answer->flags_json);
+    for (const auto& root : answer->roots) updates.OfferRoot(root);
+    for (const auto& release : answer->releases) {
+      auto r = updates.Offer(release);
+      if (!r) {
+        Log().debug("component={} offer: {}", release.component, r.error().ToString());
+      } else {
+        Log().debug("component={} offer: {}", release.component, *r);
       }
     }
-    checkin.due = clock.Monotonic() + Jittered(interval, uniform(rng));
+    // Last: a transaction the offers ended asks for a check-in now, which the answer's
+    // schedule replaces (the next check-in reports it).
+    checkin->Finished(answer);
   };
   auto start_checkin = [&] {
-    checkin.in_flight = true;
-    checkin.due.reset();
     checkins.Post([&, st = identity, rep = report()]() mutable {
       auto answer = client->CheckIn(st, rep);
       loop.Post([&finish_checkin, st = std::move(st), answer = std::move(answer)]() mutable {
@@ -581,7 +547,7 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
   serving = true;
   sup.StartAll();
   updates.Resume();
-  if (client) checkin.due = clock.Monotonic();  // the first check-in right away
+  if (checkin) checkin->CheckNow();  // the first check-in right away
   (void)self.Ready();
   (void)self.Status("supervising " + std::to_string(sup.Names().size()) + " component(s)");
   Log().info("updater {} running, {} component(s)", BuildVersion(), sup.Names().size());
@@ -622,8 +588,9 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
     }
     std::optional<MonoTime> deadline = sup.NextDeadline();
     if (auto u = updates.NextDeadline(); u && (!deadline || *u < *deadline)) deadline = u;
-    if (checkin.due && !stopping && (!deadline || *checkin.due < *deadline)) {
-      deadline = checkin.due;
+    if (auto c = checkin ? checkin->NextDeadline() : std::nullopt;
+        c && (!deadline || *c < *deadline)) {
+      deadline = c;
     }
     if (self_watchdog && (!deadline || next_self_ping < *deadline)) deadline = next_self_ping;
     int timeout_ms = -1;
@@ -648,6 +615,7 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
             (void)self.Stopping();
           }
           stopping = true;
+          if (checkin) checkin->Stop();
           sup.Shutdown();
         } else if (si.ssi_signo == SIGHUP) {
           Log().info("SIGHUP: configuration reload is not supported; restart the updater");
@@ -692,10 +660,7 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
     if ((fds[1].revents & POLLIN) != 0) loop.RunAll();
     sup.Tick();
     updates.Poll();
-    if (client && checkin.due && !checkin.in_flight && !stopping &&
-        clock.Monotonic() >= *checkin.due) {
-      start_checkin();
-    }
+    if (checkin && checkin->StartIfDue()) start_checkin();
     if (self_watchdog && clock.Monotonic() >= next_self_ping) {
       (void)self.Watchdog();
       next_self_ping = clock.Monotonic() + *self_watchdog / 2;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "updater/checkin_scheduler.hpp"
 #include "updater/config.hpp"
 #include "updater/supervisor.hpp"
 #include "updater/updates.hpp"
@@ -28,12 +29,6 @@ struct DaemonExit {
 
 // Runs until SIGTERM/SIGINT or a re-exec request.
 DaemonExit RunDaemon(const Config& config, Clock& clock);
-
-// How check-ins went, for status (an updater with a controller).
-struct CheckinFacts {
-  std::uint64_t count = 0;  // check-ins answered
-  std::string last_at, last_error, controller;
-};
 
 // The local API's JSON for a status request (also what `status --json` prints); `updates`
 // gives each component's open or last update transaction, when it has one.
