@@ -1,21 +1,15 @@
 // `steward-updater run`: the daemon. Opens the local API first (it answers "recovering" until
 // the state is loaded), then opens the state database, binds a notify socket per component and
-// runs the supervisor and the update executor. One thread owns both; child exits (pidfds,
-// SIGCHLD), notify datagrams, API commands, readiness probe answers, finished downloads and
-// timers are all fed into them there.
+// runs the supervisor and the update executor. One thread, the event loop, owns both; child
+// exits (pidfds, SIGCHLD), notify datagrams, API commands, readiness probe answers, finished
+// downloads, check-ins and timers are all fed into them there.
 // SIGTERM/SIGINT stop the components, last configured first, and end the process with 0.
+// The parts: event_loop.hpp, signals.hpp, local_api.hpp (+ its transport),
+// checkin_scheduler.hpp; this file wires them.
 #pragma once
-
-#include <map>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
 
 #include "common/clock.hpp"
 #include "updater/config.hpp"
-#include "updater/supervisor.hpp"
-#include "updater/updates.hpp"
 
 namespace steward::updater {
 
@@ -28,17 +22,5 @@ struct DaemonExit {
 
 // Runs until SIGTERM/SIGINT or a re-exec request.
 DaemonExit RunDaemon(const Config& config, Clock& clock);
-
-// How check-ins went, for status (an updater with a controller).
-struct CheckinFacts {
-  std::uint64_t count = 0;  // check-ins answered
-  std::string last_at, last_error, controller;
-};
-
-// The local API's JSON for a status request (also what `status --json` prints); `updates`
-// gives each component's open or last update transaction, when it has one.
-std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view state,
-                       const std::map<std::string, TxnView>& updates = {},
-                       const std::optional<CheckinFacts>& checkin = std::nullopt);
 
 }  // namespace steward::updater
