@@ -1,219 +1,25 @@
 // The wire messages: one encoder and one decoder each (see protocol.hpp for the rules).
 #include "common/protocol.hpp"
 
-#include <limits>
-#include <nlohmann/json.hpp>
+#include <algorithm>
 #include <utility>
 
 #include "common/rfc3339.hpp"
 #include "common/trust.hpp"
+#include "common/wire_json.hpp"
 
 namespace steward::protocol {
 
 namespace {
 
-using nlohmann::json;
+using wire::Dump;
+using wire::json;
+using wire::OrNull;
+using wire::ParseObject;
+using wire::Reader;
+using wire::Voice;
 
 constexpr std::string_view kInProgress = "in_progress";
-
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-json OrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
-
-template <class T>
-json OrNull(const std::optional<T>& v) {
-  return v ? json(*v) : json(nullptr);
-}
-
-Error BadRequest(std::string message) { return Error{ErrorCode::bad_request, std::move(message)}; }
-
-// A request's sender is told what a field must be; an answer's reader hears what it lacks or has.
-enum class Voice { request, answer };
-
-// The body as a JSON object. `what` names a request ("enroll" body is not valid JSON).
-Result<json> ParseObject(std::string_view body, Voice voice, std::string_view what = "") {
-  json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded()) {
-    if (voice == Voice::request)
-      return Fail(ErrorCode::bad_request, std::string(what) + " body is not valid JSON");
-    return Fail(ErrorCode::bad_request, "is not JSON (starts \"" + BodySnippet(body) + "\")");
-  }
-  if (!doc.is_object()) {
-    if (voice == Voice::request) {
-      return Fail(ErrorCode::bad_request, std::string(what) + " body must be a JSON object");
-    }
-    return Fail(ErrorCode::bad_request,
-                std::string("is a JSON ") + doc.type_name() + ", not an object");
-  }
-  return doc;
-}
-
-// Reads the members of one JSON object; errors name the member by its path from the document's
-// root ("components[0].last_update" …), in the document's voice.
-class Reader {
- public:
-  Reader(const json& obj, Voice voice, std::string path = "")
-      : obj_(obj), voice_(voice), path_(std::move(path)) {}
-
-  // A reader for the object `value`, found at `key` of this one.
-  Reader At(const json& value, const std::string& key) const {
-    return Reader(value, voice_, Path(key));
-  }
-
-  // The member, or nullptr when it is absent or null.
-  const json* Get(std::string_view key) const {
-    auto it = obj_.find(key);
-    return it == obj_.end() || it->is_null() ? nullptr : &*it;
-  }
-
-  Error Missing(std::string_view key) const {
-    if (voice_ == Voice::request)
-      return BadRequest(Prefix() + "missing field '" + std::string(key) + "'");
-    return BadRequest("lacks " + Path(key));
-  }
-  // `expected` is "a string", "an array", …
-  Error WrongType(std::string_view key, const json& value, std::string_view expected) const {
-    if (voice_ == Voice::request) {
-      return BadRequest(Prefix() + "field '" + std::string(key) + "' must be " +
-                        std::string(expected));
-    }
-    return BadRequest("has " + Path(key) + " of type " + value.type_name() + ", not " +
-                      std::string(expected));
-  }
-  Error Empty(std::string_view key) const {
-    if (voice_ == Voice::request) {
-      return BadRequest(Prefix() + "field '" + std::string(key) + "' must not be empty");
-    }
-    return BadRequest("has an empty " + Path(key));
-  }
-  Error TooLong(std::string_view key, std::size_t max_len) const {
-    const std::string limit = std::to_string(max_len) + " bytes";
-    if (voice_ == Voice::request) {
-      return BadRequest(Prefix() + "field '" + std::string(key) + "' is longer than " + limit);
-    }
-    return BadRequest("has " + Path(key) + " longer than " + limit);
-  }
-  // A message of its own about this object: "components[0]: name and channel must …".
-  Error Invalid(std::string_view what) const { return BadRequest(Prefix() + std::string(what)); }
-
-  // A required string is present and not empty; an optional one reads absent as "".
-  Result<std::string> String(std::string_view key, bool required = false,
-                             std::size_t max_len = std::string::npos) const {
-    const json* v = Get(key);
-    if (v == nullptr) {
-      if (required) return std::unexpected(Missing(key));
-      return std::string();
-    }
-    if (!v->is_string()) return std::unexpected(WrongType(key, *v, "a string"));
-    auto s = v->get<std::string>();
-    if (s.size() > max_len) return std::unexpected(TooLong(key, max_len));
-    if (required && s.empty()) return std::unexpected(Empty(key));
-    return s;
-  }
-
-  // A whole number; past the int64 range it saturates (a peer's "forever").
-  Result<std::optional<std::int64_t>> Int(std::string_view key) const {
-    const json* v = Get(key);
-    if (v == nullptr) return std::optional<std::int64_t>();
-    if (!v->is_number_integer()) return std::unexpected(WrongType(key, *v, "an integer"));
-    if (v->is_number_unsigned()) {
-      const auto u = v->get<std::uint64_t>();
-      constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
-      return std::optional<std::int64_t>(
-          u > static_cast<std::uint64_t>(kMax) ? kMax : static_cast<std::int64_t>(u));
-    }
-    return std::optional<std::int64_t>(v->get<std::int64_t>());
-  }
-
-  // A whole number that fits an int (exit codes, signals, pids).
-  Result<std::optional<int>> SmallInt(std::string_view key) const {
-    auto n = Int(key);
-    if (!n) return std::unexpected(n.error());
-    if (!*n) return std::optional<int>();
-    if (**n < std::numeric_limits<int>::min() || **n > std::numeric_limits<int>::max()) {
-      return std::unexpected(WrongType(key, *Get(key), "a 32-bit integer"));
-    }
-    return std::optional<int>(static_cast<int>(**n));
-  }
-
-  Result<double> Number(std::string_view key) const {
-    const json* v = Get(key);
-    if (v == nullptr) return 0.0;
-    if (!v->is_number()) return std::unexpected(WrongType(key, *v, "a number"));
-    return v->get<double>();
-  }
-
-  Result<bool> Bool(std::string_view key) const {
-    const json* v = Get(key);
-    if (v == nullptr) return false;
-    if (!v->is_boolean()) return std::unexpected(WrongType(key, *v, "a boolean"));
-    return v->get<bool>();
-  }
-
-  // An array or object member; nullptr when an optional one is absent.
-  Result<const json*> Array(std::string_view key, bool required = false) const {
-    return Typed(key, required, &json::is_array, "an array");
-  }
-  Result<const json*> Object(std::string_view key, bool required = false) const {
-    return Typed(key, required, &json::is_object, "an object");
-  }
-
-  // An array of strings; absent reads as empty unless required.
-  Result<std::vector<std::string>> Strings(std::string_view key, bool required = false) const {
-    auto arr = Array(key, required);
-    if (!arr) return std::unexpected(arr.error());
-    std::vector<std::string> out;
-    if (*arr == nullptr) return out;
-    for (std::size_t i = 0; i < (*arr)->size(); ++i) {
-      const auto& s = (**arr)[i];
-      if (!s.is_string()) return std::unexpected(WrongType(Element(key, i), s, "a string"));
-      out.push_back(s.get<std::string>());
-    }
-    return out;
-  }
-
-  // Runs `read(reader, i)` on each object of the array at `key`, collecting what it returns.
-  template <class T, class Read>
-  Result<std::vector<T>> Objects(std::string_view key, bool required, Read read) const {
-    auto arr = Array(key, required);
-    if (!arr) return std::unexpected(arr.error());
-    std::vector<T> out;
-    if (*arr == nullptr) return out;
-    for (std::size_t i = 0; i < (*arr)->size(); ++i) {
-      const auto& item = (**arr)[i];
-      const std::string where = Element(key, i);
-      if (!item.is_object()) return std::unexpected(WrongType(where, item, "an object"));
-      auto value = read(At(item, where));
-      if (!value) return std::unexpected(value.error());
-      out.push_back(std::move(*value));
-    }
-    return out;
-  }
-
- private:
-  static std::string Element(std::string_view key, std::size_t i) {
-    return std::string(key) + "[" + std::to_string(i) + "]";
-  }
-  std::string Path(std::string_view key) const {
-    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-  }
-  std::string Prefix() const { return path_.empty() ? "" : path_ + ": "; }
-
-  Result<const json*> Typed(std::string_view key, bool required, bool (json::*is)() const noexcept,
-                            std::string_view expected) const {
-    const json* v = Get(key);
-    if (v == nullptr) {
-      if (required) return std::unexpected(Missing(key));
-      return nullptr;
-    }
-    if (!(v->*is)()) return std::unexpected(WrongType(key, *v, expected));
-    return v;
-  }
-
-  const json& obj_;
-  Voice voice_;
-  std::string path_;
-};
 
 // Unwraps a Result into `out`, or returns its error from the enclosing function.
 #define STEWARD_READ(out, expr)                             \
