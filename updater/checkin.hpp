@@ -76,12 +76,14 @@ class CheckinClient {
 // on one host, and not the raw machine id (which systemd asks applications not to expose).
 std::string MachineId(const std::string& state_dir);
 
-// The check-in body for `report` (ARCHITECTURE §3), host facts included.
+// The check-in body for `report` (protocol::CheckinReport), with this host's facts: uname and
+// uptime.
 std::string CheckinBody(const std::string& node_id, const std::string& updater_version,
                         const std::vector<ComponentReport>& report);
 
-// Reads a check-in answer strictly; `url` names the controller in error messages
-// (bad_request saying which field was wrong). `controller` of the result is left empty.
+// Reads a check-in answer strictly (protocol::DecodeCheckinAnswer) and applies the client's
+// policy to it; `url` names the controller in error messages (bad_request saying which field
+// was wrong). `controller` of the result is left empty.
 Result<CheckinAnswer> ParseCheckinAnswer(std::string_view body, const std::string& url);
 
 }  // namespace steward::updater
