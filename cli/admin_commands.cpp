@@ -1,229 +1,40 @@
 #include "cli/admin_commands.hpp"
 
 #include <CLI/CLI.hpp>
-#include <cstdlib>
-#include <filesystem>
 #include <functional>
 #include <iostream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
-#include "common/error.hpp"
-#include "common/files.hpp"
-#include "common/http_client.hpp"
-#include "common/token_file.hpp"
-#include "common/trust.hpp"
+#include "cli/admin_api.hpp"
+#include "cli/commands.hpp"
 
 namespace steward::cli {
 
 using nlohmann::json;
 
-namespace {
-
-constexpr std::size_t kMaxFile = 1 << 20;
-
-struct Connection {
-  std::string controller;
-  std::string token_file;
-  std::string ca_file;  // for https controllers with the fleet's own CA
-};
-
-int Report(const Error& e) {
-  std::cerr << "stewardctl: " << e.ToString() << "\n";
-  return ExitCodeFor(e.code);
-}
-
-Result<std::string> Token(const Connection& c) {
-  if (!c.token_file.empty()) {
-    // The controller's own format: the first token of the file.
-    auto tokens = ReadTokenFile(c.token_file);
-    if (!tokens) return std::unexpected(tokens.error().Wrap("--token-file"));
-    return tokens->front();
-  }
-  if (const char* env = std::getenv("STEWARD_TOKEN"); env && *env) return std::string(env);
-  return Fail(ErrorCode::usage, "no admin token: pass --token-file FILE or set STEWARD_TOKEN");
-}
-
-// Sends the request; a JSON error answer becomes an Error with the server's code and message.
-Result<json> Call(const Connection& c, const std::string& method, const std::string& path,
-                  const std::string& body = "") {
-  if (c.controller.empty()) {
-    return Fail(ErrorCode::usage, "no controller: pass --controller URL or set STEWARD_CONTROLLER");
-  }
-  auto token = Token(c);
-  if (!token) return std::unexpected(token.error());
-  http::ClientOptions opt;
-  opt.timeout = std::chrono::seconds(120);  // publishing checks every artifact URL
-  opt.ca_file = c.ca_file;
-  http::Client client(opt);
-  http::RequestSpec spec;
-  spec.method = method;
-  std::string base = c.controller;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  spec.url = base + path;
-  spec.bearer_token = *token;
-  if (!body.empty()) {
-    spec.body = body;
-    spec.headers.push_back("Content-Type: application/json");
-  }
-  auto res = client.Perform(spec);
-  if (!res) {
-    auto e = res.error();
-    if (e.code == ErrorCode::http_transport) e.code = ErrorCode::unavailable;
-    return std::unexpected(e.Wrap("controller " + base));
-  }
-  json j = json::parse(res->body, nullptr, false);
-  if (res->status < 200 || res->status > 299) {
-    if (j.is_object() && j.contains("error") && j["error"].is_object()) {
-      // A hostile or broken server may send anything here: read strings only.
-      const auto text = [&](const char* key) {
-        const auto it = j["error"].find(key);
-        return it != j["error"].end() && it->is_string() ? it->get<std::string>() : std::string();
-      };
-      return Fail(ErrorCodeFromName(text("code")).value_or(ErrorCode::http_status),
-                  text("message") + " (HTTP " + std::to_string(res->status) + ")");
-    }
-    return Fail(ErrorCode::http_status,
-                "controller answered HTTP " + std::to_string(res->status) + ": " + res->body);
-  }
-  if (j.is_discarded()) {
-    return Fail(ErrorCode::bad_request, "controller answered something that is not JSON");
-  }
-  return j;
-}
-
-std::string Str(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return "-";
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_number_float()) {  // 25.0 -> "25", 0.5 -> "0.5"
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%g", it->get<double>());
-    return buf;
-  }
-  return it->dump();
-}
-
-void Table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width;
-  for (const auto& r : rows) {
-    width.resize(std::max(width.size(), r.size()));
-    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
-    }
-    std::cout << line << "\n";
-  }
-}
-
-std::string Encode(const std::string& s) {
-  std::string out;
-  for (const char c : s) {
-    const auto ch = static_cast<unsigned char>(c);
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') {
-      out += static_cast<char>(ch);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", ch);
-      out += buf;
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 struct AdminCommands::Impl {
   Connection conn;
   std::function<int()> action;
   bool json_out = false;
-  std::string manifest;
-  std::vector<std::string> signatures;
   std::string component, channel, version, minimum, node_id;
   double percent = -1;
   std::vector<std::string> flag_args;  // NAME=VALUE for set, NAME for unset
 
-  void Connect(CLI::App* sub) {
-    sub->add_option("--controller", conn.controller, "Controller URL")
-        ->envname("STEWARD_CONTROLLER");
-    sub->add_option("--token-file", conn.token_file,
-                    "File holding the admin token (else STEWARD_TOKEN)");
-    sub->add_option("--ca-file", conn.ca_file,
-                    "CA certificates (PEM) for an https controller, e.g. the ca.pem of "
-                    "stewardctl tls init; default: the system's")
-        ->envname("STEWARD_CA_FILE");
-  }
-
   void On(CLI::App* sub, std::function<int()> fn) {
-    Connect(sub);
+    AddConnectionOptions(*sub, conn);
     sub->callback([this, fn = std::move(fn)] { action = fn; });
   }
 
-  int Publish() {
-    auto bytes = files::ReadFile(manifest, kMaxFile);
-    if (!bytes) return Report(bytes.error());
-    std::vector<std::string> sig_files = signatures;
-    if (sig_files.empty()) {
-      for (const auto& f : trust::SignatureFilesBeside(manifest)) sig_files.push_back(f.string());
-    }
-    if (sig_files.empty()) {
-      return Report(Error{ErrorCode::usage, "no signatures: pass --signature FILE or put " +
-                                                manifest + ".minisig next to the manifest"});
-    }
-    json body{{"manifest", *bytes}, {"signatures", json::array()}};
-    for (const auto& f : sig_files) {
-      auto s = files::ReadFile(f, kMaxFile);
-      if (!s) return Report(s.error());
-      body["signatures"].push_back(*s);
-    }
-    auto r = Call(conn, "POST", "/v1/admin/releases", body.dump());
-    if (!r) return Report(r.error());
-    if (json_out) {
-      std::cout << r->dump(2) << "\n";
-    } else if (r->value("published", false)) {
-      std::cout << "published " << Str(*r, "component") << "/" << Str(*r, "channel") << " "
-                << Str(*r, "version") << " (sequence " << Str(*r, "sequence") << ")\n";
-    } else {
-      std::cout << "already published: " << Str(*r, "component") << "/" << Str(*r, "channel") << " "
-                << Str(*r, "version") << "\n";
-    }
-    return 0;
-  }
-
-  int ListReleases() {
-    std::string q;
-    if (!component.empty()) q += "component=" + Encode(component);
-    if (!channel.empty()) q += (q.empty() ? "" : "&") + std::string("channel=") + Encode(channel);
-    auto r = Call(conn, "GET", "/v1/admin/releases" + (q.empty() ? "" : "?" + q));
-    if (!r) return Report(r.error());
-    if (json_out) {
-      std::cout << (*r)["releases"].dump(2) << "\n";
-      return 0;
-    }
-    std::vector<std::vector<std::string>> rows{
-        {"COMPONENT", "CHANNEL", "VERSION", "SEQUENCE", "PUBLISHED", "EXPIRES"}};
-    for (const auto& x : (*r)["releases"]) {
-      rows.push_back({Str(x, "component"), Str(x, "channel"), Str(x, "version"), Str(x, "sequence"),
-                      Str(x, "published_at"), Str(x, "expires")});
-    }
-    Table(rows);
-    return 0;
-  }
-
   int PutRollout(json body) {
-    auto r = Call(conn, "PUT", "/v1/admin/rollouts/" + Encode(component) + "/" + Encode(channel),
-                  body.dump());
+    auto r =
+        Call(conn, "PUT", "/v1/admin/rollouts/" + UrlEncode(component) + "/" + UrlEncode(channel),
+             body.dump());
     if (!r) return Report(r.error());
     if (json_out) {
       std::cout << r->dump(2) << "\n";
       return 0;
     }
-    std::cout << "rollout " << Str(*r, "component") << "/" << Str(*r, "channel") << ": version "
-              << Str(*r, "version") << " at " << Str(*r, "percent") << "%"
+    std::cout << "rollout " << Cell(*r, "component") << "/" << Cell(*r, "channel") << ": version "
+              << Cell(*r, "version") << " at " << Cell(*r, "percent") << "%"
               << ((*r)["paused"].get<bool>() ? ", paused" : "") << "\n";
     return 0;
   }
@@ -237,12 +48,12 @@ struct AdminCommands::Impl {
   static std::vector<std::string> RolloutRow(const json& x) {
     std::string state = x.value("paused", false) ? "paused" : "active";
     if (!x.value("halt_reason", "").empty()) state = "halted: " + x.value("halt_reason", "");
-    return {Str(x, "component"),
-            Str(x, "channel"),
-            Str(x, "version"),
-            Str(x, "percent") + "%",
-            Str(x, "nodes_on_target") + "/" + Str(x, "nodes"),
-            Str(x, "rolled_back") + "/" + Str(x, "update_attempts"),
+    return {Cell(x, "component"),
+            Cell(x, "channel"),
+            Cell(x, "version"),
+            Cell(x, "percent") + "%",
+            Cell(x, "nodes_on_target") + "/" + Cell(x, "nodes"),
+            Cell(x, "rolled_back") + "/" + Cell(x, "update_attempts"),
             state};
   }
 
@@ -259,7 +70,7 @@ struct AdminCommands::Impl {
     }
     std::vector<std::vector<std::string>> rows{RolloutHeader()};
     for (const auto& x : (*r)["rollouts"]) rows.push_back(RolloutRow(x));
-    Table(rows);
+    PrintTable(rows);
     return 0;
   }
 
@@ -276,17 +87,17 @@ struct AdminCommands::Impl {
       std::string comps;
       for (const auto& c : n["components"]) {
         if (!comps.empty()) comps += " ";
-        comps += Str(c, "name") + "@" + Str(c, "running_version") + "(" + Str(c, "state") + ")";
+        comps += Cell(c, "name") + "@" + Cell(c, "running_version") + "(" + Cell(c, "state") + ")";
       }
-      rows.push_back({Str(n, "id"), Str(n, "hostname"), Str(n, "platform"), Str(n, "last_seen"),
+      rows.push_back({Cell(n, "id"), Cell(n, "hostname"), Cell(n, "platform"), Cell(n, "last_seen"),
                       comps.empty() ? "-" : comps});
     }
-    Table(rows);
+    PrintTable(rows);
     return 0;
   }
 
   int ShowNode() {
-    auto r = Call(conn, "GET", "/v1/admin/nodes/" + Encode(node_id));
+    auto r = Call(conn, "GET", "/v1/admin/nodes/" + UrlEncode(node_id));
     if (!r) return Report(r.error());
     std::cout << r->dump(2) << "\n";
     return 0;
@@ -299,7 +110,7 @@ struct AdminCommands::Impl {
       std::cout << r->dump(2) << "\n";
       return 0;
     }
-    std::cout << "nodes: " << Str(*r, "nodes") << "\n\nversions:\n";
+    std::cout << "nodes: " << Cell(*r, "nodes") << "\n\nversions:\n";
     for (const auto& [comp, versions] : (*r)["versions"].items()) {
       for (const auto& [v, n] : versions.items()) {
         std::cout << "  " << comp << " " << v << ": " << n.dump() << "\n";
@@ -314,7 +125,7 @@ struct AdminCommands::Impl {
     std::cout << "\nrollouts:\n";
     std::vector<std::vector<std::string>> rows{RolloutHeader()};
     for (const auto& x : (*r)["rollouts"]) rows.push_back(RolloutRow(x));
-    Table(rows);
+    PrintTable(rows);
     return 0;
   }
 };
@@ -353,7 +164,7 @@ int PrintFlags(const json& doc, bool as_json) {
     std::cout << "no flags set\n";
     return 0;
   }
-  Table(rows);
+  PrintTable(rows);
   return 0;
 }
 
@@ -401,25 +212,6 @@ AdminCommands::~AdminCommands() = default;
 
 void AdminCommands::Register(CLI::App& app) {
   Impl* d = impl_.get();
-  auto existing = app.get_subcommands(
-      std::function<bool(CLI::App*)>([](CLI::App* a) { return a->get_name() == "release"; }));
-  CLI::App* release =
-      existing.empty() ? app.add_subcommand("release", "Create, verify, publish and list releases")
-                       : existing.front();
-  release->description("Create, verify, publish and list releases");
-  release->require_subcommand(1);
-  auto* publish = release->add_subcommand("publish", "Publish a signed release to the controller");
-  publish->add_option("manifest", d->manifest, "The signed manifest file")->required();
-  publish->add_option("-s,--signature", d->signatures,
-                      "Signature file (repeatable; default: <manifest>.*minisig)");
-  publish->add_flag("--json", d->json_out, "Print the answer as JSON");
-  d->On(publish, [d] { return d->Publish(); });
-  auto* list = release->add_subcommand("list", "List published releases");
-  list->add_option("--component", d->component, "Only this component");
-  list->add_option("--channel", d->channel, "Only this channel");
-  list->add_flag("--json", d->json_out, "Print JSON");
-  d->On(list, [d] { return d->ListReleases(); });
-
   auto* rollout = app.add_subcommand("rollout", "Set, pause, resume and list rollouts");
   rollout->require_subcommand(1);
   auto* set = rollout->add_subcommand("set", "Roll a published version out to a percent of nodes");

@@ -1,8 +1,6 @@
-// stewardctl's admin commands, thin clients of the controller's admin API (docs/protocol.md):
-// release publish|list, rollout set|pause|resume|list, nodes list|show, fleet,
-// flags list|set|unset. The controller URL comes from --controller or STEWARD_CONTROLLER; the
-// admin token from --token-file or STEWARD_TOKEN; the CA of an https controller from --ca-file
-// or STEWARD_CA_FILE.
+// stewardctl's fleet commands, thin clients of the controller's admin API (cli/admin_api.hpp):
+// rollout set|pause|resume|list, nodes list|show, fleet, flags list|set|unset. (release
+// publish|list are with the other release commands, cli/release.cpp.)
 #pragma once
 
 #include <memory>
@@ -21,7 +19,7 @@ class AdminCommands {
   AdminCommands(const AdminCommands&) = delete;
   AdminCommands& operator=(const AdminCommands&) = delete;
 
-  // Adds the commands to `app`; reuses a `release` group another part added already.
+  // Adds the commands to `app`.
   void Register(CLI::App& app);
   // After parsing: runs the admin command given and returns its exit code, or nullopt when the
   // command line named none of them.

@@ -18,7 +18,7 @@ int Main(const std::vector<std::string>& args) {
   AddReleaseCommands(app, action);
   AddTlsCommands(app, action);
   AdminCommands admin;
-  admin.Register(app);  // reuses the `release` group added above
+  admin.Register(app);
   if (auto code = ParseArgs(app, args)) return *code;
   if (auto code = admin.Run()) return *code;
   if (!action) return exit_code::kUsage;

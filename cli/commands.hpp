@@ -18,7 +18,7 @@ using Action = std::function<int()>;
 void AddKeyCommands(CLI::App& app, Action& action);      // key generate
 void AddSignCommands(CLI::App& app, Action& action);     // sign, verify
 void AddRootCommands(CLI::App& app, Action& action);     // root init, root verify
-void AddReleaseCommands(CLI::App& app, Action& action);  // release create, release verify
+void AddReleaseCommands(CLI::App& app, Action& action);  // release create|verify|publish|list
 void AddTlsCommands(CLI::App& app, Action& action);      // tls init, tls issue
 
 // Prints "stewardctl: <code>: <message>" to stderr; returns the exit code for the error.

@@ -1,14 +1,17 @@
-// stewardctl release create / release verify: signed release manifests.
+// stewardctl release create|verify|publish|list: signed release manifests, written and
+// checked here, then published to and listed from the controller.
 #include <iostream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli/admin_api.hpp"
 #include "cli/commands.hpp"
 #include "common/duration.hpp"
 #include "common/files.hpp"
 #include "common/hash.hpp"
 #include "common/platform.hpp"
+#include "common/protocol.hpp"
 #include "common/rfc3339.hpp"
 #include "common/semver.hpp"
 #include "common/trust.hpp"
@@ -40,6 +43,19 @@ struct VerifyReleaseOptions {
   std::string platform;
   std::string updater_version;
   bool allow_legacy = false;
+};
+
+struct PublishOptions {
+  Connection conn;
+  std::string manifest;
+  std::vector<std::string> signatures;
+  bool json_out = false;
+};
+
+struct ListOptions {
+  Connection conn;
+  std::string component, channel;
+  bool json_out = false;
 };
 
 Result<std::map<std::string, std::vector<std::string>>> ByPlatform(
@@ -177,10 +193,64 @@ int VerifyReleaseCommand(const VerifyReleaseOptions& o) {
   return exit_code::kOk;
 }
 
+// The manifest and its signatures, as the controller's POST releases takes them.
+int Publish(const PublishOptions& o) {
+  constexpr std::size_t kMaxFile = 1 << 20;
+  auto bytes = files::ReadFile(o.manifest, kMaxFile);
+  if (!bytes) return Report(bytes.error());
+  std::vector<std::string> sig_files = o.signatures;
+  if (sig_files.empty()) {
+    for (const auto& f : trust::SignatureFilesBeside(o.manifest)) sig_files.push_back(f.string());
+  }
+  if (sig_files.empty()) {
+    return Report(Error{ErrorCode::usage, "no signatures: pass --signature FILE or put " +
+                                              o.manifest + ".minisig next to the manifest"});
+  }
+  protocol::SignedRelease body{std::move(*bytes), {}};
+  for (const auto& f : sig_files) {
+    auto s = files::ReadFile(f, kMaxFile);
+    if (!s) return Report(s.error());
+    body.signatures.push_back(std::move(*s));
+  }
+  auto r = Call(o.conn, "POST", "/v1/admin/releases", protocol::Encode(body));
+  if (!r) return Report(r.error());
+  if (o.json_out) {
+    std::cout << r->dump(2) << "\n";
+  } else if (r->value("published", false)) {
+    std::cout << "published " << Cell(*r, "component") << "/" << Cell(*r, "channel") << " "
+              << Cell(*r, "version") << " (sequence " << Cell(*r, "sequence") << ")\n";
+  } else {
+    std::cout << "already published: " << Cell(*r, "component") << "/" << Cell(*r, "channel") << " "
+              << Cell(*r, "version") << "\n";
+  }
+  return exit_code::kOk;
+}
+
+int List(const ListOptions& o) {
+  std::string q;
+  if (!o.component.empty()) q += "component=" + UrlEncode(o.component);
+  if (!o.channel.empty())
+    q += (q.empty() ? "" : "&") + std::string("channel=") + UrlEncode(o.channel);
+  auto r = Call(o.conn, "GET", "/v1/admin/releases" + (q.empty() ? "" : "?" + q));
+  if (!r) return Report(r.error());
+  if (o.json_out) {
+    std::cout << (*r)["releases"].dump(2) << "\n";
+    return exit_code::kOk;
+  }
+  std::vector<std::vector<std::string>> rows{
+      {"COMPONENT", "CHANNEL", "VERSION", "SEQUENCE", "PUBLISHED", "EXPIRES"}};
+  for (const auto& x : (*r)["releases"]) {
+    rows.push_back({Cell(x, "component"), Cell(x, "channel"), Cell(x, "version"),
+                    Cell(x, "sequence"), Cell(x, "published_at"), Cell(x, "expires")});
+  }
+  PrintTable(rows);
+  return exit_code::kOk;
+}
+
 }  // namespace
 
 void AddReleaseCommands(CLI::App& app, Action& action) {
-  auto* release = app.add_subcommand("release", "Create and check signed release manifests");
+  auto* release = app.add_subcommand("release", "Create, verify, publish and list releases");
   release->require_subcommand(1);
 
   auto co = std::make_shared<CreateOptions>();
@@ -222,6 +292,23 @@ void AddReleaseCommands(CLI::App& app, Action& action) {
   verify->add_option("SIG", vo->sigs,
                      "Signature files (default: MANIFEST.<label>.minisig for release keys)");
   verify->callback([&action, vo] { action = [vo] { return VerifyReleaseCommand(*vo); }; });
+
+  auto po = std::make_shared<PublishOptions>();
+  auto* publish = release->add_subcommand("publish", "Publish a signed release to the controller");
+  publish->add_option("manifest", po->manifest, "The signed manifest file")->required();
+  publish->add_option("-s,--signature", po->signatures,
+                      "Signature file (repeatable; default: <manifest>.*minisig)");
+  publish->add_flag("--json", po->json_out, "Print the answer as JSON");
+  AddConnectionOptions(*publish, po->conn);
+  publish->callback([&action, po] { action = [po] { return Publish(*po); }; });
+
+  auto lo = std::make_shared<ListOptions>();
+  auto* list = release->add_subcommand("list", "List published releases");
+  list->add_option("--component", lo->component, "Only this component");
+  list->add_option("--channel", lo->channel, "Only this channel");
+  list->add_flag("--json", lo->json_out, "Print JSON");
+  AddConnectionOptions(*list, lo->conn);
+  list->callback([&action, lo] { action = [lo] { return List(*lo); }; });
 }
 
 }  // namespace steward::cli

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "common/files.hpp"
@@ -15,14 +14,11 @@
 #include "common/http_client.hpp"
 #include "common/log.hpp"
 #include "common/platform.hpp"
-#include "common/rfc3339.hpp"
 #include "common/token_file.hpp"
 
 namespace steward::updater {
 
 namespace {
-
-using nlohmann::json;
 
 constexpr std::size_t kMaxControllers = 64;
 constexpr std::size_t kMaxUrlLength = 2048;
@@ -45,27 +41,17 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// The first bytes of a body, printable, for an error message.
-std::string Snippet(std::string_view body) {
-  std::string out;
-  for (char c : body.substr(0, 80)) {
-    out += (c >= 0x20 && c < 0x7f) ? c : ' ';
-  }
-  if (body.size() > 80) out += "…";
-  return out;
-}
-
-json HostJson() {
-  json host{{"os", "unknown"}, {"arch", "unknown"}, {"kernel", ""}, {"uptime_s", nullptr}};
+protocol::HostFacts Host() {
+  protocol::HostFacts host;
   utsname u{};
   if (::uname(&u) == 0) {
-    host["os"] = Lower(u.sysname);
-    host["arch"] = std::string(u.machine);
-    host["kernel"] = std::string(u.release);
+    host.os = Lower(u.sysname);
+    host.arch = u.machine;
+    host.kernel = u.release;
   }
   if (auto text = files::ReadFile("/proc/uptime", 256)) {
     try {
-      host["uptime_s"] = static_cast<std::int64_t>(std::stod(*text));
+      host.uptime_s = static_cast<std::int64_t>(std::stod(*text));
     } catch (const std::exception&) {
       // No uptime: the field stays null.
     }
@@ -73,74 +59,19 @@ json HostJson() {
   return host;
 }
 
-json ComponentJson(const ComponentReport& c) {
-  json out{{"name", c.name},
-           {"channel", c.channel},
-           {"running_version", c.running_version},
-           {"installed_version", c.installed_version},
-           {"previous_version", c.previous_version},
-           {"desired_state", c.desired_state},
-           {"state", c.state},
-           {"last_exit", nullptr},
-           {"restarts", c.restarts},
-           {"crash_loop", c.crash_loop},
-           {"last_update", nullptr}};
-  if (c.last_exit) {
-    const auto& e = *c.last_exit;
-    out["last_exit"] = json{{"kind", std::string(ExitKindName(e.kind))},
-                            {"code", e.code ? json(*e.code) : json(nullptr)},
-                            {"signal", e.signal ? json(*e.signal) : json(nullptr)},
-                            {"at", FormatRfc3339(e.at)}};
-  }
-  if (c.last_update) {
-    const auto& u = *c.last_update;
-    out["last_update"] = json{{"from", u.from},
-                              {"to", u.to},
-                              {"result", u.result},
-                              {"error_code", u.error_code},
-                              {"error", u.error}};
-  }
-  return out;
-}
-
-Error BadAnswer(const std::string& url, const std::string& what) {
-  return Error{ErrorCode::bad_request, "the answer from " + url + " " + what};
-}
-
 // An error for a non-2xx answer: the controller's own error when it sent one, else the status,
 // the content type and the first bytes (an HTML page from a proxy, say).
 Error StatusError(const std::string& what, const std::string& url, const http::ClientResponse& r) {
   std::string detail;
-  json body = json::parse(r.body, nullptr, false);
-  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
-    const auto& e = body["error"];
-    const auto code = e.contains("code") && e["code"].is_string() ? e["code"].get<std::string>()
-                                                                  : std::string("?");
-    const auto msg = e.contains("message") && e["message"].is_string()
-                         ? e["message"].get<std::string>()
-                         : std::string();
-    detail = code + ": " + msg;
+  if (auto e = protocol::DecodeError(r.body)) {
+    detail = (e->code.empty() ? "?" : e->code) + ": " + e->message;
   } else {
     const auto type = r.Header("content-type");
     detail = "not a controller error (Content-Type " + (type.empty() ? "none" : type) +
-             ", body starts \"" + Snippet(r.body) + "\")";
+             ", body starts \"" + protocol::BodySnippet(r.body) + "\")";
   }
   return Error{ErrorCode::http_status,
                what + " " + url + " answered HTTP " + std::to_string(r.status) + ": " + detail};
-}
-
-// A string member; errors name the field.
-Result<std::string> StringMember(const json& obj, const std::string& key, const std::string& url,
-                                 const std::string& where, bool non_empty) {
-  auto it = obj.find(key);
-  if (it == obj.end()) return std::unexpected(BadAnswer(url, "lacks " + where + key));
-  if (!it->is_string()) {
-    return std::unexpected(
-        BadAnswer(url, "has " + where + key + " of type " + it->type_name() + ", not a string"));
-  }
-  auto s = it->get<std::string>();
-  if (non_empty && s.empty()) return std::unexpected(BadAnswer(url, "has an empty " + where + key));
-  return s;
 }
 
 }  // namespace
@@ -163,140 +94,34 @@ std::string MachineId(const std::string& state_dir) {
 
 std::string CheckinBody(const std::string& node_id, const std::string& updater_version,
                         const std::vector<ComponentReport>& report) {
-  json components = json::array();
-  for (const auto& c : report) components.push_back(ComponentJson(c));
-  json body{{"node_id", node_id},
-            {"updater", {{"version", updater_version}}},
-            {"components", std::move(components)},
-            {"host", HostJson()}};
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return protocol::Encode(protocol::CheckinReport{node_id, updater_version, report, Host()});
 }
-
-namespace {
-
-// The `signatures` array of a release or root entry: strings only.
-Result<std::vector<std::string>> Signatures(const json& entry, const std::string& url,
-                                            const std::string& where) {
-  auto sigs = entry.find("signatures");
-  if (sigs == entry.end()) return std::unexpected(BadAnswer(url, "lacks " + where + "signatures"));
-  if (!sigs->is_array()) {
-    return std::unexpected(BadAnswer(
-        url, "has " + where + "signatures of type " + sigs->type_name() + ", not an array"));
-  }
-  std::vector<std::string> out;
-  for (std::size_t j = 0; j < sigs->size(); ++j) {
-    const auto& s = (*sigs)[j];
-    if (!s.is_string()) {
-      return std::unexpected(BadAnswer(url, "has " + where + "signatures[" + std::to_string(j) +
-                                                "] of type " + s.type_name() + ", not a string"));
-    }
-    out.push_back(s.get<std::string>());
-  }
-  return out;
-}
-
-}  // namespace
 
 Result<CheckinAnswer> ParseCheckinAnswer(std::string_view body, const std::string& url) {
-  json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded()) {
-    return std::unexpected(BadAnswer(url, "is not JSON (starts \"" + Snippet(body) + "\")"));
-  }
-  if (!doc.is_object()) {
-    return std::unexpected(
-        BadAnswer(url, std::string("is a JSON ") + doc.type_name() + ", not an object"));
+  auto wire = protocol::DecodeCheckinAnswer(body);
+  if (!wire) {
+    return Fail(ErrorCode::bad_request, "the answer from " + url + " " + wire.error().message);
   }
   CheckinAnswer out;
-  auto rel = doc.find("releases");
-  if (rel == doc.end()) return std::unexpected(BadAnswer(url, "lacks releases"));
-  if (!rel->is_array()) {
-    return std::unexpected(
-        BadAnswer(url, std::string("has releases of type ") + rel->type_name() + ", not an array"));
+  out.releases = std::move(wire->releases);
+  out.roots = std::move(wire->roots);
+  out.flags_json = std::move(wire->flags);
+  if (wire->checkin_interval_s) {
+    out.interval =
+        std::chrono::seconds(std::clamp(*wire->checkin_interval_s, kMinIntervalS, kMaxIntervalS));
   }
-  for (std::size_t i = 0; i < rel->size(); ++i) {
-    const auto& r = (*rel)[i];
-    const std::string where = "releases[" + std::to_string(i) + "].";
-    if (!r.is_object()) {
-      return std::unexpected(BadAnswer(url, "has releases[" + std::to_string(i) + "] of type " +
-                                                r.type_name() + ", not an object"));
+  for (auto& u : wire->controllers) {
+    while (!u.empty() && u.back() == '/') u.pop_back();
+    if (!IsHttpUrl(u) || u.size() > kMaxUrlLength) {
+      log::Get("checkin").warn("ignoring controller url=\"{}\" from {}: not an http(s) URL",
+                               protocol::BodySnippet(u), url);
+      continue;
     }
-    OfferedRelease o;
-    auto component = StringMember(r, "component", url, where, true);
-    if (!component) return std::unexpected(component.error());
-    auto manifest = StringMember(r, "manifest", url, where, true);
-    if (!manifest) return std::unexpected(manifest.error());
-    auto sigs = Signatures(r, url, where);
-    if (!sigs) return std::unexpected(sigs.error());
-    o.signatures = std::move(*sigs);
-    o.component = std::move(*component);
-    o.manifest = std::move(*manifest);
-    out.releases.push_back(std::move(o));
-  }
-  if (auto flags = doc.find("flags"); flags != doc.end() && !flags->is_null()) {
-    if (!flags->is_object()) {
-      return std::unexpected(BadAnswer(
-          url, std::string("has flags of type ") + flags->type_name() + ", not an object"));
+    if (std::find(out.controllers.begin(), out.controllers.end(), u) != out.controllers.end()) {
+      continue;
     }
-    out.flags_json = flags->dump(-1, ' ', false, json::error_handler_t::replace);
-  }
-  if (auto iv = doc.find("checkin_interval_s"); iv != doc.end() && !iv->is_null()) {
-    if (!iv->is_number_integer()) {
-      return std::unexpected(BadAnswer(url, std::string("has checkin_interval_s of type ") +
-                                                iv->type_name() + ", not an integer"));
-    }
-    std::int64_t s = 0;
-    if (iv->is_number_unsigned()) {
-      const auto u = iv->get<std::uint64_t>();
-      s = u > static_cast<std::uint64_t>(kMaxIntervalS) ? kMaxIntervalS
-                                                        : static_cast<std::int64_t>(u);
-    } else {
-      s = iv->get<std::int64_t>();
-    }
-    out.interval = std::chrono::seconds(std::clamp(s, kMinIntervalS, kMaxIntervalS));
-  }
-  if (auto cs = doc.find("controllers"); cs != doc.end() && !cs->is_null()) {
-    if (!cs->is_array()) {
-      return std::unexpected(BadAnswer(
-          url, std::string("has controllers of type ") + cs->type_name() + ", not an array"));
-    }
-    for (std::size_t i = 0; i < cs->size(); ++i) {
-      const auto& c = (*cs)[i];
-      if (!c.is_string()) {
-        return std::unexpected(BadAnswer(url, "has controllers[" + std::to_string(i) +
-                                                  "] of type " + c.type_name() + ", not a string"));
-      }
-      auto u = c.get<std::string>();
-      while (!u.empty() && u.back() == '/') u.pop_back();
-      if (!IsHttpUrl(u) || u.size() > kMaxUrlLength) {
-        log::Get("checkin").warn("ignoring controller url=\"{}\" from {}: not an http(s) URL",
-                                 Snippet(u), url);
-        continue;
-      }
-      if (std::find(out.controllers.begin(), out.controllers.end(), u) != out.controllers.end()) {
-        continue;
-      }
-      if (out.controllers.size() >= kMaxControllers) break;
-      out.controllers.push_back(std::move(u));
-    }
-  }
-  if (auto rs = doc.find("roots"); rs != doc.end() && !rs->is_null()) {
-    if (!rs->is_array()) {
-      return std::unexpected(
-          BadAnswer(url, std::string("has roots of type ") + rs->type_name() + ", not an array"));
-    }
-    for (std::size_t i = 0; i < rs->size(); ++i) {
-      const auto& r = (*rs)[i];
-      const std::string where = "roots[" + std::to_string(i) + "].";
-      if (!r.is_object()) {
-        return std::unexpected(BadAnswer(url, "has roots[" + std::to_string(i) + "] of type " +
-                                                  r.type_name() + ", not an object"));
-      }
-      auto root = StringMember(r, "root", url, where, true);
-      if (!root) return std::unexpected(root.error());
-      auto sigs = Signatures(r, url, where);
-      if (!sigs) return std::unexpected(sigs.error());
-      out.roots.push_back(OfferedRoot{std::move(*root), std::move(*sigs)});
-    }
+    if (out.controllers.size() >= kMaxControllers) break;
+    out.controllers.push_back(std::move(u));
   }
   return out;
 }
@@ -360,12 +185,10 @@ struct CheckinClient::Impl {
       fatal = true;
       return std::unexpected(tokens.error().Wrap("reading the enroll token"));
     }
-    const json body{{"enroll_token", tokens->front()},
-                    {"hostname", HostName()},
-                    {"machine_id", MachineId(config.state_dir)},
-                    {"platform", std::string(HostPlatform())}};
+    const protocol::EnrollRequest request{tokens->front(), HostName(), MachineId(config.state_dir),
+                                          std::string(HostPlatform())};
     const std::string url = base + "/v1/enroll";
-    auto r = Post(url, body.dump(-1, ' ', false, json::error_handler_t::replace), "");
+    auto r = Post(url, protocol::Encode(request), "");
     if (!r) return std::unexpected(r.error().Wrap("enrolling"));
     if (r->status == 401 || r->status == 403) {
       fatal = true;
@@ -373,22 +196,13 @@ struct CheckinClient::Impl {
                   "the controller " + base + " refused the enroll token in " + file + "; check it");
     }
     if (r->status != 200) return std::unexpected(StatusError("enrolling:", url, *r));
-    json doc = json::parse(r->body, nullptr, false);
-    if (!doc.is_object()) {
-      return Fail(ErrorCode::bad_request, "the enroll answer from " + url +
-                                              " is not a JSON object (starts \"" +
-                                              Snippet(r->body) + "\")");
+    auto answer = protocol::DecodeEnrollAnswer(r->body);
+    if (!answer) {
+      return Fail(ErrorCode::bad_request,
+                  "the enroll answer from " + url + " " + answer.error().message);
     }
-    auto id = StringMember(doc, "node_id", url, "", true);
-    if (!id) return std::unexpected(id.error());
-    auto token = StringMember(doc, "node_token", url, "", true);
-    if (!token) return std::unexpected(token.error());
-    if (id->size() > 128 || token->size() > 1024) {
-      return Fail(ErrorCode::bad_request, "the enroll answer from " + url +
-                                              " has a node_id or node_token that is too long");
-    }
-    work.node_id = std::move(*id);
-    work.node_token = std::move(*token);
+    work.node_id = std::move(answer->node_id);
+    work.node_token = std::move(answer->node_token);
     log.info("enrolled node={} controller={}", work.node_id, base);
     return {};
   }

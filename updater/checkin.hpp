@@ -13,29 +13,14 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/protocol.hpp"
 #include "updater/config.hpp"
-#include "updater/exit_status.hpp"
 
 namespace steward::updater {
 
-// The outcome of a component's last update transaction, as reported.
-struct UpdateReport {
-  std::string from, to;
-  std::string result;      // committed | rolled_back | environment | failed | in_progress
-  std::string error_code;  // ErrorCodeName(...), empty when none
-  std::string error;
-};
-
-// One entry of the check-in's components[].
-struct ComponentReport {
-  std::string name, channel;
-  std::string running_version, installed_version, previous_version;  // "" when none
-  std::string desired_state, state;
-  std::optional<ExitInfo> last_exit;
-  std::int64_t restarts = 0;
-  bool crash_loop = false;
-  std::optional<UpdateReport> last_update;
-};
+// The check-in report's parts (common/protocol.hpp has the wire form).
+using UpdateReport = protocol::UpdateReport;
+using ComponentReport = protocol::ComponentReport;
 
 // What persists between check-ins (in the state database, settings table).
 struct CheckinState {
@@ -44,19 +29,12 @@ struct CheckinState {
   bool operator==(const CheckinState&) const = default;
 };
 
-// A release the controller directs this node to run: verified by the caller, never here.
-struct OfferedRelease {
-  std::string component;
-  std::string manifest;  // the signed file's exact bytes
-  std::vector<std::string> signatures;
-};
+// What the controller offers: verified by the caller, never here.
+using OfferedRelease = protocol::ReleaseOffer;
+using OfferedRoot = protocol::RootOffer;
 
-// A root file the controller passes on (a rotation): verified by the caller, never here.
-struct OfferedRoot {
-  std::string root;  // the file's exact bytes
-  std::vector<std::string> signatures;
-};
-
+// A check-in answer with the client's policy applied: the interval clamped, the controller
+// list filtered, the answering URL added.
 struct CheckinAnswer {
   std::vector<OfferedRelease> releases;
   std::vector<OfferedRoot> roots;
@@ -98,12 +76,14 @@ class CheckinClient {
 // on one host, and not the raw machine id (which systemd asks applications not to expose).
 std::string MachineId(const std::string& state_dir);
 
-// The check-in body for `report` (ARCHITECTURE §3), host facts included.
+// The check-in body for `report` (protocol::CheckinReport), with this host's facts: uname and
+// uptime.
 std::string CheckinBody(const std::string& node_id, const std::string& updater_version,
                         const std::vector<ComponentReport>& report);
 
-// Reads a check-in answer strictly; `url` names the controller in error messages
-// (bad_request saying which field was wrong). `controller` of the result is left empty.
+// Reads a check-in answer strictly (protocol::DecodeCheckinAnswer) and applies the client's
+// policy to it; `url` names the controller in error messages (bad_request saying which field
+// was wrong). `controller` of the result is left empty.
 Result<CheckinAnswer> ParseCheckinAnswer(std::string_view body, const std::string& url);
 
 }  // namespace steward::updater

@@ -9,6 +9,7 @@
 
 #include "common/clock.hpp"
 #include "common/codes.hpp"
+#include "common/protocol.hpp"
 
 namespace steward::updater {
 
@@ -21,14 +22,8 @@ struct ExitContext {
   bool oom_killed = false;       // the cgroup's oom_kill counter rose meanwhile
 };
 
-struct ExitInfo {
-  ExitKind kind = ExitKind::clean;
-  std::optional<int> code;    // exit code when it exited
-  std::optional<int> signal;  // signal number when a signal ended it
-  bool core_dumped = false;
-  bool oom = false;
-  WallTime at{};
-
+// The fields are what check-ins and status carry (common/protocol.hpp).
+struct ExitInfo : protocol::ExitInfo {
   // "exit code 3", "signal 11 (SIGSEGV, core dumped)".
   std::string Describe() const;
 };

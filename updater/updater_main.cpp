@@ -20,6 +20,7 @@
 #include "common/http_helper.hpp"
 #include "common/log.hpp"
 #include "common/minisign.hpp"
+#include "common/protocol.hpp"
 #include "common/sandbox.hpp"
 #include "common/sqlite.hpp"
 #include "common/trust.hpp"
@@ -205,9 +206,11 @@ Result<std::string> ApiSocket(const std::string& socket, const std::string& conf
   return cfg->socket;
 }
 
-// Calls the local API; prints the error and returns its exit code when the call fails.
-std::variant<json, int> CallApi(const std::string& socket, const std::string& method,
-                                const std::string& path, const std::string& request_body = "") {
+// Calls the local API; returns the answer (a JSON object), or prints the error and returns its
+// exit code when the call fails.
+std::variant<std::string, int> CallApi(const std::string& socket, const std::string& method,
+                                       const std::string& path,
+                                       const std::string& request_body = "") {
   http::ClientOptions options;
   options.unix_socket = socket;
   options.connect_timeout = std::chrono::seconds(5);
@@ -224,59 +227,67 @@ std::variant<json, int> CallApi(const std::string& socket, const std::string& me
               << r.error().message << "; is `steward-updater run` running?\n";
     return exit_code::kUnavailable;
   }
-  json body = json::parse(r->body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
+  if (!json::parse(r->body, nullptr, false).is_object()) {
     std::cerr << "steward-updater: the updater at " << socket << " answered HTTP " << r->status
               << " with a body that is not a JSON object\n";
     return exit_code::kSoftware;
   }
   if (r->status < 200 || r->status >= 300) {
     std::string code = "internal", message = "HTTP " + std::to_string(r->status);
-    if (body.contains("error") && body["error"].is_object()) {
-      code = body["error"].value("code", code);
-      message = body["error"].value("message", message);
+    if (auto e = protocol::DecodeError(r->body)) {
+      if (!e->code.empty()) code = e->code;
+      if (!e->message.empty()) message = e->message;
     }
     std::cerr << "steward-updater: " << message << " (" << code << ")\n";
     return ExitCodeFor(ErrorCodeFromName(code).value_or(ErrorCode::internal));
   }
-  return body;
+  return std::move(r->body);
 }
 
-std::string Field(const json& j, const char* key) {
-  if (!j.contains(key) || j[key].is_null()) return "-";
-  if (j[key].is_string()) return j[key].get<std::string>();
-  return j[key].dump();
+std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
+
+template <class Number>
+std::string OrDash(const std::optional<Number>& n) {
+  return n ? std::to_string(*n) : "-";
+}
+
+// "crash signal 11 (core)", or "-" when the component never ended.
+std::string LastExit(const std::optional<protocol::ExitInfo>& e) {
+  if (!e) return "-";
+  std::string out(ExitKindName(e->kind));
+  if (e->code) out += " code " + std::to_string(*e->code);
+  if (e->signal) out += " signal " + std::to_string(*e->signal);
+  if (e->core_dumped) out += " (core)";
+  return out;
 }
 
 int Status(const std::string& socket, bool as_json) {
   auto r = CallApi(socket, "GET", "/v1/status");
   if (std::holds_alternative<int>(r)) return std::get<int>(r);
-  const json& body = std::get<json>(r);
+  const std::string& body = std::get<std::string>(r);
   if (as_json) {
-    std::cout << body.dump(2) << "\n";
+    std::cout << json::parse(body).dump(2) << "\n";
     return exit_code::kOk;
   }
-  std::cout << "updater " << Field(body.value("updater", json::object()), "version") << ": "
-            << Field(body.value("updater", json::object()), "state") << "\n";
+  auto doc = protocol::DecodeStatus(body);
+  if (!doc) {
+    std::cerr << "steward-updater: the status from the updater at " << socket << " "
+              << doc.error().message << "\n";
+    return exit_code::kSoftware;
+  }
+  std::cout << "updater " << OrDash(doc->updater.version) << ": " << OrDash(doc->updater.state)
+            << "\n";
   std::printf("%-16s %-14s %-8s %-8s %-10s %-9s %-32s %s\n", "COMPONENT", "STATE", "PID", "DESIRED",
               "VERSION", "RESTARTS", "LAST EXIT", "STATUS");
-  for (const auto& c : body.value("components", json::array())) {
-    std::string last = "-";
-    if (c.contains("last_exit") && c["last_exit"].is_object()) {
-      const auto& e = c["last_exit"];
-      last = Field(e, "kind");
-      if (e.contains("code") && !e["code"].is_null()) last += " code " + Field(e, "code");
-      if (e.contains("signal") && !e["signal"].is_null()) last += " signal " + Field(e, "signal");
-      if (e.value("core_dumped", false)) last += " (core)";
-    }
-    std::string state = Field(c, "state");
-    if (c.value("crash_loop", false)) state += "!loop";
-    std::string status = Field(c, "status");
-    if (status.empty() || status == "-") status = Field(c, "last_error");
-    std::printf("%-16s %-14s %-8s %-8s %-10s %-9s %-32s %s\n", Field(c, "name").c_str(),
-                state.c_str(), Field(c, "pid").c_str(), Field(c, "desired_state").c_str(),
-                Field(c, "running_version").c_str(), Field(c, "restarts").c_str(), last.c_str(),
-                status.c_str());
+  for (const auto& c : doc->components) {
+    std::string state = OrDash(c.state);
+    if (c.crash_loop) state += "!loop";
+    std::string status = c.status;
+    if (status.empty() || status == "-") status = OrDash(c.last_error);
+    std::printf("%-16s %-14s %-8s %-8s %-10s %-9s %-32s %s\n", c.name.c_str(), state.c_str(),
+                OrDash(c.pid).c_str(), OrDash(c.desired_state).c_str(),
+                OrDash(c.running_version).c_str(), std::to_string(c.restarts).c_str(),
+                LastExit(c.last_exit).c_str(), status.c_str());
   }
   return exit_code::kOk;
 }
@@ -305,15 +316,19 @@ int Apply(const std::string& socket, const std::string& name, const std::string&
     return fail(Error{ErrorCode::usage, "no signatures: pass --signature FILE or put " + manifest +
                                             ".minisig next to the manifest"});
   }
-  json body{{"manifest", *bytes}, {"signatures", json::array()}};
+  protocol::SignedRelease body{*bytes, {}};
   for (const auto& f : signatures) {
     auto sig = files::ReadFile(f, minisign::kMaxSignatureFile);
     if (!sig) return fail(sig.error());
-    body["signatures"].push_back(*sig);
+    body.signatures.push_back(std::move(*sig));
   }
-  auto r = CallApi(socket, "POST", "/v1/components/" + name + "/apply", body.dump());
+  auto r = CallApi(socket, "POST", "/v1/components/" + name + "/apply", protocol::Encode(body));
   if (std::holds_alternative<int>(r)) return std::get<int>(r);
-  std::cout << name << ": " << std::get<json>(r).value("outcome", "") << "\n";
+  const json answer = json::parse(std::get<std::string>(r));
+  const auto outcome = answer.find("outcome");
+  std::cout << name << ": "
+            << (outcome != answer.end() && outcome->is_string() ? outcome->get<std::string>() : "")
+            << "\n";
   return exit_code::kOk;
 }
 

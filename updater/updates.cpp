@@ -70,9 +70,7 @@ bool Injected(std::string_view failpoint) { return Failpoint(failpoint) == FailA
 }  // namespace
 
 UpdateReport TxnView::Report() const {
-  return UpdateReport{from_version, to_version,
-                      result ? std::string(UpdateResultName(*result)) : "in_progress", error_code,
-                      error};
+  return UpdateReport{from_version, to_version, result, error_code, error};
 }
 
 struct Updates::Txn {
