@@ -1,8 +1,9 @@
-// Supervision of the configured components: one state × event table (supervisor.cpp) drives
-// each component between not_installed, stopped, starting, running, stopping, backoff and
+// Supervision of the configured components: one state × event table (supervisor_table.cpp)
+// drives each component between not_installed, stopped, starting, running, stopping, backoff and
 // failed. The table owns no thread and no I/O of its own: the main loop feeds it events (a
-// child ended, a notify message, a command, a timer came due) and asks NextDeadline() when to
-// call Tick() again. Processes are started and signalled through the injected Launcher, time
+// child ended, a notify message, a command, an update's hold or release, a timer came due) and
+// asks NextDeadline() when to call Tick() again. When to restart after an exit is decided by
+// restart_policy.hpp. Processes are started and signalled through the injected Launcher, time
 // comes from the injected Clock, history goes to the StateDb.
 #pragma once
 
@@ -140,7 +141,6 @@ class Supervisor {
   const Unit* Find(std::string_view name) const;
   void Dispatch(Unit& u, const Event& e);
   void SetState(Unit& u, UnitState s);
-  void Adopt(Unit& u);
   void Persist(const Result<void>& r, std::string_view what);
   void ContinueShutdown();
 
@@ -161,22 +161,26 @@ class Supervisor {
   void DoStopIdle(Unit& u, const Event& e);
   void DoStopping(Unit& u, const Event& e);
   void DoStartWhileStopping(Unit& u, const Event& e);
-  void DoRecheck(Unit& u, const Event& e);
+  void DoTowardDesired(Unit& u, const Event& e);
+  // Taking over from an earlier updater (supervisor_adopt.cpp).
+  void DoAdopt(Unit& u, const Event& e);
+  void DoAdoptStopping(Unit& u, const Event& e);
+  void DoStopOrphan(Unit& u, const Event& e);
+  void TakeOver(Unit& u);
 
   // Starts the unit's process; nullopt when there is none to start (held, shutting down, not
   // installed: the unit's state says which). Launched does the bookkeeping of what it returned:
   // the new process, or a start failure retried with backoff.
   std::optional<Result<pid_t>> Launch(Unit& u);
   void Launched(Unit& u, const Result<pid_t>& pid);
-  // Counts a failure at `at` toward backoff and crash loop; true when it begins a crash loop.
-  bool CountFailure(Unit& u, WallTime at);
   void LogCrashLoop(const Unit& u);
   // Backoff and the crash-loop count start over (a healthy run, a new version).
   void NewStreak(Unit& u);
   std::string ProgramPath(const Unit& u) const;
   std::filesystem::path ComponentDir(const ComponentConfig& c) const;
+  // The version `current` names for a managed component; "" for an unmanaged one.
+  std::string RunningVersionOf(const Unit& u) const;
   void SendStop(Unit& u);
-  Duration BackoffDelay(const Unit& u) const;
 
   const Config& config_;
   std::string notify_dir_;
