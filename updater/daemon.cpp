@@ -227,7 +227,7 @@ std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view st
         json{{"name", u.name},
              {"state", UnitStateName(u.state)},
              {"pid", u.pid > 0 ? json(u.pid) : json(nullptr)},
-             {"desired_state", u.desired},
+             {"desired_state", DesiredStateName(u.desired)},
              {"running_version", OrNull(u.running_version)},
              {"installed_version", OrNull(u.installed_version)},
              {"previous_version", OrNull(u.previous_version)},
@@ -481,7 +481,7 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
       r.running_version = u.running_version;
       r.installed_version = u.installed_version;
       r.previous_version = u.previous_version;
-      r.desired_state = u.desired;
+      r.desired_state = DesiredStateName(u.desired);
       r.state = std::string(UnitStateName(u.state));
       r.last_exit = u.last_exit;
       r.restarts = u.restarts;

@@ -179,10 +179,11 @@ void Supervisor::Release(std::string_view name, bool restart) {
   Unit* u = Find(name);
   if (u == nullptr || !u->held) return;
   u->held = false;
-  Log().info("component={} released after an update; desired={}", name, u->desired);
+  Log().info("component={} released after an update; desired={}", name,
+             DesiredStateName(u->desired));
   // Back toward the desired state: nothing to bring back when that is "stopped" or when the
   // updater itself is stopping.
-  if (u->desired != "running" || shutting_down_) return;
+  if (u->desired != DesiredState::running || shutting_down_) return;
   Dispatch(*u, Event{restart ? Ev::release_restart : Ev::release});
 }
 
@@ -202,9 +203,9 @@ void Supervisor::Signal(std::string_view name, int sig) {
   if (u != nullptr && u->pid > 0) deps_.launcher.Signal(u->pid, sig, false);
 }
 
-std::string Supervisor::Desired(std::string_view name) const {
+DesiredState Supervisor::Desired(std::string_view name) const {
   const Unit* u = Find(name);
-  return u != nullptr ? u->desired : "";
+  return u != nullptr ? u->desired : DesiredState::stopped;
 }
 
 std::string Supervisor::RunningVersion(std::string_view name) const {
@@ -240,45 +241,39 @@ bool Supervisor::Idle() const {
 
 // ---- actions ----
 
+// An operator's start or stop is their wish from now on, persisted over the configuration's
+// `desired`. A start of what should run anyway writes nothing: the configuration goes on
+// deciding.
+void Supervisor::Want(Unit& u, const Event& e, DesiredState desired) {
+  if (!e.by_operator || (desired == DesiredState::running && u.desired == desired)) return;
+  u.desired = desired;
+  Persist(deps_.db.SetDesired(u.cfg->name, DesiredStateName(desired)), "desired state");
+}
+
 void Supervisor::DoStart(Unit& u, const Event& e) {
-  if (e.by_operator && u.desired != "running") {
-    u.desired = "running";
-    Persist(deps_.db.SetDesired(u.cfg->name, "running"), "desired state");
-  }
+  Want(u, e, DesiredState::running);
   DoSpawn(u, e);
 }
 
 void Supervisor::DoStopIdle(Unit& u, const Event& e) {
-  if (e.by_operator) {
-    u.desired = "stopped";
-    Persist(deps_.db.SetDesired(u.cfg->name, "stopped"), "desired state");
-  }
+  Want(u, e, DesiredState::stopped);
   SetState(u, u.state == UnitState::not_installed ? UnitState::not_installed : UnitState::stopped);
 }
 
 void Supervisor::DoStopCmd(Unit& u, const Event& e) {
-  if (e.by_operator) {
-    u.desired = "stopped";
-    Persist(deps_.db.SetDesired(u.cfg->name, "stopped"), "desired state");
-  }
+  Want(u, e, DesiredState::stopped);
   u.restart_after_stop = false;
   if (u.state != UnitState::stopping) SendStop(u);
 }
 
 void Supervisor::DoRestartCmd(Unit& u, const Event& e) {
-  if (e.by_operator && u.desired != "running") {
-    u.desired = "running";
-    Persist(deps_.db.SetDesired(u.cfg->name, "running"), "desired state");
-  }
+  Want(u, e, DesiredState::running);
   u.restart_after_stop = true;
   SendStop(u);
 }
 
 void Supervisor::DoStartWhileStopping(Unit& u, const Event& e) {
-  if (e.by_operator && u.desired != "running") {
-    u.desired = "running";
-    Persist(deps_.db.SetDesired(u.cfg->name, "running"), "desired state");
-  }
+  Want(u, e, DesiredState::running);
   u.restart_after_stop = true;
 }
 
@@ -300,7 +295,7 @@ void Supervisor::DoKill(Unit& u, const Event&) {
 }
 
 void Supervisor::DoTowardDesired(Unit& u, const Event& e) {
-  if (u.desired == "running") DoSpawn(u, e);
+  if (u.desired == DesiredState::running) DoSpawn(u, e);
 }
 
 void Supervisor::DoSpawn(Unit& u, const Event&) {
@@ -384,15 +379,15 @@ void Supervisor::Launched(Unit& u, const Result<pid_t>& pid) {
   Log().info("component={} pid={} started {}", c.name, u.pid, ProgramPath(u));
   SetState(u, UnitState::starting);
   u.timers[Ev::t_start_timeout] = u.started_mono + c.start_timeout;
-  if (c.readiness == "none") {
+  if (c.readiness == Readiness::none) {
     DoReady(u, Event{Ev::ready});
-  } else if (c.readiness.starts_with("http:")) {
+  } else if (c.readiness == Readiness::http) {
     u.timers[Ev::t_probe] = u.started_mono;
   }
 }
 
 void Supervisor::DoProbe(Unit& u, const Event&) {
-  deps_.probe(u.cfg->name, u.cfg->readiness.substr(5), u.generation);
+  deps_.probe(u.cfg->name, u.cfg->readiness_url, u.generation);
 }
 
 void Supervisor::DoReady(Unit& u, const Event&) {
@@ -473,9 +468,9 @@ void Supervisor::DoExit(Unit& u, const Event& e) {
 
   // What comes next is decided from memory, and a replacement due now is started before
   // anything is written or logged: the restart waits for neither.
-  const ExitPlan plan =
-      PlanAfterExit({info.kind, shutting_down_, u.restart_after_stop, u.desired == "running"}, c,
-                    u.streak, deps_.jitter());
+  const ExitPlan plan = PlanAfterExit(
+      {info.kind, shutting_down_, u.restart_after_stop, u.desired == DesiredState::running}, c,
+      u.streak, deps_.jitter());
   std::optional<Result<pid_t>> launched;
   if (plan.next == AfterExit::restart) launched = Launch(u);
 

@@ -35,7 +35,7 @@ struct UnitStatus {
   std::string name;
   UnitState state = UnitState::stopped;
   pid_t pid = 0;
-  std::string desired;                                               // running | stopped
+  DesiredState desired = DesiredState::running;
   std::string running_version, installed_version, previous_version;  // "" when unknown
   std::optional<ExitInfo> last_exit;
   std::int64_t restarts = 0;
@@ -111,7 +111,8 @@ class Supervisor {
   std::optional<UnitState> State(std::string_view name) const;
   // Sends `sig` to the component's main process, when one runs (a reload).
   void Signal(std::string_view name, int sig);
-  std::string Desired(std::string_view name) const;
+  // The operator's wish for the component (stopped for an unknown name).
+  DesiredState Desired(std::string_view name) const;
   // The version the running main process was started from; "" when none runs.
   std::string RunningVersion(std::string_view name) const;
 
@@ -181,6 +182,7 @@ class Supervisor {
   // The version `current` names for a managed component; "" for an unmanaged one.
   std::string RunningVersionOf(const Unit& u) const;
   void SendStop(Unit& u);
+  void Want(Unit& u, const Event& e, DesiredState desired);
 
   const Config& config_;
   std::string notify_dir_;

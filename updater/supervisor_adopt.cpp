@@ -23,7 +23,7 @@ Result<void> Supervisor::Load() {
     const auto& name = u->cfg->name;
     auto rec = deps_.db.Load(name);
     if (!rec) return std::unexpected(rec.error().Wrap("loading component " + name));
-    if (rec->desired) u->desired = *rec->desired;
+    if (rec->desired) u->desired = DesiredStateFromName(*rec->desired).value_or(u->desired);
     u->recorded_pid = rec->pid;
     u->recorded_stop_intent = rec->stop_intent;
     u->restarts = rec->restarts;

@@ -52,7 +52,7 @@ struct Supervisor::Event {
 struct Supervisor::Unit {
   const ComponentConfig* cfg = nullptr;
   UnitState state = UnitState::stopped;
-  std::string desired = "running";
+  DesiredState desired = DesiredState::running;
   uid_t uid = 0;
   pid_t pid = 0;
   std::uint64_t generation = 0;

@@ -22,11 +22,11 @@ int Signaled(int sig) { return sig; }
 
 class SupervisorTest : public ::testing::Test {
  protected:
-  ComponentConfig& Add(std::string name, std::string readiness = "none") {
+  ComponentConfig& Add(std::string name, Readiness readiness = Readiness::none) {
     ComponentConfig c;
     c.name = std::move(name);
     c.exec = "/bin/" + c.name;
-    c.readiness = std::move(readiness);
+    c.readiness = readiness;
     config.components.push_back(c);
     return config.components.back();
   }
@@ -95,7 +95,7 @@ TEST_F(SupervisorTest, StartsWhatShouldRunWithItsSpec) {
   c.env = {{"A", "b"}};
   c.working_dir = "/srv";
   c.watchdog = 10s;
-  Add("idle").desired = "stopped";
+  Add("idle").desired = DesiredState::stopped;
   Make().StartAll();
   ASSERT_EQ(launcher.specs.size(), 1u);
   const SpawnSpec& s = launcher.specs[0];
@@ -259,7 +259,7 @@ TEST_F(SupervisorTest, RequestedStopPersistsIntentBeforeTheSignal) {
   sup.reset();
   Make().StartAll();
   EXPECT_EQ(launcher.specs.size(), 1u);
-  EXPECT_EQ(Status("a").desired, "stopped");
+  EXPECT_EQ(Status("a").desired, DesiredState::stopped);
   ASSERT_TRUE(sup->Command("a", "start"));
   EXPECT_EQ(launcher.specs.size(), 2u);
   EXPECT_EQ(db->Load("a")->desired, "running");
@@ -326,7 +326,7 @@ TEST_F(SupervisorTest, KindsThatRestartAndKindsThatDoNot) {
 }
 
 TEST_F(SupervisorTest, NotifyReadinessAndStartTimeout) {
-  auto& c = Add("a", "notify");
+  auto& c = Add("a", Readiness::notify);
   c.start_timeout = 30s;
   c.stop_timeout = 3s;
   Make().StartAll();
@@ -347,7 +347,7 @@ TEST_F(SupervisorTest, NotifyReadinessAndStartTimeout) {
 }
 
 TEST_F(SupervisorTest, ExitBeforeReadyIsAStartFailure) {
-  Add("a", "notify");
+  Add("a", Readiness::notify);
   Make().StartAll();
   Exit("a", Exited(0));
   EXPECT_EQ(Status("a").last_exit->kind, ExitKind::start_failure);
@@ -355,7 +355,7 @@ TEST_F(SupervisorTest, ExitBeforeReadyIsAStartFailure) {
 }
 
 TEST_F(SupervisorTest, WatchdogPingsKeepItAliveSilenceKillsIt) {
-  auto& c = Add("a", "notify");
+  auto& c = Add("a", Readiness::notify);
   c.watchdog = 10s;
   c.stop_timeout = 2s;
   Make().StartAll();
@@ -377,7 +377,7 @@ TEST_F(SupervisorTest, WatchdogPingsKeepItAliveSilenceKillsIt) {
 }
 
 TEST_F(SupervisorTest, HttpReadinessIsProbedUntilItAnswers) {
-  Add("a", "http:http://127.0.0.1:1/ready");
+  Add("a", Readiness::http).readiness_url = "http://127.0.0.1:1/ready";
   Make().StartAll();
   ASSERT_EQ(probes.size(), 0u);
   sup->Tick();
@@ -398,7 +398,7 @@ TEST_F(SupervisorTest, ManagedComponentWithoutInstallIsNotInstalledNotALoop) {
   ComponentConfig c;
   c.name = "agent";
   c.binary = "steward-agent";
-  c.readiness = "none";
+  c.readiness = Readiness::none;
   config.components.push_back(c);
   Make().StartAll();
   EXPECT_EQ(Status("agent").state, UnitState::not_installed);
@@ -513,7 +513,7 @@ TEST_F(SupervisorTest, HoldStopsForAnUpdateAndReleaseRestoresTheDesiredState) {
   Exit("a", Signaled(SIGTERM));
   EXPECT_EQ(Status("a").last_exit->kind, ExitKind::requested);
   EXPECT_EQ(Status("a").state, UnitState::stopped);
-  EXPECT_EQ(Status("a").desired, "running");  // the operator's wish is untouched
+  EXPECT_EQ(Status("a").desired, DesiredState::running);  // the operator's wish is untouched
   // Neither a timer nor an operator start brings it back while held.
   Advance(1h);
   ASSERT_TRUE(sup->Command("a", "start"));
@@ -546,7 +546,7 @@ TEST_F(SupervisorTest, HeldRunningAndReleasedWithRestartIsReplacedInOneStep) {
   EXPECT_EQ(Status("a").last_exit->kind, ExitKind::requested);
   EXPECT_EQ(launcher.specs.size(), 2u);  // started from the exit itself
   EXPECT_NE(sup->MainPid("a"), old);
-  EXPECT_EQ(Status("a").desired, "running");
+  EXPECT_EQ(Status("a").desired, DesiredState::running);
 
   // Held running, it crashes: not restarted until released.
   sup->Hold("a", false);
@@ -582,7 +582,7 @@ TEST_F(SupervisorTest, ResetFailuresClearsACrashLoop) {
 }
 
 TEST_F(SupervisorTest, ObserversSeeReadinessAndExitsForTheHealthGate) {
-  Add("a", "notify").restart_delay = 0s;
+  Add("a", Readiness::notify).restart_delay = 0s;
   Make().StartAll();
   Notify("a", "READY=1");
   for (int i = 0; i < 5; ++i) Exit("a", Exited(1));

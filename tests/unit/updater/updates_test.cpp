@@ -52,7 +52,7 @@ class UpdatesTest : public ::testing::Test {
     ComponentConfig c;
     c.name = "agent";
     c.binary = "steward-agent";
-    c.readiness = "notify";
+    c.readiness = Readiness::notify;
     c.grace = 10min;
     c.restart_delay = 0s;
     c.crash_loop_failures = 3;
