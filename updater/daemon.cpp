@@ -401,7 +401,7 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
     (*server)->Stop(1s);
     return {ExitCodeFor(r.error().code)};
   }
-  PosixLauncher launcher;
+  SystemLauncher launcher;
   Prober prober(loop);
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> uniform(-1.0, 1.0);
@@ -511,7 +511,7 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
     }
     Log().info("feature flags changed: {}", flags);
     for (const auto& c : config.components) {
-      if (c.reload_on_flags) sup.Signal(c.name, SIGHUP);
+      if (c.reload_on_flags) sup.Signal(c.name, ProcessSignal::reload);
     }
   };
   auto finish_checkin = [&](CheckinState st, Result<CheckinAnswer> answer) {
@@ -686,7 +686,7 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
     // Every wake-up reaps: cheap, and nothing is missed whichever fd woke us.
     for (const auto& r : ReapExited()) {
       if (!sup.OnExit(r.pid, r.status)) {
-        Log().debug("reaped orphaned process pid={} status={}", r.pid, r.status);
+        Log().debug("reaped orphaned process pid={} status={}", r.pid, r.status.Describe());
       }
     }
     if ((fds[1].revents & POLLIN) != 0) loop.RunAll();

@@ -2,10 +2,6 @@
 // commands, child exits, notify messages, probe answers, timers, updates and shutdown.
 #include "updater/supervisor.hpp"
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 
@@ -49,7 +45,7 @@ Supervisor::Supervisor(const Config& config, std::string notify_dir, Deps deps)
     auto u = std::make_unique<Unit>();
     u->cfg = &c;
     u->desired = c.desired;
-    u->uid = ::getuid();
+    u->uid = OwnUserId();
     units_.push_back(std::move(u));
   }
 }
@@ -102,11 +98,11 @@ Result<void> Supervisor::Command(std::string_view name, std::string_view command
   return {};
 }
 
-bool Supervisor::OnExit(pid_t pid, int wait_status) {
+bool Supervisor::OnExit(pid_t pid, const ProcessEnd& end) {
   for (auto& u : units_) {
     if (u->pid == pid && pid > 0) {
       Event e{Ev::exited};
-      e.wait_status = wait_status;
+      e.end = end;
       Dispatch(*u, e);
       return true;
     }
@@ -198,7 +194,7 @@ std::optional<UnitState> Supervisor::State(std::string_view name) const {
   return u != nullptr ? std::optional<UnitState>(u->state) : std::nullopt;
 }
 
-void Supervisor::Signal(std::string_view name, int sig) {
+void Supervisor::Signal(std::string_view name, ProcessSignal sig) {
   const Unit* u = Find(name);
   if (u != nullptr && u->pid > 0) deps_.launcher.Signal(u->pid, sig, false);
 }
@@ -283,7 +279,11 @@ void Supervisor::SendStop(Unit& u) {
   // known to be one we asked for.
   Persist(deps_.db.SetStopIntent(u.cfg->name, true), "stop intent");
   Log().info("component={} pid={} stopping (SIGTERM to its process group)", u.cfg->name, u.pid);
-  deps_.launcher.Signal(u.pid, SIGTERM, true);
+  BeginStop(u, ProcessSignal::terminate, true);
+}
+
+void Supervisor::BeginStop(Unit& u, ProcessSignal sig, bool tree) {
+  deps_.launcher.Signal(u.pid, sig, tree);
   SetState(u, UnitState::stopping);
   u.timers[Ev::t_kill] = deps_.clock.Monotonic() + u.cfg->stop_timeout;
 }
@@ -291,7 +291,7 @@ void Supervisor::SendStop(Unit& u) {
 void Supervisor::DoKill(Unit& u, const Event&) {
   Log().warn("component={} pid={} did not stop within {}; SIGKILL to its process group",
              u.cfg->name, u.pid, FormatDuration(u.cfg->stop_timeout));
-  deps_.launcher.Signal(u.pid, SIGKILL, true);
+  deps_.launcher.Signal(u.pid, ProcessSignal::kill, true);
 }
 
 void Supervisor::DoTowardDesired(Unit& u, const Event& e) {
@@ -409,9 +409,7 @@ void Supervisor::DoStartTimeout(Unit& u, const Event&) {
   Log().error("component={} pid={} not ready within {}; stopping it", u.cfg->name, u.pid,
               FormatDuration(u.cfg->start_timeout));
   u.start_timed_out = true;
-  deps_.launcher.Signal(u.pid, SIGTERM, true);
-  SetState(u, UnitState::stopping);
-  u.timers[Ev::t_kill] = deps_.clock.Monotonic() + u.cfg->stop_timeout;
+  BeginStop(u, ProcessSignal::terminate, true);
 }
 
 void Supervisor::DoWatchdogPing(Unit& u, const Event&) {
@@ -424,9 +422,7 @@ void Supervisor::DoWatchdogFire(Unit& u, const Event&) {
   Log().error("component={} pid={} watchdog: no WATCHDOG=1 within {}; SIGABRT", u.cfg->name, u.pid,
               FormatDuration(u.cfg->watchdog));
   u.watchdog_fired = true;
-  deps_.launcher.Signal(u.pid, SIGABRT, false);
-  SetState(u, UnitState::stopping);
-  u.timers[Ev::t_kill] = deps_.clock.Monotonic() + u.cfg->stop_timeout;
+  BeginStop(u, ProcessSignal::abort, false);
 }
 
 void Supervisor::DoHealthy(Unit& u, const Event&) {
@@ -448,16 +444,16 @@ void Supervisor::DoExit(Unit& u, const Event& e) {
   ctx.watchdog_fired = u.watchdog_fired;
   ctx.start_timed_out = u.start_timed_out;
   ctx.was_ready = u.ready;
-  if (WIFSIGNALED(e.wait_status) && WTERMSIG(e.wait_status) == SIGKILL && u.oom_at_start) {
+  if (e.end.signal && OriginOfSignal(*e.end.signal) == SignalOrigin::kill && u.oom_at_start) {
     const auto now = deps_.oom_count();
     ctx.oom_killed = now && *now > *u.oom_at_start;
   }
-  ExitInfo info = ClassifyExit(e.wait_status, ctx);
+  ExitInfo info = ClassifyExit(e.end, ctx);
   info.at = deps_.clock.Now();
   const Duration runtime = deps_.clock.Monotonic() - u.started_mono;
   const pid_t pid = u.pid;
   // Whatever the main process left behind in its group goes with it.
-  deps_.launcher.Signal(pid, SIGKILL, true);
+  deps_.launcher.Signal(pid, ProcessSignal::kill, true);
   u.pid = 0;
   u.ready = false;
   u.status_text.clear();
@@ -573,7 +569,7 @@ std::string Supervisor::NotifyPath(std::string_view name) const {
 
 uid_t Supervisor::UnitUid(std::string_view name) const {
   const Unit* u = Find(name);
-  return u != nullptr ? u->uid : ::getuid();
+  return u != nullptr ? u->uid : OwnUserId();
 }
 
 std::vector<pid_t> Supervisor::Pids() const {

@@ -7,8 +7,6 @@
 // comes from the injected Clock, history goes to the StateDb.
 #pragma once
 
-#include <sys/types.h>
-
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -90,7 +88,7 @@ class Supervisor {
   // Operator commands: "start", "stop", "restart". unknown_component for other names.
   Result<void> Command(std::string_view name, std::string_view command);
   // A reaped child: false when `pid` is not a supervised main process.
-  bool OnExit(pid_t pid, int wait_status);
+  bool OnExit(pid_t pid, const ProcessEnd& end);
   // A notify message from `name`'s child (the caller checked the sender's credentials).
   void OnNotify(std::string_view name, const NotifyMessage& message);
   // The answer of an HTTP readiness probe started through Deps::probe.
@@ -110,7 +108,7 @@ class Supervisor {
   void ResetFailures(std::string_view name);
   std::optional<UnitState> State(std::string_view name) const;
   // Sends `sig` to the component's main process, when one runs (a reload).
-  void Signal(std::string_view name, int sig);
+  void Signal(std::string_view name, ProcessSignal sig);
   // The operator's wish for the component (stopped for an unknown name).
   DesiredState Desired(std::string_view name) const;
   // The version the running main process was started from; "" when none runs.
@@ -182,6 +180,8 @@ class Supervisor {
   // The version `current` names for a managed component; "" for an unmanaged one.
   std::string RunningVersionOf(const Unit& u) const;
   void SendStop(Unit& u);
+  // Sends `sig` and gives the process stop_timeout to end before it is killed.
+  void BeginStop(Unit& u, ProcessSignal sig, bool tree);
   void Want(Unit& u, const Event& e, DesiredState desired);
 
   const Config& config_;

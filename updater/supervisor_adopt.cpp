@@ -2,10 +2,6 @@
 // state, failure streak and history), a process that is still our child after the updater
 // re-executed itself (adopted, not started twice), and one left behind by an updater that died
 // (stopped, so the component never runs twice).
-#include <pwd.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include "common/duration.hpp"
 #include "common/log.hpp"
 #include "updater/supervisor_unit.hpp"
@@ -42,13 +38,7 @@ Result<void> Supervisor::Load() {
     }
     if (!u->cfg->user.empty()) {
       // The notify socket belongs to the component's user; resolved again at each spawn.
-      std::vector<char> buf(16384);
-      passwd pw{};
-      passwd* found = nullptr;
-      if (::getpwnam_r(u->cfg->user.c_str(), &pw, buf.data(), buf.size(), &found) == 0 &&
-          found != nullptr) {
-        u->uid = pw.pw_uid;
-      }
+      if (auto uid = UserId(u->cfg->user)) u->uid = *uid;
     }
   }
   return {};
@@ -87,9 +77,7 @@ void Supervisor::DoAdoptStopping(Unit& u, const Event&) {
   Log().info("component={} pid={} adopted; its stop was under way", u.cfg->name, u.pid);
   u.stop_requested = true;
   u.ready = true;
-  SetState(u, UnitState::stopping);
-  deps_.launcher.Signal(u.pid, SIGTERM, true);
-  u.timers[Ev::t_kill] = deps_.clock.Monotonic() + u.cfg->stop_timeout;
+  BeginStop(u, ProcessSignal::terminate, true);
 }
 
 void Supervisor::DoStopOrphan(Unit& u, const Event& e) {

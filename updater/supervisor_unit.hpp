@@ -45,7 +45,7 @@ std::string_view EventName(Ev event);
 struct Supervisor::Event {
   Ev type;
   bool by_operator = false;
-  int wait_status = 0;
+  ProcessEnd end{};  // for `exited`
   Duration extend{};
 };
 

@@ -17,8 +17,16 @@ using test::FakeLauncher;
 
 using namespace std::chrono_literals;
 
-int Exited(int code) { return code << 8; }
-int Signaled(int sig) { return sig; }
+ProcessEnd Exited(int code) {
+  ProcessEnd end;
+  end.code = code;
+  return end;
+}
+ProcessEnd Signaled(int sig) {
+  ProcessEnd end;
+  end.signal = sig;
+  return end;
+}
 
 class SupervisorTest : public ::testing::Test {
  protected:
@@ -58,7 +66,7 @@ class SupervisorTest : public ::testing::Test {
     ADD_FAILURE() << "no status for " << name;
     return {};
   }
-  void Exit(std::string_view name, int status) {
+  void Exit(std::string_view name, const ProcessEnd& status) {
     const pid_t pid = sup->MainPid(name);
     ASSERT_GT(pid, 0) << name << " is not running";
     launcher.cleanup_kills.insert(launcher.signals.size());
@@ -244,9 +252,9 @@ TEST_F(SupervisorTest, RequestedStopPersistsIntentBeforeTheSignal) {
   const pid_t pid = sup->MainPid("a");
   ASSERT_TRUE(sup->Command("a", "stop"));
   ASSERT_EQ(launcher.signals.size(), 1u);
-  EXPECT_EQ(launcher.signals[0].sig, SIGTERM);
+  EXPECT_EQ(launcher.signals[0].sig, ProcessSignal::terminate);
   EXPECT_EQ(launcher.signals[0].pid, pid);
-  EXPECT_TRUE(launcher.signals[0].group);
+  EXPECT_TRUE(launcher.signals[0].tree);
   EXPECT_TRUE(db->Load("a")->stop_intent);
   EXPECT_EQ(Status("a").state, UnitState::stopping);
   Exit("a", Signaled(SIGTERM));
@@ -273,8 +281,8 @@ TEST_F(SupervisorTest, StopTimeoutEscalatesToSigkillOfTheGroup) {
   EXPECT_EQ(launcher.signals.size(), 1u);
   Advance(1ms);
   ASSERT_EQ(launcher.signals.size(), 2u);
-  EXPECT_EQ(launcher.signals[1].sig, SIGKILL);
-  EXPECT_TRUE(launcher.signals[1].group);
+  EXPECT_EQ(launcher.signals[1].sig, ProcessSignal::kill);
+  EXPECT_TRUE(launcher.signals[1].tree);
   Exit("a", Signaled(SIGKILL));
   EXPECT_EQ(Status("a").last_exit->kind, ExitKind::requested);
 }
@@ -283,7 +291,7 @@ TEST_F(SupervisorTest, RestartCommandStopsThenStartsWithoutPenalty) {
   Add("a");
   Make().StartAll();
   ASSERT_TRUE(sup->Command("a", "restart"));
-  EXPECT_EQ(launcher.signals.back().sig, SIGTERM);
+  EXPECT_EQ(launcher.signals.back().sig, ProcessSignal::terminate);
   Exit("a", Signaled(SIGTERM));
   EXPECT_EQ(launcher.specs.size(), 2u);
   EXPECT_EQ(Status("a").state, UnitState::running);
@@ -337,7 +345,7 @@ TEST_F(SupervisorTest, NotifyReadinessAndStartTimeout) {
   EXPECT_EQ(Status("a").state, UnitState::starting);  // extended to 40 s
   Advance(1s);
   EXPECT_EQ(Status("a").state, UnitState::stopping);
-  EXPECT_EQ(launcher.signals.back().sig, SIGTERM);
+  EXPECT_EQ(launcher.signals.back().sig, ProcessSignal::terminate);
   Exit("a", Signaled(SIGTERM));
   EXPECT_EQ(Status("a").last_exit->kind, ExitKind::start_failure);
   EXPECT_EQ(Status("a").state, UnitState::backoff);
@@ -367,10 +375,10 @@ TEST_F(SupervisorTest, WatchdogPingsKeepItAliveSilenceKillsIt) {
   EXPECT_EQ(Status("a").state, UnitState::running);
   Advance(10s);
   EXPECT_EQ(Status("a").state, UnitState::stopping);
-  EXPECT_EQ(launcher.signals.back().sig, SIGABRT);
-  EXPECT_FALSE(launcher.signals.back().group);
+  EXPECT_EQ(launcher.signals.back().sig, ProcessSignal::abort);
+  EXPECT_FALSE(launcher.signals.back().tree);
   Advance(2s);
-  EXPECT_EQ(launcher.signals.back().sig, SIGKILL);
+  EXPECT_EQ(launcher.signals.back().sig, ProcessSignal::kill);
   Exit("a", Signaled(SIGKILL));
   EXPECT_EQ(Status("a").last_exit->kind, ExitKind::watchdog);
   EXPECT_EQ(Status("a").state, UnitState::backoff);
@@ -483,7 +491,7 @@ TEST_F(SupervisorTest, AfterReExecOurOwnChildrenAreAdoptedNotStartedTwice) {
   EXPECT_EQ(sup->MainPid("b"), b);
   EXPECT_EQ(Status("b").state, UnitState::stopping);
   ASSERT_EQ(launcher.signals.size(), 1u);
-  EXPECT_EQ(launcher.signals[0].sig, SIGTERM);
+  EXPECT_EQ(launcher.signals[0].sig, ProcessSignal::terminate);
   EXPECT_NE(sup->MainPid("gone"), gone);  // started afresh
   EXPECT_EQ(launcher.specs.size(), 4u);
   Exit("b", Signaled(SIGTERM));
@@ -509,7 +517,7 @@ TEST_F(SupervisorTest, HoldStopsForAnUpdateAndReleaseRestoresTheDesiredState) {
   const pid_t first = sup->MainPid("a");
   sup->Hold("a");
   EXPECT_EQ(Status("a").state, UnitState::stopping);
-  ASSERT_EQ(launcher.Deliberate().back().sig, SIGTERM);
+  ASSERT_EQ(launcher.Deliberate().back().sig, ProcessSignal::terminate);
   Exit("a", Signaled(SIGTERM));
   EXPECT_EQ(Status("a").last_exit->kind, ExitKind::requested);
   EXPECT_EQ(Status("a").state, UnitState::stopped);
@@ -541,7 +549,7 @@ TEST_F(SupervisorTest, HeldRunningAndReleasedWithRestartIsReplacedInOneStep) {
   EXPECT_TRUE(launcher.Deliberate().empty());
   sup->Release("a", true);
   EXPECT_EQ(Status("a").state, UnitState::stopping);
-  ASSERT_EQ(launcher.Deliberate().back().sig, SIGTERM);
+  ASSERT_EQ(launcher.Deliberate().back().sig, ProcessSignal::terminate);
   Exit("a", Signaled(SIGTERM));
   EXPECT_EQ(Status("a").last_exit->kind, ExitKind::requested);
   EXPECT_EQ(launcher.specs.size(), 2u);  // started from the exit itself
