@@ -1,29 +1,22 @@
 #include "common/http_helper.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <mutex>
 #include <optional>
 
 #include "common/codes.hpp"
-
-extern char** environ;
+#include "common/http_helper_channel.hpp"
 
 namespace steward::http {
 
 namespace {
 
+using helper::ReadFull;
+using helper::ReadStatus;
+
 constexpr std::uint32_t kMaxFrame = 32u << 20;  // a request body or one body chunk fits easily
 constexpr std::size_t kMaxChunk = 1u << 20;     // body bytes per 'B' frame
-constexpr int kHelperFd = 3;
 
 // How helpers are started; set from static initializers too (tests), hence constructed on use.
 struct Command {
@@ -132,38 +125,7 @@ bool SendFrame(int fd, char type, std::string_view payload) {
   char head[5];
   std::memcpy(head, &len, 4);
   head[4] = type;
-  for (std::string_view part : {std::string_view(head, 5), payload}) {
-    while (!part.empty()) {
-      const ssize_t n = ::send(fd, part.data(), part.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      part.remove_prefix(static_cast<std::size_t>(n));
-    }
-  }
-  return true;
-}
-
-enum class ReadStatus { ok, eof, timeout, error };
-
-// Reads exactly n bytes, waiting at most `wait_ms` for each piece (negative: forever). Waits
-// only when nothing is there: a download arrives as a stream of frames.
-ReadStatus ReadFull(int fd, char* buf, std::size_t n, int wait_ms) {
-  while (n > 0) {
-    const ssize_t got = ::recv(fd, buf, n, MSG_DONTWAIT);
-    if (got > 0) {
-      buf += got;
-      n -= static_cast<std::size_t>(got);
-      continue;
-    }
-    if (got == 0) return ReadStatus::eof;
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) return ReadStatus::error;
-    pollfd p{fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, wait_ms);
-    if (ready < 0 && errno != EINTR) return ReadStatus::error;
-    if (ready == 0) return ReadStatus::timeout;
-  }
-  return ReadStatus::ok;
+  return helper::WriteAll(fd, std::string_view(head, 5)) && helper::WriteAll(fd, payload);
 }
 
 struct Frame {
@@ -288,49 +250,9 @@ Result<void> HelperConnection::Start() {
     name = c.name;
   }
   if (argv.empty()) return Fail(ErrorCode::internal, "no HTTP helper process configured");
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    return std::unexpected(ErrnoError("socketpair for the HTTP helper", errno));
-  }
-  files::UniqueFd ours(sv[0]);
-  files::UniqueFd theirs(sv[1]);
-  // Room for a few body chunks in flight, fewer wake-ups per download (beyond wmem_max only
-  // with CAP_NET_ADMIN, which the updater usually has).
-  for (const int fd : sv) {
-    const int bytes = 4 << 20;
-    if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0) {
-      (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
-    }
-  }
-  // dup2 onto the same number would leave close-on-exec set: keep the child's end off fd 3.
-  if (theirs.Get() == kHelperFd) {
-    theirs = files::UniqueFd(::fcntl(theirs.Get(), F_DUPFD_CLOEXEC, kHelperFd + 1));
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, theirs.Get(), kHelperFd);
-  posix_spawnattr_init(&attr);
-  // The caller may block signals for a signalfd, or ignore them: the helper starts clean.
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (const int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&defaults, sig);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  if (!name.empty()) args[0] = name.data();
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, argv[0].c_str(), &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return std::unexpected(ErrnoError("start the HTTP helper " + argv[0], rc));
-  // The helper is not waited for here: it ends on its own, and whoever reaps this process's
-  // children (the updater's loop) collects it. Waiting by pid could take a reused pid's status.
-  fd_ = std::move(ours);
+  auto fd = helper::StartHelper(argv, std::move(name));
+  if (!fd) return std::unexpected(fd.error());
+  fd_ = std::move(*fd);
   return {};
 }
 
@@ -347,6 +269,21 @@ Result<void> HelperConnection::CheckUrl(const ClientOptions& options, std::strin
   return {};
 }
 
+Result<bool> HelperConnection::Submit(std::string_view request, int wait_ms) {
+  for (int attempt = 0;; ++attempt) {
+    if (!fd_) {
+      if (auto s = Start(); !s) return std::unexpected(s.error());
+    }
+    Frame f;
+    const bool sent = SendFrame(fd_.Get(), 'Q', request);
+    const ReadStatus s = sent ? ReadFrame(fd_.Get(), f, wait_ms) : ReadStatus::eof;
+    if (s == ReadStatus::ok && f.type == 'A') return true;
+    // A helper that ended before taking the request (it had just gone idle) never saw it.
+    if (s != ReadStatus::eof || attempt > 0) return false;
+    Abandon();
+  }
+}
+
 Result<ClientResponse> HelperConnection::Call(Mode mode, const ClientOptions& options,
                                               const RequestSpec& spec) {
   Encoder e;
@@ -361,19 +298,9 @@ Result<ClientResponse> HelperConnection::Call(Mode mode, const ClientOptions& op
     Abandon();
     return std::unexpected(Error{code, spec.method + " " + spec.url + ": " + why});
   };
-  for (int attempt = 0;; ++attempt) {
-    if (!fd_) {
-      if (auto s = Start(); !s) return std::unexpected(s.error());
-    }
-    Frame f;
-    const bool sent = SendFrame(fd_.Get(), 'Q', e.out);
-    const ReadStatus s = sent ? ReadFrame(fd_.Get(), f, wait_ms) : ReadStatus::eof;
-    if (s == ReadStatus::ok && f.type == 'A') break;
-    // A helper that ended before taking the request (it had just gone idle) never saw it.
-    if (s == ReadStatus::eof && attempt == 0) {
-      Abandon();
-      continue;
-    }
+  auto taken = Submit(e.out, wait_ms);
+  if (!taken) return std::unexpected(taken.error());
+  if (!*taken) {
     return fail(ErrorCode::http_transport, "the HTTP helper process did not take the request");
   }
   ClientResponse response;

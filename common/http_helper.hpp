@@ -12,6 +12,9 @@
 // A helper that ends before 'A' never saw the request: the client retries once with a new one.
 // A client that gives up on a request (its sink or head check failed) closes the socket; the
 // helper ends at its next write.
+//
+// The protocol is here (http_helper.cpp); the socket and starting the helper are the
+// platform's (http_helper_channel.hpp, http_helper_posix.cpp).
 #pragma once
 
 #include <string>
@@ -43,6 +46,8 @@ class HelperConnection {
   enum class Mode : std::uint8_t { perform = 1, check = 2 };
   Result<ClientResponse> Call(Mode mode, const ClientOptions& options, const RequestSpec& spec);
   Result<void> Start();
+  // Hands `request` to a helper, starting one when none runs; true once a helper took it.
+  Result<bool> Submit(std::string_view request, int wait_ms);
   void Abandon() { fd_ = files::UniqueFd(); }  // the helper ends at its next read or write
 
   files::UniqueFd fd_;

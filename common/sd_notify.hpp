@@ -1,7 +1,8 @@
 // The sending side of systemd's notify protocol: datagrams like "READY=1\nSTATUS=loading" to the
 // unix socket named by $NOTIFY_SOCKET (a path, or "@name" for the abstract namespace). Used by
 // the agent toward the updater and by the updater toward systemd. Without NOTIFY_SOCKET every
-// call is a successful no-op, so programs work the same run by hand.
+// call is a successful no-op, so programs work the same run by hand. Reading the environment and
+// sending are the platform's (sd_notify_posix.cpp).
 #pragma once
 
 #include <optional>

@@ -40,10 +40,6 @@ void CheckinScheduler::Finished(const Result<CheckinAnswer>& answer) {
   due_ = clock_.Monotonic() + Jittered(interval, uniform_());
 }
 
-Duration Jittered(Duration interval, double uniform) {
-  return std::chrono::duration_cast<Duration>(interval * (1.0 + 0.2 * uniform));
-}
-
 CheckinState LoadCheckinState(StateDb& db) {
   CheckinState st;
   if (auto v = db.GetSetting("node_id"); v && *v) st.node_id = **v;

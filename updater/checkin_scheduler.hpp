@@ -15,6 +15,7 @@
 #include <string>
 
 #include "common/clock.hpp"
+#include "common/jitter.hpp"
 #include "common/error.hpp"
 #include "updater/checkin.hpp"
 #include "updater/state_db.hpp"
@@ -54,9 +55,6 @@ class CheckinScheduler {
   bool stopped_ = false;
   CheckinFacts facts_;
 };
-
-// ±20 % of `interval`, from a uniform value in [-1, 1].
-Duration Jittered(Duration interval, double uniform);
 
 // The check-in identity and learned controllers, as kept in the settings table (empty when
 // none was saved).

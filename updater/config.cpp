@@ -12,6 +12,34 @@ namespace {
 
 using namespace std::chrono_literals;
 
+constexpr std::string_view kDesiredNames[] = {"running", "stopped"};
+constexpr std::string_view kReadinessNames[] = {"notify", "http", "none"};
+constexpr std::string_view kHttpReadiness = "http:";
+
+// `desired` as the enum; the key's own checks (GetEnum) have reported a bad value.
+DesiredState ReadDesired(config::Section& s, DesiredState fallback) {
+  std::string name(DesiredStateName(fallback));
+  s.GetEnum("desired", name, {kDesiredNames[0], kDesiredNames[1]});
+  return DesiredStateFromName(name).value_or(fallback);
+}
+
+// `readiness` as the configuration writes it: notify, none or http:<url>. False when it is
+// none of them.
+bool ParseReadiness(std::string_view text, ComponentConfig& c) {
+  if (text.starts_with(kHttpReadiness) && text.size() > kHttpReadiness.size()) {
+    c.readiness = Readiness::http;
+    c.readiness_url = std::string(text.substr(kHttpReadiness.size()));
+    return true;
+  }
+  for (const Readiness r : {Readiness::notify, Readiness::none}) {
+    if (text == ReadinessName(r)) {
+      c.readiness = r;
+      return true;
+    }
+  }
+  return false;
+}
+
 bool ValidName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (const char c : name) {
@@ -30,8 +58,9 @@ void ReadComponent(config::Section& s, ComponentConfig& c) {
   s.Get("env", c.env);
   s.Get("user", c.user);
   s.Get("working_dir", c.working_dir);
-  s.GetEnum("desired", c.desired, {"running", "stopped"});
-  s.Get("readiness", c.readiness);
+  c.desired = ReadDesired(s, c.desired);
+  std::string readiness = c.ReadinessText();
+  s.Get("readiness", readiness);
   s.Get("start_timeout", c.start_timeout, 1s, 24h);
   s.Get("stop_timeout", c.stop_timeout, 1s, 1h);
   s.Get("watchdog", c.watchdog, 0s, 1h);
@@ -57,10 +86,7 @@ void ReadComponent(config::Section& s, ComponentConfig& c) {
   } else if (!c.exec.empty() && c.exec.front() != '/') {
     s.Invalid("exec", "an absolute path");
   }
-  if (c.readiness != "notify" && c.readiness != "none" &&
-      !(c.readiness.starts_with("http:") && c.readiness.size() > 5)) {
-    s.Invalid("readiness", "allowed: notify, none, http:<url>");
-  }
+  if (!ParseReadiness(readiness, c)) s.Invalid("readiness", "allowed: notify, none, http:<url>");
   if (c.restart_delay_max < c.restart_delay) {
     s.Invalid("restart_delay_max", "must be at least restart_delay");
   }
@@ -132,6 +158,26 @@ Result<Config> FromDocument(Result<config::Document> doc, const std::string& nam
 }
 
 }  // namespace
+
+std::string_view DesiredStateName(DesiredState state) {
+  return kDesiredNames[static_cast<std::size_t>(state)];
+}
+
+std::optional<DesiredState> DesiredStateFromName(std::string_view name) {
+  for (std::size_t i = 0; i < std::size(kDesiredNames); ++i) {
+    if (kDesiredNames[i] == name) return static_cast<DesiredState>(i);
+  }
+  return std::nullopt;
+}
+
+std::string_view ReadinessName(Readiness readiness) {
+  return kReadinessNames[static_cast<std::size_t>(readiness)];
+}
+
+std::string ComponentConfig::ReadinessText() const {
+  if (readiness == Readiness::http) return std::string(kHttpReadiness) + readiness_url;
+  return std::string(ReadinessName(readiness));
+}
 
 Result<Config> ParseConfig(std::string_view text, const std::string& name) {
   return FromDocument(config::Document::Parse(text, name), name);

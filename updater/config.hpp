@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -21,6 +22,17 @@ struct ControllerConfig {
   std::string proxy;  // for the controller and artifact servers; empty: https_proxy etc. apply
 };
 
+// What an operator wants of a component; the name is what the configuration, the state
+// database and `status` say.
+enum class DesiredState : std::uint8_t { running, stopped };
+std::string_view DesiredStateName(DesiredState state);
+std::optional<DesiredState> DesiredStateFromName(std::string_view name);
+
+// How a component tells it is ready: a READY=1 notify message, an HTTP probe answering 2xx, or
+// at once when spawned.
+enum class Readiness : std::uint8_t { notify, http, none };
+std::string_view ReadinessName(Readiness readiness);
+
 struct ComponentConfig {
   std::string name;
   std::string channel = "stable";
@@ -30,8 +42,9 @@ struct ComponentConfig {
   std::map<std::string, std::string> env;
   std::string user;
   std::string working_dir;
-  std::string desired = "running";   // running | stopped
-  std::string readiness = "notify";  // notify | http:<url> | none
+  DesiredState desired = DesiredState::running;
+  Readiness readiness = Readiness::notify;
+  std::string readiness_url;  // the URL probed for Readiness::http
   Duration start_timeout = std::chrono::seconds(90);
   Duration stop_timeout = std::chrono::seconds(30);
   Duration watchdog = Duration::zero();
@@ -46,6 +59,8 @@ struct ComponentConfig {
   bool reload_on_flags = false;  // SIGHUP when the controller's feature flags change
 
   bool Managed() const { return exec.empty(); }
+  // The readiness as the configuration writes it: "notify", "none" or "http:<url>".
+  std::string ReadinessText() const;
 };
 
 // Self-update (ARCHITECTURE §4): the updater takes releases of component "steward-updater" on

@@ -95,7 +95,7 @@ std::vector<ComponentReport> ComponentReports(const Config& config, const Superv
     r.running_version = u.running_version;
     r.installed_version = u.installed_version;
     r.previous_version = u.previous_version;
-    r.desired_state = u.desired;
+    r.desired_state = DesiredStateName(u.desired);
     r.state = std::string(UnitStateName(u.state));
     r.last_exit = u.last_exit;
     r.restarts = u.restarts;
@@ -181,7 +181,7 @@ class Daemon final : public LocalApi::Daemon {
   std::uniform_real_distribution<double> uniform_{-1.0, 1.0};
   std::optional<CheckinScheduler> checkin_;
   std::optional<StateDb> db_;
-  PosixLauncher launcher_;
+  SystemLauncher launcher_;
   Prober prober_;
   std::optional<Supervisor> sup_;
   // Downloads and self-tests run on their own thread; the fetcher is made there at the first.
@@ -312,7 +312,7 @@ void Daemon::AddToLoop(Signals& signals) {
   loop_.EveryTurn([this] {
     for (const auto& r : ReapExited()) {
       if (!sup_->OnExit(r.pid, r.status)) {
-        Log().debug("reaped orphaned process pid={} status={}", r.pid, r.status);
+        Log().debug("reaped orphaned process pid={} status={}", r.pid, r.status.Describe());
       }
     }
   });
@@ -454,7 +454,7 @@ void Daemon::ApplyFlags(const std::string& flags) {
   }
   Log().info("feature flags changed: {}", flags);
   for (const auto& c : config_.components) {
-    if (c.reload_on_flags) sup_->Signal(c.name, SIGHUP);
+    if (c.reload_on_flags) sup_->Signal(c.name, ProcessSignal::reload);
   }
 }
 

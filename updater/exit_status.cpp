@@ -1,54 +1,11 @@
 #include "updater/exit_status.hpp"
 
-#include <signal.h>
-#include <sys/wait.h>
-
 namespace steward::updater {
 
-std::string SignalName(int sig) {
-  switch (sig) {
-    case SIGHUP:
-      return "SIGHUP";
-    case SIGINT:
-      return "SIGINT";
-    case SIGQUIT:
-      return "SIGQUIT";
-    case SIGILL:
-      return "SIGILL";
-    case SIGTRAP:
-      return "SIGTRAP";
-    case SIGABRT:
-      return "SIGABRT";
-    case SIGBUS:
-      return "SIGBUS";
-    case SIGFPE:
-      return "SIGFPE";
-    case SIGKILL:
-      return "SIGKILL";
-    case SIGUSR1:
-      return "SIGUSR1";
-    case SIGSEGV:
-      return "SIGSEGV";
-    case SIGUSR2:
-      return "SIGUSR2";
-    case SIGPIPE:
-      return "SIGPIPE";
-    case SIGALRM:
-      return "SIGALRM";
-    case SIGTERM:
-      return "SIGTERM";
-    case SIGXCPU:
-      return "SIGXCPU";
-    case SIGXFSZ:
-      return "SIGXFSZ";
-    case SIGSYS:
-      return "SIGSYS";
-    default:
-      return "signal " + std::to_string(sig);
-  }
-}
+namespace {
 
-std::string ExitInfo::Describe() const {
+std::string Describe(const std::optional<int>& code, const std::optional<int>& signal,
+                     bool core_dumped, bool oom) {
   std::string s;
   if (code) {
     s = "exit code " + std::to_string(*code);
@@ -60,6 +17,14 @@ std::string ExitInfo::Describe() const {
   }
   return s;
 }
+
+}  // namespace
+
+std::string ProcessEnd::Describe() const {
+  return updater::Describe(code, signal, core_dumped, false);
+}
+
+std::string ExitInfo::Describe() const { return updater::Describe(code, signal, core_dumped, oom); }
 
 bool IsFailure(ExitKind kind) {
   switch (kind) {
@@ -74,16 +39,12 @@ bool IsFailure(ExitKind kind) {
   }
 }
 
-ExitInfo ClassifyExit(int status, const ExitContext& ctx) {
+ExitInfo ClassifyExit(const ProcessEnd& end, const ExitContext& ctx) {
   ExitInfo info;
-  if (WIFEXITED(status)) {
-    info.code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    info.signal = WTERMSIG(status);
-    info.core_dumped = WCOREDUMP(status);
-  }
+  info.code = end.code;
+  info.signal = end.signal;
+  info.core_dumped = end.core_dumped;
   const int code = info.code.value_or(-1);
-  const int sig = info.signal.value_or(0);
 
   // What we did decides first: our own stop, watchdog and start-timeout kills are ours.
   if (ctx.stop_requested) {
@@ -101,14 +62,20 @@ ExitInfo ClassifyExit(int status, const ExitContext& ctx) {
     info.kind = code == 0                              ? ExitKind::clean
                 : code == exit_code::kRestartRequested ? ExitKind::restart_requested
                                                        : ExitKind::error_exit;
-  } else if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGPIPE) {
-    info.kind = ExitKind::external_signal;
-  } else if (sig == SIGKILL) {
-    info.kind = ExitKind::killed;
-    info.oom = ctx.oom_killed;
   } else {
-    // SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE and every other fatal signal nobody announced.
-    info.kind = ExitKind::crash;
+    switch (OriginOfSignal(info.signal.value_or(0))) {
+      case SignalOrigin::outside:
+        info.kind = ExitKind::external_signal;
+        break;
+      case SignalOrigin::kill:
+        info.kind = ExitKind::killed;
+        info.oom = ctx.oom_killed;
+        break;
+      case SignalOrigin::fault:
+        // Every fatal signal nobody announced.
+        info.kind = ExitKind::crash;
+        break;
+    }
   }
   return info;
 }

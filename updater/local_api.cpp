@@ -59,7 +59,7 @@ std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view st
         json{{"name", u.name},
              {"state", UnitStateName(u.state)},
              {"pid", u.pid > 0 ? json(u.pid) : json(nullptr)},
-             {"desired_state", u.desired},
+             {"desired_state", DesiredStateName(u.desired)},
              {"running_version", OrNull(u.running_version)},
              {"installed_version", OrNull(u.installed_version)},
              {"previous_version", OrNull(u.previous_version)},

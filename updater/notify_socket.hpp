@@ -1,9 +1,12 @@
 // The receiving side of systemd's sd_notify protocol, one socket per component: datagrams of
 // "KEY=value" lines (READY=1, STATUS=…, WATCHDOG=1, STOPPING=1, EXTEND_TIMEOUT_USEC=…). Any
-// Type=notify daemon, and systemd-notify itself, work unchanged. The kernel attaches the
-// sender's credentials (SO_PASSCRED); a message counts only when it comes from the child or a
-// process in the child's process group, running as the child's user (or root). File
-// descriptors passed along (systemd-notify's BARRIER=1) are closed, which releases the sender.
+// Type=notify daemon, and systemd-notify itself, work unchanged. The system vouches for each
+// sender (its pid and uid); a message counts only when it comes from the child or a process of
+// the child's process tree, running as the child's user (or root).
+//
+// Parsing is notify_socket.cpp; the socket itself is notify_socket_posix.cpp. The socket shows
+// its fd(): the daemon's loop polls it with the children's pidfds and the API's socket. Senders
+// are named by the platform's pid and uid, the numbers the supervisor already keeps.
 #pragma once
 
 #include <sys/types.h>
@@ -17,6 +20,9 @@
 #include "common/files.hpp"
 
 namespace steward::updater {
+
+// systemd's limit for one message (PIPE_BUF).
+inline constexpr std::size_t kMaxNotifyDatagram = 4096;
 
 struct NotifyMessage {
   bool ready = false;
@@ -59,8 +65,8 @@ class NotifySocket {
   std::string path_;
 };
 
-// True when the sender is the child (`main_pid`) or in its process group, and runs as `uid`
-// or root.
+// True when the sender is the child (`main_pid`) or in its process tree, and runs as `uid` or
+// root.
 bool SenderIsChild(const Datagram& d, pid_t main_pid, uid_t uid);
 
 }  // namespace steward::updater

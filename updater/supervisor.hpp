@@ -1,12 +1,11 @@
-// Supervision of the configured components: one state × event table (supervisor.cpp) drives
-// each component between not_installed, stopped, starting, running, stopping, backoff and
+// Supervision of the configured components: one state × event table (supervisor_table.cpp)
+// drives each component between not_installed, stopped, starting, running, stopping, backoff and
 // failed. The table owns no thread and no I/O of its own: the main loop feeds it events (a
-// child ended, a notify message, a command, a timer came due) and asks NextDeadline() when to
-// call Tick() again. Processes are started and signalled through the injected Launcher, time
+// child ended, a notify message, a command, an update's hold or release, a timer came due) and
+// asks NextDeadline() when to call Tick() again. When to restart after an exit is decided by
+// restart_policy.hpp. Processes are started and signalled through the injected Launcher, time
 // comes from the injected Clock, history goes to the StateDb.
 #pragma once
-
-#include <sys/types.h>
 
 #include <filesystem>
 #include <functional>
@@ -34,7 +33,7 @@ struct UnitStatus {
   std::string name;
   UnitState state = UnitState::stopped;
   pid_t pid = 0;
-  std::string desired;                                               // running | stopped
+  DesiredState desired = DesiredState::running;
   std::string running_version, installed_version, previous_version;  // "" when unknown
   std::optional<ExitInfo> last_exit;
   std::int64_t restarts = 0;
@@ -89,7 +88,7 @@ class Supervisor {
   // Operator commands: "start", "stop", "restart". unknown_component for other names.
   Result<void> Command(std::string_view name, std::string_view command);
   // A reaped child: false when `pid` is not a supervised main process.
-  bool OnExit(pid_t pid, int wait_status);
+  bool OnExit(pid_t pid, const ProcessEnd& end);
   // A notify message from `name`'s child (the caller checked the sender's credentials).
   void OnNotify(std::string_view name, const NotifyMessage& message);
   // The answer of an HTTP readiness probe started through Deps::probe.
@@ -109,8 +108,9 @@ class Supervisor {
   void ResetFailures(std::string_view name);
   std::optional<UnitState> State(std::string_view name) const;
   // Sends `sig` to the component's main process, when one runs (a reload).
-  void Signal(std::string_view name, int sig);
-  std::string Desired(std::string_view name) const;
+  void Signal(std::string_view name, ProcessSignal sig);
+  // The operator's wish for the component (stopped for an unknown name).
+  DesiredState Desired(std::string_view name) const;
   // The version the running main process was started from; "" when none runs.
   std::string RunningVersion(std::string_view name) const;
 
@@ -140,7 +140,6 @@ class Supervisor {
   const Unit* Find(std::string_view name) const;
   void Dispatch(Unit& u, const Event& e);
   void SetState(Unit& u, UnitState s);
-  void Adopt(Unit& u);
   void Persist(const Result<void>& r, std::string_view what);
   void ContinueShutdown();
 
@@ -161,22 +160,29 @@ class Supervisor {
   void DoStopIdle(Unit& u, const Event& e);
   void DoStopping(Unit& u, const Event& e);
   void DoStartWhileStopping(Unit& u, const Event& e);
-  void DoRecheck(Unit& u, const Event& e);
+  void DoTowardDesired(Unit& u, const Event& e);
+  // Taking over from an earlier updater (supervisor_adopt.cpp).
+  void DoAdopt(Unit& u, const Event& e);
+  void DoAdoptStopping(Unit& u, const Event& e);
+  void DoStopOrphan(Unit& u, const Event& e);
+  void TakeOver(Unit& u);
 
   // Starts the unit's process; nullopt when there is none to start (held, shutting down, not
   // installed: the unit's state says which). Launched does the bookkeeping of what it returned:
   // the new process, or a start failure retried with backoff.
   std::optional<Result<pid_t>> Launch(Unit& u);
   void Launched(Unit& u, const Result<pid_t>& pid);
-  // Counts a failure at `at` toward backoff and crash loop; true when it begins a crash loop.
-  bool CountFailure(Unit& u, WallTime at);
   void LogCrashLoop(const Unit& u);
   // Backoff and the crash-loop count start over (a healthy run, a new version).
   void NewStreak(Unit& u);
   std::string ProgramPath(const Unit& u) const;
   std::filesystem::path ComponentDir(const ComponentConfig& c) const;
+  // The version `current` names for a managed component; "" for an unmanaged one.
+  std::string RunningVersionOf(const Unit& u) const;
   void SendStop(Unit& u);
-  Duration BackoffDelay(const Unit& u) const;
+  // Sends `sig` and gives the process stop_timeout to end before it is killed.
+  void BeginStop(Unit& u, ProcessSignal sig, bool tree);
+  void Want(Unit& u, const Event& e, DesiredState desired);
 
   const Config& config_;
   std::string notify_dir_;

@@ -49,8 +49,8 @@ int CheckConfig(const std::string& path) {
   for (const auto& c : cfg->components) {
     std::cout << "component " << c.name << ": "
               << (c.Managed() ? "binary " + c.binary : "exec " + c.exec) << ", desired "
-              << c.desired << ", readiness " << c.readiness << ", grace " << FormatDuration(c.grace)
-              << "\n";
+              << DesiredStateName(c.desired) << ", readiness " << c.ReadinessText() << ", grace "
+              << FormatDuration(c.grace) << "\n";
   }
   return exit_code::kOk;
 }

@@ -429,8 +429,8 @@ Result<std::string> Updates::Begin(const ComponentConfig& c, const OfferedReleas
 bool Updates::Supersedable(const Txn& t) const {
   if (IsSelf(t) || t.view.state != TxnState::verifying || t.pending) return false;
   const auto st = deps_.sup.State(t.view.component);
-  return deps_.sup.Desired(t.view.component) != "running" && st != UnitState::starting &&
-         st != UnitState::running && st != UnitState::stopping;
+  return deps_.sup.Desired(t.view.component) != DesiredState::running &&
+         st != UnitState::starting && st != UnitState::running && st != UnitState::stopping;
 }
 
 void Updates::Supersede(const std::string& name, Result<Installed> fetched) {
@@ -585,7 +585,7 @@ void Updates::Act(Txn& t) {
       return;
     case TxnAction::start_node:
       deps_.sup.Release(name, true);
-      if (deps_.sup.Desired(name) == "running") {
+      if (deps_.sup.Desired(name) == DesiredState::running) {
         Feed(t, TxnEvent::done);
       } else {
         Log().info(
@@ -651,7 +651,7 @@ void Updates::RollBackStep(Txn& t) {
     SwitchLinks(t, false);
     t.rollback_started = true;
     deps_.sup.Release(name);
-    if (t.from_dir.empty() || deps_.sup.Desired(name) != "running") {
+    if (t.from_dir.empty() || deps_.sup.Desired(name) != DesiredState::running) {
       Feed(t, TxnEvent::done);
       return;
     }
@@ -831,7 +831,7 @@ void Updates::Poll() {
       case TxnState::restarting:
         if (st == UnitState::running) {
           Feed(*t, TxnEvent::ready);
-        } else if (idle && deps_.sup.Desired(name) != "running") {
+        } else if (idle && deps_.sup.Desired(name) != DesiredState::running) {
           Feed(*t, TxnEvent::node_stopped);
         }
         break;

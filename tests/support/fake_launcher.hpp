@@ -21,14 +21,16 @@ class FakeLauncher final : public updater::Launcher {
     }
     return next_pid++;
   }
-  void Signal(pid_t pid, int sig, bool group) override { signals.push_back({pid, sig, group}); }
+  void Signal(pid_t pid, updater::ProcessSignal sig, bool tree) override {
+    signals.push_back({pid, sig, tree});
+  }
 
   struct Sent {
     pid_t pid;
-    int sig;
-    bool group;
+    updater::ProcessSignal sig;
+    bool tree;
   };
-  // The signals sent other than the SIGKILL to the group that cleans up after every exit.
+  // The signals sent other than the kill of the process tree that cleans up after every exit.
   std::vector<Sent> Deliberate() const {
     std::vector<Sent> out;
     for (std::size_t i = 0; i < signals.size(); ++i) {

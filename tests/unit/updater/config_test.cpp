@@ -27,7 +27,8 @@ TEST(UpdaterConfig, MinimalConfigUsesArchitectureDefaults) {
   EXPECT_TRUE(cfg.http_helper_sandbox);
   EXPECT_FALSE(ParseConfig("http_helper_sandbox = false\n", "u.toml").value().http_helper_sandbox);
   const auto& c = cfg.components.at(0);
-  EXPECT_EQ(c.readiness, "notify");
+  EXPECT_EQ(c.readiness, Readiness::notify);
+  EXPECT_EQ(c.desired, DesiredState::running);
   EXPECT_EQ(c.start_timeout, 90s);
   EXPECT_EQ(c.stop_timeout, 30s);
   EXPECT_EQ(c.restart_delay, 1s);
@@ -36,6 +37,28 @@ TEST(UpdaterConfig, MinimalConfigUsesArchitectureDefaults) {
   EXPECT_EQ(c.crash_loop_failures, 5);
   EXPECT_EQ(c.crash_loop_window, 10min);
   EXPECT_FALSE(c.Managed());
+}
+
+TEST(UpdaterConfig, DesiredAndReadinessAreReadOnceIntoTheirEnums) {
+  auto cfg = ParseConfig(
+                 "[[component]]\nname = \"a\"\nexec = \"/x\"\ndesired = \"stopped\"\n"
+                 "readiness = \"http:http://127.0.0.1:8080/readyz\"\n"
+                 "[[component]]\nname = \"b\"\nexec = \"/y\"\nreadiness = \"none\"\n",
+                 "u.toml")
+                 .value();
+  const auto& a = cfg.components.at(0);
+  EXPECT_EQ(a.desired, DesiredState::stopped);
+  EXPECT_EQ(a.readiness, Readiness::http);
+  EXPECT_EQ(a.readiness_url, "http://127.0.0.1:8080/readyz");
+  EXPECT_EQ(a.ReadinessText(), "http:http://127.0.0.1:8080/readyz");
+  EXPECT_EQ(cfg.components.at(1).readiness, Readiness::none);
+  EXPECT_EQ(cfg.components.at(1).ReadinessText(), "none");
+  EXPECT_EQ(DesiredStateName(DesiredState::stopped), "stopped");
+  EXPECT_EQ(DesiredStateFromName("running"), DesiredState::running);
+  EXPECT_EQ(DesiredStateFromName("paused"), std::nullopt);
+  // "http:" without a URL is no readiness.
+  EXPECT_FALSE(
+      ParseConfig("[[component]]\nname = \"a\"\nexec = \"/x\"\nreadiness = \"http:\"", "u.toml"));
 }
 
 TEST(UpdaterConfig, RejectsInvalidComponents) {

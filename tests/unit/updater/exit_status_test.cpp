@@ -3,11 +3,16 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include "updater/exit_status_posix.hpp"
+
 namespace steward::updater {
 namespace {
 
-int Exited(int code) { return code << 8; }
-int Signaled(int sig, bool core = false) { return sig | (core ? 0x80 : 0); }
+// How a process ended, from the raw waitpid() status POSIX reports.
+ProcessEnd Exited(int code) { return ProcessEndFromWaitStatus(code << 8); }
+ProcessEnd Signaled(int sig, bool core = false) {
+  return ProcessEndFromWaitStatus(sig | (core ? 0x80 : 0));
+}
 
 TEST(ClassifyExit, DecodesRawStatusNotAPlainExitCode) {
   // "killed by signal 9" and "exited with 9" are different things.

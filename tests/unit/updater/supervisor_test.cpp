@@ -17,16 +17,24 @@ using test::FakeLauncher;
 
 using namespace std::chrono_literals;
 
-int Exited(int code) { return code << 8; }
-int Signaled(int sig) { return sig; }
+ProcessEnd Exited(int code) {
+  ProcessEnd end;
+  end.code = code;
+  return end;
+}
+ProcessEnd Signaled(int sig) {
+  ProcessEnd end;
+  end.signal = sig;
+  return end;
+}
 
 class SupervisorTest : public ::testing::Test {
  protected:
-  ComponentConfig& Add(std::string name, std::string readiness = "none") {
+  ComponentConfig& Add(std::string name, Readiness readiness = Readiness::none) {
     ComponentConfig c;
     c.name = std::move(name);
     c.exec = "/bin/" + c.name;
-    c.readiness = std::move(readiness);
+    c.readiness = readiness;
     config.components.push_back(c);
     return config.components.back();
   }
@@ -58,7 +66,7 @@ class SupervisorTest : public ::testing::Test {
     ADD_FAILURE() << "no status for " << name;
     return {};
   }
-  void Exit(std::string_view name, int status) {
+  void Exit(std::string_view name, const ProcessEnd& status) {
     const pid_t pid = sup->MainPid(name);
     ASSERT_GT(pid, 0) << name << " is not running";
     launcher.cleanup_kills.insert(launcher.signals.size());
@@ -95,7 +103,7 @@ TEST_F(SupervisorTest, StartsWhatShouldRunWithItsSpec) {
   c.env = {{"A", "b"}};
   c.working_dir = "/srv";
   c.watchdog = 10s;
-  Add("idle").desired = "stopped";
+  Add("idle").desired = DesiredState::stopped;
   Make().StartAll();
   ASSERT_EQ(launcher.specs.size(), 1u);
   const SpawnSpec& s = launcher.specs[0];
@@ -244,9 +252,9 @@ TEST_F(SupervisorTest, RequestedStopPersistsIntentBeforeTheSignal) {
   const pid_t pid = sup->MainPid("a");
   ASSERT_TRUE(sup->Command("a", "stop"));
   ASSERT_EQ(launcher.signals.size(), 1u);
-  EXPECT_EQ(launcher.signals[0].sig, SIGTERM);
+  EXPECT_EQ(launcher.signals[0].sig, ProcessSignal::terminate);
   EXPECT_EQ(launcher.signals[0].pid, pid);
-  EXPECT_TRUE(launcher.signals[0].group);
+  EXPECT_TRUE(launcher.signals[0].tree);
   EXPECT_TRUE(db->Load("a")->stop_intent);
   EXPECT_EQ(Status("a").state, UnitState::stopping);
   Exit("a", Signaled(SIGTERM));
@@ -259,7 +267,7 @@ TEST_F(SupervisorTest, RequestedStopPersistsIntentBeforeTheSignal) {
   sup.reset();
   Make().StartAll();
   EXPECT_EQ(launcher.specs.size(), 1u);
-  EXPECT_EQ(Status("a").desired, "stopped");
+  EXPECT_EQ(Status("a").desired, DesiredState::stopped);
   ASSERT_TRUE(sup->Command("a", "start"));
   EXPECT_EQ(launcher.specs.size(), 2u);
   EXPECT_EQ(db->Load("a")->desired, "running");
@@ -273,8 +281,8 @@ TEST_F(SupervisorTest, StopTimeoutEscalatesToSigkillOfTheGroup) {
   EXPECT_EQ(launcher.signals.size(), 1u);
   Advance(1ms);
   ASSERT_EQ(launcher.signals.size(), 2u);
-  EXPECT_EQ(launcher.signals[1].sig, SIGKILL);
-  EXPECT_TRUE(launcher.signals[1].group);
+  EXPECT_EQ(launcher.signals[1].sig, ProcessSignal::kill);
+  EXPECT_TRUE(launcher.signals[1].tree);
   Exit("a", Signaled(SIGKILL));
   EXPECT_EQ(Status("a").last_exit->kind, ExitKind::requested);
 }
@@ -283,7 +291,7 @@ TEST_F(SupervisorTest, RestartCommandStopsThenStartsWithoutPenalty) {
   Add("a");
   Make().StartAll();
   ASSERT_TRUE(sup->Command("a", "restart"));
-  EXPECT_EQ(launcher.signals.back().sig, SIGTERM);
+  EXPECT_EQ(launcher.signals.back().sig, ProcessSignal::terminate);
   Exit("a", Signaled(SIGTERM));
   EXPECT_EQ(launcher.specs.size(), 2u);
   EXPECT_EQ(Status("a").state, UnitState::running);
@@ -326,7 +334,7 @@ TEST_F(SupervisorTest, KindsThatRestartAndKindsThatDoNot) {
 }
 
 TEST_F(SupervisorTest, NotifyReadinessAndStartTimeout) {
-  auto& c = Add("a", "notify");
+  auto& c = Add("a", Readiness::notify);
   c.start_timeout = 30s;
   c.stop_timeout = 3s;
   Make().StartAll();
@@ -337,7 +345,7 @@ TEST_F(SupervisorTest, NotifyReadinessAndStartTimeout) {
   EXPECT_EQ(Status("a").state, UnitState::starting);  // extended to 40 s
   Advance(1s);
   EXPECT_EQ(Status("a").state, UnitState::stopping);
-  EXPECT_EQ(launcher.signals.back().sig, SIGTERM);
+  EXPECT_EQ(launcher.signals.back().sig, ProcessSignal::terminate);
   Exit("a", Signaled(SIGTERM));
   EXPECT_EQ(Status("a").last_exit->kind, ExitKind::start_failure);
   EXPECT_EQ(Status("a").state, UnitState::backoff);
@@ -347,7 +355,7 @@ TEST_F(SupervisorTest, NotifyReadinessAndStartTimeout) {
 }
 
 TEST_F(SupervisorTest, ExitBeforeReadyIsAStartFailure) {
-  Add("a", "notify");
+  Add("a", Readiness::notify);
   Make().StartAll();
   Exit("a", Exited(0));
   EXPECT_EQ(Status("a").last_exit->kind, ExitKind::start_failure);
@@ -355,7 +363,7 @@ TEST_F(SupervisorTest, ExitBeforeReadyIsAStartFailure) {
 }
 
 TEST_F(SupervisorTest, WatchdogPingsKeepItAliveSilenceKillsIt) {
-  auto& c = Add("a", "notify");
+  auto& c = Add("a", Readiness::notify);
   c.watchdog = 10s;
   c.stop_timeout = 2s;
   Make().StartAll();
@@ -367,17 +375,17 @@ TEST_F(SupervisorTest, WatchdogPingsKeepItAliveSilenceKillsIt) {
   EXPECT_EQ(Status("a").state, UnitState::running);
   Advance(10s);
   EXPECT_EQ(Status("a").state, UnitState::stopping);
-  EXPECT_EQ(launcher.signals.back().sig, SIGABRT);
-  EXPECT_FALSE(launcher.signals.back().group);
+  EXPECT_EQ(launcher.signals.back().sig, ProcessSignal::abort);
+  EXPECT_FALSE(launcher.signals.back().tree);
   Advance(2s);
-  EXPECT_EQ(launcher.signals.back().sig, SIGKILL);
+  EXPECT_EQ(launcher.signals.back().sig, ProcessSignal::kill);
   Exit("a", Signaled(SIGKILL));
   EXPECT_EQ(Status("a").last_exit->kind, ExitKind::watchdog);
   EXPECT_EQ(Status("a").state, UnitState::backoff);
 }
 
 TEST_F(SupervisorTest, HttpReadinessIsProbedUntilItAnswers) {
-  Add("a", "http:http://127.0.0.1:1/ready");
+  Add("a", Readiness::http).readiness_url = "http://127.0.0.1:1/ready";
   Make().StartAll();
   ASSERT_EQ(probes.size(), 0u);
   sup->Tick();
@@ -398,7 +406,7 @@ TEST_F(SupervisorTest, ManagedComponentWithoutInstallIsNotInstalledNotALoop) {
   ComponentConfig c;
   c.name = "agent";
   c.binary = "steward-agent";
-  c.readiness = "none";
+  c.readiness = Readiness::none;
   config.components.push_back(c);
   Make().StartAll();
   EXPECT_EQ(Status("agent").state, UnitState::not_installed);
@@ -483,7 +491,7 @@ TEST_F(SupervisorTest, AfterReExecOurOwnChildrenAreAdoptedNotStartedTwice) {
   EXPECT_EQ(sup->MainPid("b"), b);
   EXPECT_EQ(Status("b").state, UnitState::stopping);
   ASSERT_EQ(launcher.signals.size(), 1u);
-  EXPECT_EQ(launcher.signals[0].sig, SIGTERM);
+  EXPECT_EQ(launcher.signals[0].sig, ProcessSignal::terminate);
   EXPECT_NE(sup->MainPid("gone"), gone);  // started afresh
   EXPECT_EQ(launcher.specs.size(), 4u);
   Exit("b", Signaled(SIGTERM));
@@ -509,11 +517,11 @@ TEST_F(SupervisorTest, HoldStopsForAnUpdateAndReleaseRestoresTheDesiredState) {
   const pid_t first = sup->MainPid("a");
   sup->Hold("a");
   EXPECT_EQ(Status("a").state, UnitState::stopping);
-  ASSERT_EQ(launcher.Deliberate().back().sig, SIGTERM);
+  ASSERT_EQ(launcher.Deliberate().back().sig, ProcessSignal::terminate);
   Exit("a", Signaled(SIGTERM));
   EXPECT_EQ(Status("a").last_exit->kind, ExitKind::requested);
   EXPECT_EQ(Status("a").state, UnitState::stopped);
-  EXPECT_EQ(Status("a").desired, "running");  // the operator's wish is untouched
+  EXPECT_EQ(Status("a").desired, DesiredState::running);  // the operator's wish is untouched
   // Neither a timer nor an operator start brings it back while held.
   Advance(1h);
   ASSERT_TRUE(sup->Command("a", "start"));
@@ -541,12 +549,12 @@ TEST_F(SupervisorTest, HeldRunningAndReleasedWithRestartIsReplacedInOneStep) {
   EXPECT_TRUE(launcher.Deliberate().empty());
   sup->Release("a", true);
   EXPECT_EQ(Status("a").state, UnitState::stopping);
-  ASSERT_EQ(launcher.Deliberate().back().sig, SIGTERM);
+  ASSERT_EQ(launcher.Deliberate().back().sig, ProcessSignal::terminate);
   Exit("a", Signaled(SIGTERM));
   EXPECT_EQ(Status("a").last_exit->kind, ExitKind::requested);
   EXPECT_EQ(launcher.specs.size(), 2u);  // started from the exit itself
   EXPECT_NE(sup->MainPid("a"), old);
-  EXPECT_EQ(Status("a").desired, "running");
+  EXPECT_EQ(Status("a").desired, DesiredState::running);
 
   // Held running, it crashes: not restarted until released.
   sup->Hold("a", false);
@@ -582,7 +590,7 @@ TEST_F(SupervisorTest, ResetFailuresClearsACrashLoop) {
 }
 
 TEST_F(SupervisorTest, ObserversSeeReadinessAndExitsForTheHealthGate) {
-  Add("a", "notify").restart_delay = 0s;
+  Add("a", Readiness::notify).restart_delay = 0s;
   Make().StartAll();
   Notify("a", "READY=1");
   for (int i = 0; i < 5; ++i) Exit("a", Exited(1));

@@ -14,6 +14,7 @@
 #include "common/rfc3339.hpp"
 #include "tests/support/fake_launcher.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "updater/exit_status_posix.hpp"
 
 namespace steward::updater {
 namespace {
@@ -52,7 +53,7 @@ class UpdatesTest : public ::testing::Test {
     ComponentConfig c;
     c.name = "agent";
     c.binary = "steward-agent";
-    c.readiness = "notify";
+    c.readiness = Readiness::notify;
     c.grace = 10min;
     c.restart_delay = 0s;
     c.crash_loop_failures = 3;
@@ -130,7 +131,7 @@ class UpdatesTest : public ::testing::Test {
   void Exit(int wait_status) {
     const pid_t pid = sup->MainPid("agent");
     ASSERT_GT(pid, 0);
-    ASSERT_TRUE(sup->OnExit(pid, wait_status));
+    ASSERT_TRUE(sup->OnExit(pid, ProcessEndFromWaitStatus(wait_status)));
     updates->Poll();
   }
   TxnView Last() { return updates->Last("agent").value_or(TxnView{}); }

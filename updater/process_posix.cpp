@@ -1,3 +1,8 @@
+// How POSIX starts, signals and reaps processes (process.hpp). Launching goes through
+// Boost.Process v2; every child object is detached at once so destroying it never kills the
+// process. Waiting, signalling and exit decoding are ours, on the raw wait status
+// (exit_status_posix.hpp): Boost's plain exit code cannot tell "killed by signal 9" from
+// "exited with 9".
 #include "updater/process.hpp"
 
 #define BOOST_PROCESS_USE_STD_FS 1
@@ -32,6 +37,7 @@
 #include <sstream>
 
 #include "common/files.hpp"
+#include "updater/exit_status_posix.hpp"
 
 extern char** environ;
 
@@ -141,7 +147,7 @@ struct ChildSetup {
 
 }  // namespace
 
-Result<pid_t> PosixLauncher::Spawn(const SpawnSpec& spec) {
+Result<pid_t> SystemLauncher::Spawn(const SpawnSpec& spec) {
   std::optional<Identity> identity;
   if (!spec.user.empty()) {
     auto id = LookUpUser(spec.user);
@@ -192,9 +198,27 @@ Result<pid_t> PosixLauncher::Spawn(const SpawnSpec& spec) {
   return pid;
 }
 
-void PosixLauncher::Signal(pid_t pid, int sig, bool group) {
+namespace {
+
+int SignalNumber(ProcessSignal sig) {
+  switch (sig) {
+    case ProcessSignal::terminate:
+      return SIGTERM;
+    case ProcessSignal::kill:
+      return SIGKILL;
+    case ProcessSignal::abort:
+      return SIGABRT;
+    case ProcessSignal::reload:
+      return SIGHUP;
+  }
+  return SIGTERM;
+}
+
+}  // namespace
+
+void SystemLauncher::Signal(pid_t pid, ProcessSignal sig, bool tree) {
   if (pid <= 0) return;
-  ::kill(group ? -pid : pid, sig);
+  ::kill(tree ? -pid : pid, SignalNumber(sig));
 }
 
 std::map<std::string, std::string> ChildEnvironment(
@@ -221,7 +245,9 @@ std::vector<Reaped> ReapExited() {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) break;
-    if (WIFEXITED(status) || WIFSIGNALED(status)) out.push_back({pid, status});
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      out.push_back({pid, ProcessEndFromWaitStatus(status)});
+    }
   }
   return out;
 }
@@ -359,6 +385,13 @@ Result<void> BecomeSubreaper() {
   }
   return {};
 }
+
+std::optional<uid_t> UserId(const std::string& user) {
+  auto id = LookUpUser(user);
+  return id ? std::optional<uid_t>(id->uid) : std::nullopt;
+}
+
+uid_t OwnUserId() { return ::getuid(); }
 
 std::optional<std::uint64_t> OomKillCount() {
   // Our cgroup does not change while we run: it is looked up once (the counter is read at
