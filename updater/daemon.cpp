@@ -421,6 +421,9 @@ DaemonExit RunDaemon(const Config& config, Clock& clock) {
   deps.on_exit = [&engine](const std::string& name, const ExitInfo& exit, bool crash_loop) {
     if (engine != nullptr) engine->OnExit(name, exit, crash_loop);
   };
+  deps.on_ready = [&engine](const std::string& name) {
+    if (engine != nullptr) engine->OnReady(name);
+  };
   Supervisor sup(config, notify_dir, deps);
   sup_ptr = &sup;
 

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "common/files.hpp"
+#include "updater/layout.hpp"
 
 namespace steward::updater {
 
@@ -14,7 +15,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path ComponentDir(const fs::path& state_dir) {
-  return state_dir / "components" / std::string(kUpdaterComponent);
+  return ComponentLayout(state_dir, kUpdaterComponent).Dir();
 }
 
 fs::path AttemptsFile(const fs::path& state_dir) {

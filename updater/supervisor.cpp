@@ -12,6 +12,8 @@
 
 #include "common/duration.hpp"
 #include "common/log.hpp"
+#include "updater/layout.hpp"
+#include "updater/pointer.hpp"
 
 namespace steward::updater {
 
@@ -30,17 +32,8 @@ constexpr Duration kMinSpawnRetry = 1s;
 
 spdlog::logger& Log() { return log::Get("supervisor"); }
 
-// "1.4.2" from a version directory named "1.4.2-0a1b2c3d".
-std::string VersionOfLink(const fs::path& link) {
-  std::error_code ec;
-  const fs::path target = fs::read_symlink(link, ec);
-  if (ec) return "";
-  std::string dir = target.filename().string();
-  if (dir.empty()) dir = target.parent_path().filename().string();
-  const auto dash = dir.rfind('-');
-  if (dash != std::string::npos && dir.size() - dash - 1 == 8) return dir.substr(0, dash);
-  return dir;
-}
+// "1.4.2" from a pointer to a version directory named "1.4.2-0a1b2c3d".
+std::string VersionOfLink(const fs::path& link) { return VersionOfDir(ReadPointer(link)); }
 
 }  // namespace
 
@@ -869,7 +862,7 @@ std::string Supervisor::ProgramPath(const Unit& u) const {
 }
 
 fs::path Supervisor::ComponentDir(const ComponentConfig& c) const {
-  return fs::path(config_.state_dir) / "components" / c.name;
+  return ComponentLayout(config_.state_dir, c.name).Dir();
 }
 
 // ---- views ----
