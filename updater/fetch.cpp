@@ -66,6 +66,41 @@ bool IsDir(const fs::path& p) {
   return ::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// Names that become paths are plain file names; the artifact is a non-empty binary.
+Result<void> CheckRequest(const FetchRequest& req, const std::string& binary) {
+  const trust::Artifact& a = req.artifact;
+  if (!IsSafeName(req.component) || !IsSafeName(req.version) || !IsSafeName(binary)) {
+    return Fail(ErrorCode::invalid_argument, "component '" + req.component + "', version '" +
+                                                 req.version + "' or binary '" + binary +
+                                                 "' is not a plain file name ([A-Za-z0-9._+-])");
+  }
+  if (a.format != "binary") {
+    return Fail(ErrorCode::unsupported,
+                "artifact format '" + a.format + "' is not supported; expected \"binary\"");
+  }
+  if (a.size == 0) return Fail(ErrorCode::size_mismatch, "the manifest's artifact size is 0");
+  return {};
+}
+
+// The version directory exists already: reused only when it holds exactly the artifact (the
+// directory name carries 8 hex digits of the hash, not all of it, and the file may have been
+// damaged since).
+Result<Installed> AlreadyInstalled(const fs::path& final_dir, const std::string& binary,
+                                   const trust::Artifact& a) {
+  struct stat st {};
+  const fs::path bin = final_dir / binary;
+  if (::lstat(bin.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<std::uint64_t>(st.st_size) == a.size) {
+    if (auto sum = Sha256File(bin); sum && *sum == a.sha256) {
+      return Installed{final_dir, bin, "", 0, false, true};
+    }
+  }
+  return Fail(ErrorCode::already_exists, final_dir.string() + " exists but does not hold " +
+                                             binary +
+                                             " with the expected size and SHA-256; "
+                                             "remove it to install again");
+}
+
 }  // namespace
 
 http::ClientOptions DownloadClientOptions() {
@@ -236,6 +271,80 @@ struct Fetcher::Impl {
     return {};
   }
 
+  // The answer's status and headers: a resume continues only where the record says; a full
+  // body starts over. `restart` is set when the partial must go (a Content-Range elsewhere).
+  Result<void> OnHead(Stage& s, const std::string& url, const trust::Artifact& a,
+                      const http::ClientResponse& head, bool ranged, bool& restart) {
+    if (head.status == 206 && !ranged) {
+      return Fail(ErrorCode::http_status,
+                  "GET " + url + ": 206 Partial Content to a request without Range");
+    }
+    if (head.status == 206) {
+      const auto cr = ParseContentRange(head.Header("content-range"));
+      if (!cr || cr->first != s.record.offset || (cr->total && *cr->total != a.size)) {
+        restart = true;
+        return Fail(ErrorCode::resume_invalid,
+                    "GET " + url + ": Content-Range '" + head.Header("content-range") +
+                        "' does not continue at byte " + std::to_string(s.record.offset) + " of " +
+                        std::to_string(a.size));
+      }
+      s.resumed = true;
+    } else if (head.status == 200) {
+      if (ranged) {
+        log->info("server ignored Range or the file changed; restarting url={}", url);
+        if (auto r = RestartFromZero(s); !r) return r;
+      }
+    } else {
+      return Fail(ErrorCode::http_status, "GET " + url + ": HTTP " + std::to_string(head.status) +
+                                              " (expected 200 with the artifact)");
+    }
+    const std::uint64_t expect = a.size - s.record.offset;
+    const std::string length = head.Header("content-length");
+    if (const auto n = ParseLength(length); !length.empty() && (!n || *n != expect)) {
+      const std::string type = head.Header("content-type");
+      return Fail(ErrorCode::size_mismatch, "GET " + url + ": server announces " + length +
+                                                " bytes" + (type.empty() ? "" : " of " + type) +
+                                                ", the manifest needs " + std::to_string(expect) +
+                                                (ranged ? " more" : "") +
+                                                " (wrong file or an error page?)");
+    }
+    if (head.status == 200 || s.record.etag.empty()) s.record.etag = head.Header("etag");
+    if (head.status == 200 || s.record.last_modified.empty()) {
+      s.record.last_modified = head.Header("last-modified");
+    }
+    s.record.url = url;
+    return CheckFreeSpace(expect);
+  }
+
+  // One chunk of the body: written, hashed, persisted in the record now and then.
+  Result<void> OnChunk(Stage& s, const std::string& url, const trust::Artifact& a,
+                       std::string_view chunk) {
+    if (options.cancelled && options.cancelled()) {
+      return Fail(ErrorCode::cancelled, "GET " + url + ": cancelled; the download resumes later");
+    }
+    if (chunk.size() > a.size - s.record.offset) {
+      return Fail(ErrorCode::size_mismatch, "GET " + url + ": server sent more than the " +
+                                                std::to_string(a.size) +
+                                                " bytes the manifest says");
+    }
+    if (auto w = Write(s, chunk); !w) return w;
+    s.hash.Update(chunk);
+    s.record.offset += chunk.size();
+    s.downloaded += chunk.size();
+    // Start writing what arrived to disk now, so the final fsync has little left to wait for.
+    if (s.record.offset - s.written_back >= kWritebackEvery) {
+      (void)::sync_file_range(s.fd.Get(), static_cast<off_t>(s.written_back),
+                              static_cast<off_t>(s.record.offset - s.written_back),
+                              SYNC_FILE_RANGE_WRITE);
+      s.written_back = s.record.offset;
+    }
+    if (s.record.offset - s.persisted >= options.persist_every && s.record.offset < a.size) {
+      if (auto p = Persist(s); !p) return p;
+    }
+    if (options.progress) options.progress({url, s.record.offset, a.size});
+    return {};
+  }
+
   // One request for `url`. Leaves s.record.offset == size on success.
   Result<void> Transfer(Stage& s, const std::string& url, const trust::Artifact& a, bool& restart) {
     restart = false;
@@ -252,73 +361,10 @@ struct Fetcher::Impl {
         spec.headers.push_back("If-Range: " + s.record.last_modified);
       }
     }
-    spec.on_head = [&](const http::ClientResponse& head) -> Result<void> {
-      if (head.status == 206 && !ranged) {
-        return Fail(ErrorCode::http_status,
-                    "GET " + url + ": 206 Partial Content to a request without Range");
-      }
-      if (head.status == 206) {
-        const auto cr = ParseContentRange(head.Header("content-range"));
-        if (!cr || cr->first != s.record.offset || (cr->total && *cr->total != a.size)) {
-          restart = true;
-          return Fail(ErrorCode::resume_invalid,
-                      "GET " + url + ": Content-Range '" + head.Header("content-range") +
-                          "' does not continue at byte " + std::to_string(s.record.offset) +
-                          " of " + std::to_string(a.size));
-        }
-        s.resumed = true;
-      } else if (head.status == 200) {
-        if (ranged) {
-          log->info("server ignored Range or the file changed; restarting url={}", url);
-          if (auto r = RestartFromZero(s); !r) return r;
-        }
-      } else {
-        return Fail(ErrorCode::http_status, "GET " + url + ": HTTP " + std::to_string(head.status) +
-                                                " (expected 200 with the artifact)");
-      }
-      const std::uint64_t expect = a.size - s.record.offset;
-      const std::string length = head.Header("content-length");
-      if (const auto n = ParseLength(length); !length.empty() && (!n || *n != expect)) {
-        const std::string type = head.Header("content-type");
-        return Fail(ErrorCode::size_mismatch, "GET " + url + ": server announces " + length +
-                                                  " bytes" + (type.empty() ? "" : " of " + type) +
-                                                  ", the manifest needs " + std::to_string(expect) +
-                                                  (ranged ? " more" : "") +
-                                                  " (wrong file or an error page?)");
-      }
-      if (head.status == 200 || s.record.etag.empty()) s.record.etag = head.Header("etag");
-      if (head.status == 200 || s.record.last_modified.empty()) {
-        s.record.last_modified = head.Header("last-modified");
-      }
-      s.record.url = url;
-      return CheckFreeSpace(expect);
+    spec.on_head = [&](const http::ClientResponse& head) {
+      return OnHead(s, url, a, head, ranged, restart);
     };
-    spec.sink = [&](std::string_view chunk) -> Result<void> {
-      if (options.cancelled && options.cancelled()) {
-        return Fail(ErrorCode::cancelled, "GET " + url + ": cancelled; the download resumes later");
-      }
-      if (chunk.size() > a.size - s.record.offset) {
-        return Fail(ErrorCode::size_mismatch, "GET " + url + ": server sent more than the " +
-                                                  std::to_string(a.size) +
-                                                  " bytes the manifest says");
-      }
-      if (auto w = Write(s, chunk); !w) return w;
-      s.hash.Update(chunk);
-      s.record.offset += chunk.size();
-      s.downloaded += chunk.size();
-      // Start writing what arrived to disk now, so the final fsync has little left to wait for.
-      if (s.record.offset - s.written_back >= kWritebackEvery) {
-        (void)::sync_file_range(s.fd.Get(), static_cast<off_t>(s.written_back),
-                                static_cast<off_t>(s.record.offset - s.written_back),
-                                SYNC_FILE_RANGE_WRITE);
-        s.written_back = s.record.offset;
-      }
-      if (s.record.offset - s.persisted >= options.persist_every && s.record.offset < a.size) {
-        if (auto p = Persist(s); !p) return p;
-      }
-      if (options.progress) options.progress({url, s.record.offset, a.size});
-      return {};
-    };
+    spec.sink = [&](std::string_view chunk) { return OnChunk(s, url, a, chunk); };
     auto resp = client.Perform(spec);
     if (!resp) {
       Error e = resp.error();
@@ -437,16 +483,7 @@ Result<Installed> Fetcher::FetchAndInstall(const FetchRequest& req) {
   Impl& m = *impl_;
   const trust::Artifact& a = req.artifact;
   const std::string binary = req.binary.empty() ? req.component : req.binary;
-  if (!IsSafeName(req.component) || !IsSafeName(req.version) || !IsSafeName(binary)) {
-    return Fail(ErrorCode::invalid_argument, "component '" + req.component + "', version '" +
-                                                 req.version + "' or binary '" + binary +
-                                                 "' is not a plain file name ([A-Za-z0-9._+-])");
-  }
-  if (a.format != "binary") {
-    return Fail(ErrorCode::unsupported,
-                "artifact format '" + a.format + "' is not supported; expected \"binary\"");
-  }
-  if (a.size == 0) return Fail(ErrorCode::size_mismatch, "the manifest's artifact size is 0");
+  if (auto r = CheckRequest(req, binary); !r) return std::unexpected(r.error());
 
   const ComponentLayout layout(m.state_dir, req.component);
   const fs::path versions = layout.Versions();
@@ -466,21 +503,9 @@ Result<Installed> Fetcher::FetchAndInstall(const FetchRequest& req) {
   RemoveTempSiblings(m.staging, key);
 
   if (IsDir(final_dir)) {
-    struct stat st {};
-    const fs::path bin = final_dir / binary;
-    // Reused only when it holds exactly the artifact: the directory name carries 8 hex digits
-    // of the hash, not all of it, and the file may have been damaged since.
-    if (::lstat(bin.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        static_cast<std::uint64_t>(st.st_size) == a.size) {
-      if (auto sum = Sha256File(bin); sum && *sum == a.sha256) {
-        m.Discard(s);
-        return Installed{final_dir, bin, "", 0, false, true};
-      }
-    }
-    return Fail(ErrorCode::already_exists, final_dir.string() + " exists but does not hold " +
-                                               binary +
-                                               " with the expected size and SHA-256; "
-                                               "remove it to install again");
+    auto reused = AlreadyInstalled(final_dir, binary, a);
+    if (reused) m.Discard(s);
+    return reused;
   }
 
   m.LoadResume(s, a);

@@ -63,7 +63,6 @@ struct JournaledTxn {
 class Journal {
  public:
   explicit Journal(StateDb& db) : db_(db) {}
-  // Reads are const: they change nothing in the database.
 
   // Records a new transaction (id ignored); returns its id.
   Result<std::int64_t> Begin(const TxnRecord& t, WallTime now);
@@ -71,7 +70,8 @@ class Journal {
   Result<void> Save(const TxnRecord& t, WallTime now);
   // Ends a transaction: it is no longer resumed.
   Result<void> Close(std::int64_t id);
-  // Deletes the closed transactions of `component` beyond its newest `kept`.
+  // Deletes the closed transactions of `component` older than its newest `kept` (an open one
+  // counts among them and is never deleted).
   Result<void> Trim(std::string_view component, std::int64_t kept);
   // Every transaction not closed, oldest first.
   Result<std::vector<JournaledTxn>> Unfinished() const;

@@ -108,6 +108,8 @@ struct CrashCase {
   bool staging_emptied;         // staging is empty after the second run
 };
 
+void PrintTo(const CrashCase& c, std::ostream* os) { *os << c.failpoint; }
+
 class FetchCrash : public FetchResume, public ::testing::WithParamInterface<CrashCase> {};
 
 TEST_P(FetchCrash, ACrashAtEveryStepLeavesAStateTheNextRunFinishes) {
