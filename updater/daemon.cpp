@@ -238,6 +238,9 @@ void Daemon::BuildSupervisor(const std::string& notify_dir) {
   deps.on_exit = [this](const std::string& name, const ExitInfo& exit, bool crash_loop) {
     if (engine_ != nullptr) engine_->OnExit(name, exit, crash_loop);
   };
+  deps.on_ready = [this](const std::string& name) {
+    if (engine_ != nullptr) engine_->OnReady(name);
+  };
   sup_.emplace(config_, notify_dir, deps);
 }
 

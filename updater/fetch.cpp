@@ -6,20 +6,15 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
-#include <thread>
 
 #include "common/failpoint.hpp"
 #include "common/files.hpp"
-#include "common/json_strict.hpp"
 #include "common/log.hpp"
 #include "common/platform.hpp"
 #include "updater/elf.hpp"
+#include "updater/fetch_record.hpp"
+#include "updater/stream_hash.hpp"
 
 namespace steward::updater {
 
@@ -30,112 +25,6 @@ namespace {
 // Writeback of the partial file is started every this many bytes.
 constexpr std::uint64_t kWritebackEvery = std::uint64_t{8} << 20;
 
-constexpr std::string_view kRecordSchema = "steward.partial/1";
-constexpr std::size_t kMaxRecordBytes = 64 * 1024;
-
-// The hash of a download runs on its own thread, a few blocks behind the bytes as they arrive,
-// so hashing overlaps receiving and writing instead of adding to them. Bytes are copied into
-// blocks of a bounded pool: a slow hash slows the transfer down rather than growing memory.
-class StreamHash {
- public:
-  StreamHash() : worker_([this] { Run(); }) {}
-  ~StreamHash() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    work_cv_.notify_all();
-    worker_.join();
-  }
-  StreamHash(const StreamHash&) = delete;
-  StreamHash& operator=(const StreamHash&) = delete;
-
-  void Update(std::string_view data) {
-    while (!data.empty()) {
-      if (!holding_) {
-        current_ = TakeBlock();  // waits while kMaxBlocks are queued: memory stays bounded
-        holding_ = true;
-      }
-      const std::size_t n = std::min(kBlock - current_.size(), data.size());
-      current_.append(data.data(), n);
-      data.remove_prefix(n);
-      if (current_.size() == kBlock) Push();
-    }
-  }
-  void Reset() {
-    Drain();
-    hash_.Reset();
-  }
-  Sha256Digest Finish() {
-    Drain();
-    return hash_.Finish();
-  }
-
- private:
-  static constexpr std::size_t kBlock = 1 << 20;
-  static constexpr std::size_t kMaxBlocks = 16;
-
-  std::string TakeBlock() {
-    std::unique_lock lock(mu_);
-    free_cv_.wait(lock, [&] { return !free_.empty() || allocated_ < kMaxBlocks; });
-    std::string b;
-    if (!free_.empty()) {
-      b = std::move(free_.back());
-      free_.pop_back();
-      b.clear();
-    } else {
-      ++allocated_;
-      b.reserve(kBlock);
-    }
-    return b;
-  }
-  void Push() {
-    if (!holding_ || current_.empty()) return;
-    {
-      std::lock_guard lock(mu_);
-      queue_.push_back(std::move(current_));
-    }
-    current_ = std::string();
-    holding_ = false;
-    work_cv_.notify_one();
-  }
-  // Waits until every byte given to Update is in the hash; the worker is idle afterwards.
-  void Drain() {
-    Push();
-    std::unique_lock lock(mu_);
-    idle_cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
-  }
-  void Run() {
-    std::unique_lock lock(mu_);
-    for (;;) {
-      work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;
-      std::string block = std::move(queue_.front());
-      queue_.pop_front();
-      busy_ = true;
-      lock.unlock();
-      hash_.Update(block);
-      lock.lock();
-      busy_ = false;
-      free_.push_back(std::move(block));
-      free_cv_.notify_one();
-      if (queue_.empty()) idle_cv_.notify_all();
-    }
-  }
-
-  Sha256 hash_;  // touched by the worker only while busy_, by callers only after Drain
-  std::string current_;
-  bool holding_ = false;  // current_ is a block from TakeBlock
-  std::mutex mu_;
-  std::condition_variable work_cv_, free_cv_, idle_cv_;
-  std::deque<std::string> queue_;
-  std::vector<std::string> free_;
-  std::size_t allocated_ = 0;
-  bool busy_ = false;
-  bool stop_ = false;
-  std::thread worker_;
-};
-
 bool IsSafeName(std::string_view s) {
   if (s.empty() || s.size() > 128 || s == "." || s == "..") return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -144,105 +33,32 @@ bool IsSafeName(std::string_view s) {
   });
 }
 
-// What lets a restarted updater continue a download: persisted next to the partial file.
-struct ResumeRecord {
-  std::string url;
-  std::uint64_t size = 0;
-  std::string sha256;
-  std::uint64_t offset = 0;  // bytes of the partial file that belong to the artifact
-  std::string etag;
-  std::string last_modified;
-
-  std::string ToJson() const {
-    // Bytes that are not UTF-8 (a server's ETag may hold any) are replaced, so the record
-    // always parses; such a validator then no longer matches and the download starts over.
-    const nlohmann::json j{{"schema", kRecordSchema},
-                           {"url", url},
-                           {"size", size},
-                           {"sha256", sha256},
-                           {"offset", offset},
-                           {"etag", etag},
-                           {"last_modified", last_modified}};
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+// The URLs to try, each once: the artifact's url, then its mirrors in the manifest's order;
+// a download to resume continues at `resume_url` first.
+std::vector<std::string> MirrorOrder(const trust::Artifact& a, const std::string& resume_url) {
+  std::vector<std::string> urls;
+  if (!a.url.empty()) urls.push_back(a.url);
+  for (const auto& u : a.mirrors) {
+    if (std::find(urls.begin(), urls.end(), u) == urls.end()) urls.push_back(u);
   }
-};
-
-Result<ResumeRecord> ParseRecord(std::string_view text) {
-  auto v = json::Parse(text, ErrorCode::resume_invalid, {kMaxRecordBytes, 4});
-  if (!v) return std::unexpected(v.error());
-  ResumeRecord r;
-  auto str = [&](std::string_view key, std::string& out) -> bool {
-    const json::Value* m = v->Find(key);
-    if (m == nullptr || m->AsString() == nullptr) return false;
-    out = *m->AsString();
-    return true;
-  };
-  auto num = [&](std::string_view key, std::uint64_t& out) -> bool {
-    const json::Value* m = v->Find(key);
-    if (m == nullptr || m->AsNumber() == nullptr) return false;
-    out = *m->AsNumber();
-    return true;
-  };
-  std::string schema;
-  if (!str("schema", schema) || schema != kRecordSchema || !str("url", r.url) ||
-      !num("size", r.size) || !str("sha256", r.sha256) || !num("offset", r.offset) ||
-      !str("etag", r.etag) || !str("last_modified", r.last_modified)) {
-    return Fail(ErrorCode::resume_invalid, "resume record lacks a field or has a wrong type");
+  if (!resume_url.empty()) {
+    const auto it = std::find(urls.begin(), urls.end(), resume_url);
+    if (it != urls.end()) std::rotate(urls.begin(), it, it + 1);
   }
-  if (r.offset > r.size) {
-    return Fail(ErrorCode::resume_invalid, "resume record offset is past the artifact's size");
-  }
-  return r;
+  return urls;
 }
 
-// "bytes 100-999/1000" -> first byte and total (nullopt total for "*").
-struct ContentRange {
-  std::uint64_t first = 0;
-  std::optional<std::uint64_t> total;
-};
-std::optional<ContentRange> ParseContentRange(std::string_view v) {
-  if (!v.starts_with("bytes ")) return std::nullopt;
-  v.remove_prefix(6);
-  ContentRange cr;
-  const auto dash = v.find('-');
-  const auto slash = v.find('/');
-  if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash) {
-    return std::nullopt;
+// One URL's error as it is; several as all_mirrors_failed listing each (disk_full when the
+// last one ran out of space: no mirror can fix that).
+Error EveryUrlFailed(const std::vector<Error>& errors) {
+  if (errors.size() == 1) return errors.front();
+  std::string msg = "every URL failed:";
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    msg += (i == 0 ? " " : "; ") + errors[i].ToString();
   }
-  const auto first = v.substr(0, dash);
-  if (std::from_chars(first.data(), first.data() + first.size(), cr.first).ec != std::errc{}) {
-    return std::nullopt;
-  }
-  const auto total = v.substr(slash + 1);
-  if (total != "*") {
-    std::uint64_t t = 0;
-    const auto res = std::from_chars(total.data(), total.data() + total.size(), t);
-    if (res.ec != std::errc{} || res.ptr != total.data() + total.size()) return std::nullopt;
-    cr.total = t;
-  }
-  return cr;
-}
-
-std::optional<std::uint64_t> ParseLength(std::string_view v) {
-  if (v.empty()) return std::nullopt;
-  std::uint64_t n = 0;
-  const auto res = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (res.ec != std::errc{} || res.ptr != v.data() + v.size()) return std::nullopt;
-  return n;
-}
-
-// TLS failures were http_transport before they had codes of their own; the bytes kept are
-// hashed at the end whatever server they came from.
-bool IsTlsFailure(ErrorCode code) {
-  return code == ErrorCode::tls_untrusted || code == ErrorCode::tls_hostname ||
-         code == ErrorCode::tls_expired || code == ErrorCode::tls_handshake ||
-         code == ErrorCode::tls_ca_file;
-}
-
-bool Resumable(ErrorCode code) {
-  return code == ErrorCode::http_truncated || code == ErrorCode::http_stalled ||
-         code == ErrorCode::http_transport || code == ErrorCode::timeout ||
-         code == ErrorCode::cancelled || IsTlsFailure(code);
+  return Error{errors.back().code == ErrorCode::disk_full ? ErrorCode::disk_full
+                                                          : ErrorCode::all_mirrors_failed,
+               msg};
 }
 
 bool IsDir(const fs::path& p) {
@@ -250,11 +66,39 @@ bool IsDir(const fs::path& p) {
   return ::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-std::string ReadLinkName(const fs::path& link) {
-  std::error_code ec;
-  const fs::path target = fs::read_symlink(link, ec);
-  if (ec) return {};
-  return target.filename().string();
+// Names that become paths are plain file names; the artifact is a non-empty binary.
+Result<void> CheckRequest(const FetchRequest& req, const std::string& binary) {
+  const trust::Artifact& a = req.artifact;
+  if (!IsSafeName(req.component) || !IsSafeName(req.version) || !IsSafeName(binary)) {
+    return Fail(ErrorCode::invalid_argument, "component '" + req.component + "', version '" +
+                                                 req.version + "' or binary '" + binary +
+                                                 "' is not a plain file name ([A-Za-z0-9._+-])");
+  }
+  if (a.format != "binary") {
+    return Fail(ErrorCode::unsupported,
+                "artifact format '" + a.format + "' is not supported; expected \"binary\"");
+  }
+  if (a.size == 0) return Fail(ErrorCode::size_mismatch, "the manifest's artifact size is 0");
+  return {};
+}
+
+// The version directory exists already: reused only when it holds exactly the artifact (the
+// directory name carries 8 hex digits of the hash, not all of it, and the file may have been
+// damaged since).
+Result<Installed> AlreadyInstalled(const fs::path& final_dir, const std::string& binary,
+                                   const trust::Artifact& a) {
+  struct stat st {};
+  const fs::path bin = final_dir / binary;
+  if (::lstat(bin.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<std::uint64_t>(st.st_size) == a.size) {
+    if (auto sum = Sha256File(bin); sum && *sum == a.sha256) {
+      return Installed{final_dir, bin, "", 0, false, true};
+    }
+  }
+  return Fail(ErrorCode::already_exists, final_dir.string() + " exists but does not hold " +
+                                             binary +
+                                             " with the expected size and SHA-256; "
+                                             "remove it to install again");
 }
 
 }  // namespace
@@ -277,14 +121,6 @@ FetchOptions FetchOptionsFor(const ControllerConfig& controller) {
   return o;
 }
 
-std::string VersionDirName(std::string_view version, const Sha256Digest& sha256) {
-  return std::string(version) + "-" + HexEncode(sha256).substr(0, 8);
-}
-
-std::string StagingKey(std::string_view component, const Sha256Digest& sha256) {
-  return std::string(component) + "-" + HexEncode(sha256);
-}
-
 struct Fetcher::Impl {
   fs::path state_dir;
   fs::path staging;
@@ -294,7 +130,7 @@ struct Fetcher::Impl {
 
   Impl(fs::path dir, FetchOptions opts)
       : state_dir(std::move(dir)),
-        staging(state_dir / "staging"),
+        staging(StagingDir(state_dir)),
         options(std::move(opts)),
         client(options.client) {
     if (options.platform.empty()) options.platform = std::string(HostPlatform());
@@ -312,49 +148,6 @@ struct Fetcher::Impl {
     std::uint64_t downloaded = 0;
     bool resumed = false;
   };
-
-  Result<void> PrepareStaging() {
-    if (auto r = files::MakeDirs(staging, 0700); !r) return r;
-    struct stat st {};
-    if (::lstat(staging.c_str(), &st) != 0) {
-      return std::unexpected(ErrnoError("stat " + staging.string(), errno));
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      return Fail(ErrorCode::io, staging.string() + " is not a directory; remove it");
-    }
-    if (st.st_uid != ::geteuid()) {
-      return Fail(ErrorCode::permission_denied,
-                  staging.string() + " belongs to another user; it must be ours and 0700");
-    }
-    if ((st.st_mode & 07777) != 0700 && ::chmod(staging.c_str(), 0700) != 0) {
-      return std::unexpected(ErrnoError("chmod 0700 " + staging.string(), errno));
-    }
-    return {};
-  }
-
-  Result<void> SameFilesystem(const fs::path& versions) {
-    struct stat a {};
-    struct stat b {};
-    if (::stat(staging.c_str(), &a) != 0 || ::stat(versions.c_str(), &b) != 0) {
-      return std::unexpected(ErrnoError("stat " + versions.string(), errno));
-    }
-    if (a.st_dev != b.st_dev) {
-      return Fail(ErrorCode::unsupported,
-                  staging.string() + " and " + versions.string() +
-                      " are on different filesystems; installs must be one rename: keep "
-                      "state_dir on one filesystem");
-    }
-    return {};
-  }
-
-  // Temporary files of a resume-record write that a kill interrupted (".<key>…tmp-…").
-  void RemoveTempSiblings(const std::string& key) {
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(staging, ec)) {
-      const std::string name = e.path().filename().string();
-      if (name.starts_with("." + key)) fs::remove(e.path(), ec);
-    }
-  }
 
   void Discard(Stage& s) {
     s.fd = files::UniqueFd();
@@ -478,6 +271,80 @@ struct Fetcher::Impl {
     return {};
   }
 
+  // The answer's status and headers: a resume continues only where the record says; a full
+  // body starts over. `restart` is set when the partial must go (a Content-Range elsewhere).
+  Result<void> OnHead(Stage& s, const std::string& url, const trust::Artifact& a,
+                      const http::ClientResponse& head, bool ranged, bool& restart) {
+    if (head.status == 206 && !ranged) {
+      return Fail(ErrorCode::http_status,
+                  "GET " + url + ": 206 Partial Content to a request without Range");
+    }
+    if (head.status == 206) {
+      const auto cr = ParseContentRange(head.Header("content-range"));
+      if (!cr || cr->first != s.record.offset || (cr->total && *cr->total != a.size)) {
+        restart = true;
+        return Fail(ErrorCode::resume_invalid,
+                    "GET " + url + ": Content-Range '" + head.Header("content-range") +
+                        "' does not continue at byte " + std::to_string(s.record.offset) + " of " +
+                        std::to_string(a.size));
+      }
+      s.resumed = true;
+    } else if (head.status == 200) {
+      if (ranged) {
+        log->info("server ignored Range or the file changed; restarting url={}", url);
+        if (auto r = RestartFromZero(s); !r) return r;
+      }
+    } else {
+      return Fail(ErrorCode::http_status, "GET " + url + ": HTTP " + std::to_string(head.status) +
+                                              " (expected 200 with the artifact)");
+    }
+    const std::uint64_t expect = a.size - s.record.offset;
+    const std::string length = head.Header("content-length");
+    if (const auto n = ParseLength(length); !length.empty() && (!n || *n != expect)) {
+      const std::string type = head.Header("content-type");
+      return Fail(ErrorCode::size_mismatch, "GET " + url + ": server announces " + length +
+                                                " bytes" + (type.empty() ? "" : " of " + type) +
+                                                ", the manifest needs " + std::to_string(expect) +
+                                                (ranged ? " more" : "") +
+                                                " (wrong file or an error page?)");
+    }
+    if (head.status == 200 || s.record.etag.empty()) s.record.etag = head.Header("etag");
+    if (head.status == 200 || s.record.last_modified.empty()) {
+      s.record.last_modified = head.Header("last-modified");
+    }
+    s.record.url = url;
+    return CheckFreeSpace(expect);
+  }
+
+  // One chunk of the body: written, hashed, persisted in the record now and then.
+  Result<void> OnChunk(Stage& s, const std::string& url, const trust::Artifact& a,
+                       std::string_view chunk) {
+    if (options.cancelled && options.cancelled()) {
+      return Fail(ErrorCode::cancelled, "GET " + url + ": cancelled; the download resumes later");
+    }
+    if (chunk.size() > a.size - s.record.offset) {
+      return Fail(ErrorCode::size_mismatch, "GET " + url + ": server sent more than the " +
+                                                std::to_string(a.size) +
+                                                " bytes the manifest says");
+    }
+    if (auto w = Write(s, chunk); !w) return w;
+    s.hash.Update(chunk);
+    s.record.offset += chunk.size();
+    s.downloaded += chunk.size();
+    // Start writing what arrived to disk now, so the final fsync has little left to wait for.
+    if (s.record.offset - s.written_back >= kWritebackEvery) {
+      (void)::sync_file_range(s.fd.Get(), static_cast<off_t>(s.written_back),
+                              static_cast<off_t>(s.record.offset - s.written_back),
+                              SYNC_FILE_RANGE_WRITE);
+      s.written_back = s.record.offset;
+    }
+    if (s.record.offset - s.persisted >= options.persist_every && s.record.offset < a.size) {
+      if (auto p = Persist(s); !p) return p;
+    }
+    if (options.progress) options.progress({url, s.record.offset, a.size});
+    return {};
+  }
+
   // One request for `url`. Leaves s.record.offset == size on success.
   Result<void> Transfer(Stage& s, const std::string& url, const trust::Artifact& a, bool& restart) {
     restart = false;
@@ -494,73 +361,10 @@ struct Fetcher::Impl {
         spec.headers.push_back("If-Range: " + s.record.last_modified);
       }
     }
-    spec.on_head = [&](const http::ClientResponse& head) -> Result<void> {
-      if (head.status == 206 && !ranged) {
-        return Fail(ErrorCode::http_status,
-                    "GET " + url + ": 206 Partial Content to a request without Range");
-      }
-      if (head.status == 206) {
-        const auto cr = ParseContentRange(head.Header("content-range"));
-        if (!cr || cr->first != s.record.offset || (cr->total && *cr->total != a.size)) {
-          restart = true;
-          return Fail(ErrorCode::resume_invalid,
-                      "GET " + url + ": Content-Range '" + head.Header("content-range") +
-                          "' does not continue at byte " + std::to_string(s.record.offset) +
-                          " of " + std::to_string(a.size));
-        }
-        s.resumed = true;
-      } else if (head.status == 200) {
-        if (ranged) {
-          log->info("server ignored Range or the file changed; restarting url={}", url);
-          if (auto r = RestartFromZero(s); !r) return r;
-        }
-      } else {
-        return Fail(ErrorCode::http_status, "GET " + url + ": HTTP " + std::to_string(head.status) +
-                                                " (expected 200 with the artifact)");
-      }
-      const std::uint64_t expect = a.size - s.record.offset;
-      const std::string length = head.Header("content-length");
-      if (const auto n = ParseLength(length); !length.empty() && (!n || *n != expect)) {
-        const std::string type = head.Header("content-type");
-        return Fail(ErrorCode::size_mismatch, "GET " + url + ": server announces " + length +
-                                                  " bytes" + (type.empty() ? "" : " of " + type) +
-                                                  ", the manifest needs " + std::to_string(expect) +
-                                                  (ranged ? " more" : "") +
-                                                  " (wrong file or an error page?)");
-      }
-      if (head.status == 200 || s.record.etag.empty()) s.record.etag = head.Header("etag");
-      if (head.status == 200 || s.record.last_modified.empty()) {
-        s.record.last_modified = head.Header("last-modified");
-      }
-      s.record.url = url;
-      return CheckFreeSpace(expect);
+    spec.on_head = [&](const http::ClientResponse& head) {
+      return OnHead(s, url, a, head, ranged, restart);
     };
-    spec.sink = [&](std::string_view chunk) -> Result<void> {
-      if (options.cancelled && options.cancelled()) {
-        return Fail(ErrorCode::cancelled, "GET " + url + ": cancelled; the download resumes later");
-      }
-      if (chunk.size() > a.size - s.record.offset) {
-        return Fail(ErrorCode::size_mismatch, "GET " + url + ": server sent more than the " +
-                                                  std::to_string(a.size) +
-                                                  " bytes the manifest says");
-      }
-      if (auto w = Write(s, chunk); !w) return w;
-      s.hash.Update(chunk);
-      s.record.offset += chunk.size();
-      s.downloaded += chunk.size();
-      // Start writing what arrived to disk now, so the final fsync has little left to wait for.
-      if (s.record.offset - s.written_back >= kWritebackEvery) {
-        (void)::sync_file_range(s.fd.Get(), static_cast<off_t>(s.written_back),
-                                static_cast<off_t>(s.record.offset - s.written_back),
-                                SYNC_FILE_RANGE_WRITE);
-        s.written_back = s.record.offset;
-      }
-      if (s.record.offset - s.persisted >= options.persist_every && s.record.offset < a.size) {
-        if (auto p = Persist(s); !p) return p;
-      }
-      if (options.progress) options.progress({url, s.record.offset, a.size});
-      return {};
-    };
+    spec.sink = [&](std::string_view chunk) { return OnChunk(s, url, a, chunk); };
     auto resp = client.Perform(spec);
     if (!resp) {
       Error e = resp.error();
@@ -679,64 +483,35 @@ Result<Installed> Fetcher::FetchAndInstall(const FetchRequest& req) {
   Impl& m = *impl_;
   const trust::Artifact& a = req.artifact;
   const std::string binary = req.binary.empty() ? req.component : req.binary;
-  if (!IsSafeName(req.component) || !IsSafeName(req.version) || !IsSafeName(binary)) {
-    return Fail(ErrorCode::invalid_argument, "component '" + req.component + "', version '" +
-                                                 req.version + "' or binary '" + binary +
-                                                 "' is not a plain file name ([A-Za-z0-9._+-])");
-  }
-  if (a.format != "binary") {
-    return Fail(ErrorCode::unsupported,
-                "artifact format '" + a.format + "' is not supported; expected \"binary\"");
-  }
-  if (a.size == 0) return Fail(ErrorCode::size_mismatch, "the manifest's artifact size is 0");
+  if (auto r = CheckRequest(req, binary); !r) return std::unexpected(r.error());
 
-  const fs::path versions = m.state_dir / "components" / req.component / "versions";
-  const std::string dir_name = VersionDirName(req.version, a.sha256);
-  const fs::path final_dir = versions / dir_name;
+  const ComponentLayout layout(m.state_dir, req.component);
+  const fs::path versions = layout.Versions();
+  const fs::path final_dir = layout.Version(VersionDirName(req.version, a.sha256));
   const std::string key = StagingKey(req.component, a.sha256);
   const fs::path install_dir = m.staging / (key + ".install");
 
   if (auto r = files::MakeDirs(versions, 0755); !r) return std::unexpected(r.error());
-  if (auto r = m.PrepareStaging(); !r) return std::unexpected(r.error());
-  if (auto r = m.SameFilesystem(versions); !r) return std::unexpected(r.error());
+  if (auto r = PrepareStaging(m.staging); !r) return std::unexpected(r.error());
+  if (auto r = SameFilesystem(m.staging, versions); !r) return std::unexpected(r.error());
 
   Impl::Stage s;
   s.partial = m.staging / (key + ".partial");
   s.record_path = m.staging / (key + ".resume.json");
   std::error_code ec;
   fs::remove_all(install_dir, ec);  // an install interrupted before its final rename
-  m.RemoveTempSiblings(key);
+  RemoveTempSiblings(m.staging, key);
 
   if (IsDir(final_dir)) {
-    struct stat st {};
-    const fs::path bin = final_dir / binary;
-    // Reused only when it holds exactly the artifact: the directory name carries 8 hex digits
-    // of the hash, not all of it, and the file may have been damaged since.
-    if (::lstat(bin.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        static_cast<std::uint64_t>(st.st_size) == a.size) {
-      if (auto sum = Sha256File(bin); sum && *sum == a.sha256) {
-        m.Discard(s);
-        return Installed{final_dir, bin, "", 0, false, true};
-      }
-    }
-    return Fail(ErrorCode::already_exists, final_dir.string() + " exists but does not hold " +
-                                               binary +
-                                               " with the expected size and SHA-256; "
-                                               "remove it to install again");
+    auto reused = AlreadyInstalled(final_dir, binary, a);
+    if (reused) m.Discard(s);
+    return reused;
   }
 
   m.LoadResume(s, a);
-  std::vector<std::string> urls;
-  if (!a.url.empty()) urls.push_back(a.url);
-  for (const auto& u : a.mirrors) {
-    if (std::find(urls.begin(), urls.end(), u) == urls.end()) urls.push_back(u);
-  }
+  const std::vector<std::string> urls =
+      MirrorOrder(a, s.record.offset > 0 ? s.record.url : std::string());
   if (urls.empty()) return Fail(ErrorCode::invalid_argument, "the artifact has no URL");
-  // Continue where a previous run stopped: its URL first, the others in the manifest's order.
-  if (s.record.offset > 0) {
-    const auto it = std::find(urls.begin(), urls.end(), s.record.url);
-    if (it != urls.end()) std::rotate(urls.begin(), it, it + 1);
-  }
 
   std::vector<Error> errors;
   std::string used;
@@ -753,16 +528,7 @@ Result<Installed> Fetcher::FetchAndInstall(const FetchRequest& req) {
     errors.push_back(r.error());
     if (r.error().code == ErrorCode::disk_full) break;  // no mirror can fix that
   }
-  if (used.empty()) {
-    if (errors.size() == 1) return std::unexpected(errors.front());
-    std::string msg = "every URL failed:";
-    for (std::size_t i = 0; i < errors.size(); ++i) {
-      msg += (i == 0 ? " " : "; ") + errors[i].ToString();
-    }
-    return Fail(errors.back().code == ErrorCode::disk_full ? ErrorCode::disk_full
-                                                           : ErrorCode::all_mirrors_failed,
-                msg);
-  }
+  if (used.empty()) return std::unexpected(EveryUrlFailed(errors));
   const std::uint64_t downloaded = s.downloaded;
   const bool resumed = s.resumed;
   if (auto r = m.Install(s, versions, final_dir, binary, install_dir); !r) {
@@ -773,58 +539,6 @@ Result<Installed> Fetcher::FetchAndInstall(const FetchRequest& req) {
   m.log->info("installed component={} version={} dir={} bytes={} resumed={}", req.component,
               req.version, final_dir.string(), downloaded, resumed);
   return Installed{final_dir, final_dir / binary, used, downloaded, resumed, false};
-}
-
-Result<std::vector<std::string>> PruneVersions(const fs::path& state_dir,
-                                               std::string_view component,
-                                               std::span<const std::string> keep) {
-  const fs::path comp = state_dir / "components" / std::string(component);
-  const fs::path versions = comp / "versions";
-  std::vector<std::string> kept(keep.begin(), keep.end());
-  for (const char* link : {"current", "previous"}) {
-    if (auto name = ReadLinkName(comp / link); !name.empty()) kept.push_back(name);
-  }
-  std::vector<std::string> removed;
-  std::error_code ec;
-  fs::directory_iterator it(versions, ec);
-  if (ec) {
-    if (ec == std::errc::no_such_file_or_directory) return removed;
-    return Fail(ErrorCode::io, "list " + versions.string() + ": " + ec.message());
-  }
-  for (const auto& entry : it) {
-    const std::string name = entry.path().filename().string();
-    if (std::find(kept.begin(), kept.end(), name) != kept.end()) continue;
-    fs::remove_all(entry.path(), ec);
-    if (ec) return Fail(ErrorCode::io, "remove " + entry.path().string() + ": " + ec.message());
-    removed.push_back(name);
-  }
-  if (!removed.empty()) {
-    if (auto r = files::FsyncDir(versions); !r) return std::unexpected(r.error());
-  }
-  return removed;
-}
-
-Result<std::vector<std::string>> PruneStaging(const fs::path& state_dir,
-                                              std::span<const std::string> keep) {
-  const fs::path staging = state_dir / "staging";
-  std::vector<std::string> removed;
-  std::error_code ec;
-  fs::directory_iterator it(staging, ec);
-  if (ec) {
-    if (ec == std::errc::no_such_file_or_directory) return removed;
-    return Fail(ErrorCode::io, "list " + staging.string() + ": " + ec.message());
-  }
-  for (const auto& entry : it) {
-    const std::string name = entry.path().filename().string();
-    const bool wanted = std::any_of(keep.begin(), keep.end(), [&](const std::string& k) {
-      return name == k + ".partial" || name == k + ".resume.json";
-    });
-    if (wanted) continue;
-    fs::remove_all(entry.path(), ec);
-    if (ec) return Fail(ErrorCode::io, "remove " + entry.path().string() + ": " + ec.message());
-    removed.push_back(name);
-  }
-  return removed;
 }
 
 }  // namespace steward::updater

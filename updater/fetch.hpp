@@ -7,7 +7,8 @@
 // Range request. After the size, the SHA-256 and the executable format check out, the file is
 // made 0755, fsynced and moved into `components/<name>/versions/<version>-<sha8>/<binary>`; the
 // version directory appears in one rename, last, so it exists only when complete.
-// docs/fetching.md has the details.
+// docs/fetching.md has the details. The resume record is fetch_record.hpp, the staging
+// directory staging.hpp, the streaming hash stream_hash.hpp, the paths layout.hpp.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,8 @@
 #include "common/http_client.hpp"
 #include "common/trust.hpp"
 #include "updater/config.hpp"
+#include "updater/layout.hpp"
+#include "updater/staging.hpp"
 
 namespace steward::updater {
 
@@ -70,11 +73,6 @@ struct Installed {
   bool already_installed = false;
 };
 
-// "<version>-<first 8 hex digits of the sha256>".
-std::string VersionDirName(std::string_view version, const Sha256Digest& sha256);
-// Names of the staging files for one artifact: <key>.partial, <key>.resume.json.
-std::string StagingKey(std::string_view component, const Sha256Digest& sha256);
-
 class Fetcher {
  public:
   // `state_dir` holds staging/ and components/ (ARCHITECTURE §4).
@@ -94,17 +92,5 @@ class Fetcher {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Retention: removes version directories of `component` other than the targets of its
-// `current` and `previous` links and the names in `keep` (e.g. a version just installed and not
-// yet switched to). Returns the names removed.
-Result<std::vector<std::string>> PruneVersions(const std::filesystem::path& state_dir,
-                                               std::string_view component,
-                                               std::span<const std::string> keep = {});
-
-// Removes staging entries that do not belong to the staging keys in `keep` (partials of
-// artifacts still wanted). Returns the names removed.
-Result<std::vector<std::string>> PruneStaging(const std::filesystem::path& state_dir,
-                                              std::span<const std::string> keep = {});
 
 }  // namespace steward::updater

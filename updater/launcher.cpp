@@ -6,6 +6,7 @@
 #include <map>
 
 #include "common/files.hpp"
+#include "updater/layout.hpp"
 
 namespace steward::updater {
 
@@ -14,19 +15,19 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path ComponentDir(const fs::path& state_dir) {
-  return state_dir / "components" / std::string(kUpdaterComponent);
+  return ComponentLayout(state_dir, kUpdaterComponent).Dir();
 }
 
 fs::path AttemptsFile(const fs::path& state_dir) {
   return ComponentDir(state_dir) / "launch-attempts";
 }
 
-// The real path of <state_dir>/components/steward-updater/<link>/steward-updater, when it is an
-// executable file.
-std::optional<fs::path> Installed(const fs::path& state_dir, std::string_view link) {
+// The real path of <state_dir>/components/steward-updater/<pointer>/steward-updater, when it is
+// an executable file.
+std::optional<fs::path> Installed(const fs::path& state_dir, Pointer p) {
   std::error_code ec;
   const fs::path candidate = fs::canonical(
-      ComponentDir(state_dir) / std::string(link) / std::string(kUpdaterComponent), ec);
+      ComponentLayout(state_dir, kUpdaterComponent).Program(p, kUpdaterComponent), ec);
   if (ec || !fs::is_regular_file(candidate, ec) || ::access(candidate.c_str(), X_OK) != 0) {
     return std::nullopt;
   }
@@ -80,10 +81,10 @@ Result<LaunchChoice> ChooseUpdaterBinary(const fs::path& state_dir, const fs::pa
   auto exhausted = [&](const fs::path& p) { return count_of(p) >= max_attempts; };
 
   LaunchChoice choice{me, "no self-updated version installed: running the packaged updater"};
-  if (auto current = Installed(state_dir, "current")) {
+  if (auto current = Installed(state_dir, Pointer::current)) {
     if (!exhausted(*current)) {
       choice = {*current, "running the current self-updated version"};
-    } else if (auto previous = Installed(state_dir, "previous");
+    } else if (auto previous = Installed(state_dir, Pointer::previous);
                previous && !exhausted(*previous)) {
       choice = {*previous,
                 "current version " + current->string() + " failed to start " +

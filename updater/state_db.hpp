@@ -1,8 +1,9 @@
 // The updater's state database (<state_dir>/state.db, SQLite WAL, synchronous=FULL except for
 // deferred batches, see Sync): per component the operator's desired state, the persisted stop
 // intent, the running pid and the restart tally, plus the history of exits, so backoff and crash
-// loops are seen across updater restarts; the update journal, versions marked bad, trust floors
-// and settings. The schema grows by appending to Migrations(), never by editing old ones.
+// loops are seen across updater restarts; and settings. The update journal's tables (txn,
+// bad_version, trust_floor) are read and written by journal.hpp only; their schema is here,
+// with every table's: the schema grows by appending to Migrations(), never by editing old ones.
 #pragma once
 
 #include <sys/types.h>

@@ -7,6 +7,7 @@
 
 #include "common/duration.hpp"
 #include "common/log.hpp"
+#include "updater/layout.hpp"
 #include "updater/supervisor_unit.hpp"
 
 namespace steward::updater {
@@ -27,17 +28,6 @@ constexpr Duration kMinSpawnRetry = 1s;
 spdlog::logger& Log() { return log::Get("supervisor"); }
 
 }  // namespace
-
-std::string VersionOfLink(const fs::path& link) {
-  std::error_code ec;
-  const fs::path target = fs::read_symlink(link, ec);
-  if (ec) return "";
-  std::string dir = target.filename().string();
-  if (dir.empty()) dir = target.parent_path().filename().string();
-  const auto dash = dir.rfind('-');
-  if (dash != std::string::npos && dir.size() - dash - 1 == 8) return dir.substr(0, dash);
-  return dir;
-}
 
 Supervisor::Supervisor(const Config& config, std::string notify_dir, Deps deps)
     : config_(config), notify_dir_(std::move(notify_dir)), deps_(std::move(deps)) {
@@ -519,15 +509,20 @@ void Supervisor::NewStreak(Unit& u) {
 
 std::string Supervisor::ProgramPath(const Unit& u) const {
   const ComponentConfig& c = *u.cfg;
-  return c.Managed() ? (ComponentDir(c) / "current" / c.binary).string() : c.exec;
+  return c.Managed() ? ComponentLayout(config_.state_dir, c.name)
+                           .Program(Pointer::current, c.binary)
+                           .string()
+                     : c.exec;
 }
 
 fs::path Supervisor::ComponentDir(const ComponentConfig& c) const {
-  return fs::path(config_.state_dir) / "components" / c.name;
+  return ComponentLayout(config_.state_dir, c.name).Dir();
 }
 
 std::string Supervisor::RunningVersionOf(const Unit& u) const {
-  return u.cfg->Managed() ? VersionOfLink(ComponentDir(*u.cfg) / "current") : "";
+  return u.cfg->Managed()
+             ? ComponentLayout(config_.state_dir, u.cfg->name).PointedVersion(Pointer::current)
+             : "";
 }
 
 // ---- views ----
@@ -541,9 +536,9 @@ std::vector<UnitStatus> Supervisor::Status() const {
     s.pid = u->pid;
     s.desired = u->desired;
     if (u->cfg->Managed()) {
-      const fs::path dir = ComponentDir(*u->cfg);
-      s.installed_version = VersionOfLink(dir / "current");
-      s.previous_version = VersionOfLink(dir / "previous");
+      const ComponentLayout layout(config_.state_dir, u->cfg->name);
+      s.installed_version = layout.PointedVersion(Pointer::current);
+      s.previous_version = layout.PointedVersion(Pointer::previous);
       if (u->pid != 0) s.running_version = u->running_version;
     }
     s.last_exit = u->last_exit;

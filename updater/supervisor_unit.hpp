@@ -78,8 +78,4 @@ struct Supervisor::Unit {
   std::string running_version;
 };
 
-// "1.4.2" from the version directory a link such as <component>/current points at
-// ("1.4.2-0a1b2c3d"); "" when there is none.
-std::string VersionOfLink(const std::filesystem::path& link);
-
 }  // namespace steward::updater

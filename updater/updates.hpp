@@ -1,9 +1,13 @@
 // The update executor: runs the transaction table of transaction.hpp against the real world
-// (the journal in the state database, the fetcher, the `current`/`previous` links and the
+// (the journal in the state database, the fetcher, the `current`/`previous` pointers and the
 // supervisor). It lives on the daemon's loop thread; downloads run elsewhere through
 // Deps::fetch and come back as events. Every state is journaled (synchronous=FULL) before its
 // action runs, so after a crash Load() + Resume() re-enter the recorded state and finish or
 // revert the transaction. docs/updates.md describes the whole story.
+//
+// The class spans three files: updates.cpp (loading, resuming, roots, status), updates_offer.cpp
+// (an offer: verify → floor → record; superseding an unverified update) and updates_driver.cpp
+// (the transaction driver: each state's action, the health gate, the end of a transaction).
 #pragma once
 
 #include <functional>
@@ -22,25 +26,13 @@
 #include "updater/checkin.hpp"
 #include "updater/config.hpp"
 #include "updater/fetch.hpp"
+#include "updater/journal.hpp"
+#include "updater/layout.hpp"
 #include "updater/state_db.hpp"
 #include "updater/supervisor.hpp"
 #include "updater/transaction.hpp"
 
 namespace steward::updater {
-
-// One transaction as status shows it.
-struct TxnView {
-  std::int64_t id = 0;
-  std::string component;
-  std::string from_version, to_version;
-  TxnState state = TxnState::fetching;
-  std::optional<UpdateResult> result;  // nullopt while open
-  std::string error_code, error;
-  Duration healthy{};  // accumulated healthy runtime
-  Duration grace{};
-
-  UpdateReport Report() const;
-};
 
 class Updates {
  public:
@@ -92,9 +84,15 @@ class Updates {
   // not_found when it is not marked bad.
   Result<void> ClearBad(std::string_view name, std::string_view version);
 
-  // Supervisor observer: a component's process ended (crash-loop verdict included).
+  // Supervisor observers (Supervisor::Deps::on_ready, on_exit). Both run inside the
+  // supervisor's own event handling, so they only record the event; the next Poll() feeds it.
+  // A component reported ready (notify, http probe or `none`): its restarting transaction
+  // passes to the verifying part of the health gate.
+  void OnReady(std::string_view name);
+  // A component's process ended (crash-loop verdict included).
   void OnExit(std::string_view name, const ExitInfo& exit, bool crash_loop);
-  // Looks at the supervisor after every wake-up of the loop: readiness, stops, healthy time.
+  // Runs after every wake-up of the loop: feeds the recorded events, counts healthy time toward
+  // the grace period (NextDeadline() says when to look again), sees stops and rollbacks through.
   void Poll();
   std::optional<MonoTime> NextDeadline() const;
 
@@ -116,41 +114,61 @@ class Updates {
     std::string version;
     std::int64_t over = 0;
   };
+  using Checked = Result<std::variant<std::string, Accepted>>;
+
+  // ---- an offer (updates_offer.cpp) ----
+  // Why nothing may begin for `c` now (a transaction or a supersede under way, a hold), if so.
+  std::optional<std::string> InTheWay(const ComponentConfig& c);
   // verify → floor → pin → bad mark. An answer instead of an Accepted when there is nothing to
   // do ("already installed", "pinned to …"); an error (recorded as the last refused offer) when
   // the release is refused.
-  Result<std::variant<std::string, Accepted>> Check(const ComponentConfig& c,
-                                                    const OfferedRelease& release);
+  Checked Check(const ComponentConfig& c, const OfferedRelease& release);
+  // The trust check against the floor, in the documented order.
+  Checked Verify(const ComponentConfig& c, const OfferedRelease& release,
+                 const std::string& current_dir);
+  // What a verified release still needs: not pinned away, not installed, not marked bad.
+  Checked Admit(const ComponentConfig& c, Accepted a, const std::string& current_dir);
   std::unexpected<Error> Refuse(const ComponentConfig& c, Error e, std::string version);
   // Raises the floor and begins the transaction in one durable step; with `over`, that open
   // transaction ends as superseded in the same step and the new one begins at `staged`.
   Result<std::string> Begin(const ComponentConfig& c, const OfferedRelease& release,
                             const Accepted& a, Txn* over);
+  std::unique_ptr<Txn> NewTxn(const ComponentConfig& c, const OfferedRelease& release,
+                              const Accepted& a, const Txn* over) const;
+  Result<void> Record(const ComponentConfig& c, const Accepted& a, Txn& t, Txn* over);
   // A stopped node's update that never ran: a newer release may replace it.
   bool Supersedable(const Txn& t) const;
+  std::string FetchToSupersede(const ComponentConfig& c, const OfferedRelease& release,
+                               const Accepted& a, const Txn& open);
   void Supersede(const std::string& name, Result<Installed> fetched);
   // Removes version directories the transaction does not need (beside current and previous).
   void PruneFor(const Txn& t);
-  Txn* Active(std::string_view name);
+
+  // ---- the transaction driver (updates_driver.cpp) ----
   void Enter(Txn& t, TxnState state);
   void Feed(Txn& t, TxnEvent event, std::optional<Error> error = std::nullopt);
   void Act(Txn& t);
-  void Save(Txn& t);
   // For work done off the loop thread (a download, a selftest): feeds its outcome to `t` as
   // done or error, unless `t` has moved on since.
   std::function<void(Result<void>)> Continue(const Txn& t);
   void SwitchLinks(Txn& t, bool forward);
   void RollBackStep(Txn& t);
-  void Finish(Txn& t);
-  void Accumulate(Txn& t, MonoTime now);
-  const ComponentConfig* Component(std::string_view name) const;
-  // What this host accepted before for the component's channel (trust_floor).
-  Result<trust::Floor> LoadFloor(const ComponentConfig& c);
-  bool IsSelf(const Txn& t) const;
   void ActSelf(Txn& t);
+  void Accumulate(Txn& t, MonoTime now);
+  void Finish(Txn& t);
+  // The end of a transaction on disk: version directories and staging entries it leaves.
+  void CleanUpAfter(const Txn& t);
+
+  // ---- shared (updates.cpp) ----
+  Txn* Active(std::string_view name);
+  void Save(Txn& t);
+  const ComponentConfig* Component(std::string_view name) const;
+  ComponentLayout Layout(std::string_view name) const;
+  bool IsSelf(const Txn& t) const;
 
   const Config& config_;
   Deps deps_;
+  Journal journal_;
   std::optional<ComponentConfig> self_;  // the updater as a component, with [self_update]
   std::optional<trust::Root> root_;
   std::optional<Error> root_error_;

@@ -25,6 +25,7 @@
 #include "tests/integration/controller_support.hpp"
 #include "tests/integration/supervision_harness.hpp"
 #include "updater/checkin.hpp"
+#include "updater/layout.hpp"
 
 namespace steward::test::e2e {
 
@@ -243,7 +244,8 @@ class Host {
 
   // Live processes running a binary from this host's agent version directories.
   std::vector<pid_t> AgentProcesses() const {
-    return ProcessesRunningFrom((dir / "state" / "components" / "agent").string() + "/");
+    return ProcessesRunningFrom(updater::ComponentLayout(dir / "state", "agent").Dir().string() +
+                                "/");
   }
 
   std::string Logs() const { return updater.Logs(); }

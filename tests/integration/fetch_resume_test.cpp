@@ -14,6 +14,7 @@
 #include "tests/support/hostile_server.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "updater/layout.hpp"
 
 namespace steward::test {
 namespace {
@@ -45,7 +46,8 @@ class FetchResume : public ::testing::Test {
   fs::path Record() const {
     return dir_.path() / "staging" / ("agent-" + HexEncode(Sha256Of(body_)) + ".resume.json");
   }
-  fs::path Versions() const { return dir_.path() / "components" / "agent" / "versions"; }
+  updater::ComponentLayout Layout() const { return {dir_.path(), "agent"}; }
+  fs::path Versions() const { return Layout().Versions(); }
   bool NoVersionDir() const { return !fs::exists(Versions()) || fs::is_empty(Versions()); }
   // Offset persisted in the resume record, 0 when there is none.
   std::uint64_t RecordedOffset() const {
@@ -89,53 +91,66 @@ TEST_F(FetchResume, KilledMidDownloadThenResumed) {
   const auto reqs = srv.requests();
   ASSERT_EQ(reqs.size(), 2u);
   EXPECT_EQ(reqs[1].Header("range"), "bytes=" + std::to_string(kept) + "-");
-  const fs::path bin = Versions() / ("2.0.0-" + HexEncode(Sha256Of(body_)).substr(0, 8)) / "agent";
+  const fs::path bin =
+      Layout().Version(updater::VersionDirName("2.0.0", Sha256Of(body_))) / "agent";
   EXPECT_EQ(Slurp(bin), body_);
   EXPECT_TRUE(fs::is_empty(dir_.path() / "staging"));
 }
 
-TEST_F(FetchResume, CrashAfterPersistingTheRecordResumes) {
+// A crash (exit 137) at one named failpoint of the download or the install, then a second run.
+struct CrashCase {
+  const char* name;
+  const char* failpoint;
+  bool installed_by_the_crash;  // the version directory already exists after the crash
+  bool record_kept;             // a resume record with a non-zero offset survives the crash
+  bool resumes;                 // the second run fetches fewer bytes than the whole artifact
+  bool reuses;                  // the second run downloads nothing: one request in all
+  bool staging_emptied;         // staging is empty after the second run
+};
+
+void PrintTo(const CrashCase& c, std::ostream* os) { *os << c.failpoint; }
+
+class FetchCrash : public FetchResume, public ::testing::WithParamInterface<CrashCase> {};
+
+TEST_P(FetchCrash, ACrashAtEveryStepLeavesAStateTheNextRunFinishes) {
+  const CrashCase& c = GetParam();
   HostileServer srv(HostileServer::ServeFile(body_));
   Child::Options crash;
-  crash.env["STEWARD_FAILPOINTS"] = "fetch.after_partial_persist=crash";
+  crash.env["STEWARD_FAILPOINTS"] = std::string(c.failpoint) + "=crash";
   auto first = RunProgram(Argv(srv.Url()), crash, 30s);
   ASSERT_EQ(first.status.code(), 137) << first.out << first.err;
-  EXPECT_TRUE(NoVersionDir());
-  ASSERT_GT(RecordedOffset(), 0u);
+  EXPECT_EQ(NoVersionDir(), !c.installed_by_the_crash);
+  if (c.record_kept) {
+    ASSERT_GT(RecordedOffset(), 0u);
+  }
 
   auto run = RunProgram(Argv(srv.Url()), {}, 30s);
   ASSERT_EQ(run.status.code(), 0) << run.out << run.err;
-  EXPECT_LT(Downloaded(run.out), kSize);
-}
-
-TEST_F(FetchResume, CrashBeforeTheFinalRenameLeavesNoVersionDirectory) {
-  HostileServer srv(HostileServer::ServeFile(body_));
-  Child::Options crash;
-  crash.env["STEWARD_FAILPOINTS"] = "install.before_rename=crash";
-  auto first = RunProgram(Argv(srv.Url()), crash, 30s);
-  ASSERT_EQ(first.status.code(), 137) << first.out << first.err;
-  EXPECT_TRUE(NoVersionDir());
-
-  auto run = RunProgram(Argv(srv.Url()), {}, 30s);
-  ASSERT_EQ(run.status.code(), 0) << run.out << run.err;
+  if (c.resumes) {
+    EXPECT_LT(Downloaded(run.out), kSize);
+  }
   EXPECT_FALSE(NoVersionDir());
-  EXPECT_TRUE(fs::is_empty(dir_.path() / "staging"));
+  if (c.reuses) {
+    EXPECT_NE(run.out.find("downloaded=0"), std::string::npos) << run.out;
+    EXPECT_EQ(srv.requests().size(), 1u);
+  }
+  if (c.staging_emptied) {
+    EXPECT_TRUE(fs::is_empty(dir_.path() / "staging"));
+  }
 }
 
-TEST_F(FetchResume, CrashAfterTheFinalRenameIsInstalledOnRestart) {
-  HostileServer srv(HostileServer::ServeFile(body_));
-  Child::Options crash;
-  crash.env["STEWARD_FAILPOINTS"] = "install.after_rename=crash";
-  auto first = RunProgram(Argv(srv.Url()), crash, 30s);
-  ASSERT_EQ(first.status.code(), 137) << first.out << first.err;
-  EXPECT_FALSE(NoVersionDir());
-
-  auto run = RunProgram(Argv(srv.Url()), {}, 30s);
-  ASSERT_EQ(run.status.code(), 0) << run.out << run.err;
-  EXPECT_NE(run.out.find("downloaded=0"), std::string::npos) << run.out;
-  EXPECT_EQ(srv.requests().size(), 1u);
-  EXPECT_TRUE(fs::is_empty(dir_.path() / "staging"));
-}
+INSTANTIATE_TEST_SUITE_P(
+    Failpoints, FetchCrash,
+    ::testing::Values(
+        // Crash after persisting the record: the next run resumes.
+        CrashCase{"AfterPersistingTheRecord", "fetch.after_partial_persist", false, true, true,
+                  false, false},
+        // Crash before the final rename: no version directory; the next run installs it.
+        CrashCase{"BeforeTheFinalRename", "install.before_rename", false, false, false, false,
+                  true},
+        // Crash after the final rename: installed; the next run finds it and downloads nothing.
+        CrashCase{"AfterTheFinalRename", "install.after_rename", true, false, false, true, true}),
+    [](const ::testing::TestParamInfo<CrashCase>& p) { return std::string(p.param.name); });
 
 }  // namespace
 }  // namespace steward::test

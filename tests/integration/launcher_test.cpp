@@ -1,6 +1,8 @@
 // The packaged updater as launcher of self-update: it runs the current self-updated version in
 // place, and passes over a broken one after repeated failed starts, so a bad updater release
 // cannot strand a host.
+#include "updater/launcher.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 
 #include "common/files.hpp"
 #include "tests/integration/supervision_harness.hpp"
+#include "updater/layout.hpp"
 
 namespace steward::test {
 namespace {
@@ -16,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path UpdaterComponent(const TempDir& dir) {
-  return dir / "state" / "components" / "steward-updater";
+  return updater::ComponentLayout(dir / "state", updater::kUpdaterComponent).Dir();
 }
 
 // Installs `content` as the steward-updater of version `version` and makes it current.

@@ -12,6 +12,8 @@
 
 #include "tests/integration/controller_support.hpp"
 #include "tests/integration/supervision_harness.hpp"
+#include "updater/launcher.hpp"
+#include "updater/layout.hpp"
 
 namespace steward::test {
 namespace {
@@ -84,21 +86,22 @@ class Update : public ::testing::Test {
     })) << updater_.Logs();
   }
 
-  fs::path ComponentDir() const { return dir_ / "state" / "components" / "agent"; }
+  updater::ComponentLayout Layout() const { return {dir_ / "state", "agent"}; }
+  fs::path ComponentDir() const { return Layout().Dir(); }
+  updater::ComponentLayout SelfLayout() const {
+    return {dir_ / "state", updater::kUpdaterComponent};
+  }
 
   std::set<std::string> VersionDirs() const {
     std::set<std::string> out;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(ComponentDir() / "versions", ec)) {
+    for (const auto& e : fs::directory_iterator(Layout().Versions(), ec)) {
       out.insert(e.path().filename().string());
     }
     return out;
   }
 
-  std::string LinkDir(const std::string& link) const {
-    std::error_code ec;
-    return fs::read_symlink(ComponentDir() / link, ec).filename().string();
-  }
+  std::string LinkDir(updater::Pointer p) const { return Layout().PointedDir(p); }
 
   // Live processes running a binary from this host's version directories.
   std::vector<pid_t> AgentProcesses() const {
@@ -109,8 +112,10 @@ class Update : public ::testing::Test {
   // the links name verified versions only, nothing stray is left in versions/ or staging/.
   void ExpectConsistent(const json& unit, const std::string& expect_version, bool running) {
     EXPECT_EQ(unit["installed_version"], expect_version) << unit.dump();
-    std::set<std::string> expected{LinkDir("current")};
-    if (!LinkDir("previous").empty()) expected.insert(LinkDir("previous"));
+    std::set<std::string> expected{LinkDir(updater::Pointer::current)};
+    if (!LinkDir(updater::Pointer::previous).empty()) {
+      expected.insert(LinkDir(updater::Pointer::previous));
+    }
     EXPECT_EQ(VersionDirs(), expected);
     std::error_code ec;
     EXPECT_TRUE(fs::is_empty(dir_ / "state" / "staging", ec) || ec) << "staging not empty";
@@ -242,7 +247,8 @@ class Supersede : public Update {
     EXPECT_EQ(u["previous_version"], "1.0.0") << u.dump();
     EXPECT_EQ(u["update"]["from"], "1.0.0") << u.dump();
     EXPECT_TRUE(u["update"]["result"].is_null()) << u.dump();
-    EXPECT_EQ(VersionDirs(), (std::set<std::string>{LinkDir("current"), LinkDir("previous")}));
+    EXPECT_EQ(VersionDirs(), (std::set<std::string>{LinkDir(updater::Pointer::current),
+                                                    LinkDir(updater::Pointer::previous)}));
     std::error_code ec;
     EXPECT_TRUE(fs::is_empty(dir_ / "state" / "staging", ec) || ec) << "staging not empty";
     EXPECT_TRUE(AgentProcesses().empty());
@@ -325,8 +331,8 @@ TEST_F(Supersede, FromAFirstInstallNothingUnverifiedIsKept) {
   ASSERT_TRUE(WaitUnverified("1.1.0")) << updater_.Logs();
   ASSERT_EQ(Apply(Release("1.2.0", 3)).status.code(), 0);
   ASSERT_TRUE(WaitUnverified("1.2.0")) << updater_.Logs();
-  EXPECT_EQ(VersionDirs(), std::set<std::string>{LinkDir("current")});
-  EXPECT_EQ(LinkDir("previous"), "");
+  EXPECT_EQ(VersionDirs(), std::set<std::string>{LinkDir(updater::Pointer::current)});
+  EXPECT_EQ(LinkDir(updater::Pointer::previous), "");
   EXPECT_TRUE(AgentProcesses().empty());
   ASSERT_EQ(updater_.Cli({"start", "agent"}).status.code(), 0);
   const auto u = WaitResult();
@@ -652,7 +658,7 @@ TEST_F(Update, AnUpdaterReleaseThatFailsItsSelftestIsNotSwitchedTo) {
   EXPECT_EQ(s["updater"]["version"], before);
   EXPECT_EQ(updater_.proc().pid(), updater_pid);
   std::error_code ec;
-  EXPECT_FALSE(fs::exists(dir_ / "state" / "components" / "steward-updater" / "current", ec));
+  EXPECT_FALSE(fs::exists(SelfLayout().PointerPath(updater::Pointer::current), ec));
 }
 
 TEST_F(Update, BrokenUpdaterReleaseIsRolledBackByTheLauncher) {
@@ -694,7 +700,7 @@ TEST_F(Update, BrokenUpdaterReleaseIsRolledBackByTheLauncher) {
   EXPECT_EQ(s["updater"]["version"], packaged);
   EXPECT_EQ(SelfUpdate(s)["error_code"], "health_gate_failed");
   std::error_code ec;
-  EXPECT_TRUE(fs::is_empty(dir_ / "state" / "components" / "steward-updater" / "versions", ec));
+  EXPECT_TRUE(fs::is_empty(SelfLayout().Versions(), ec));
 }
 
 // Kill -9 (a failpoint's crash) at one step of an update, then restart the updater.

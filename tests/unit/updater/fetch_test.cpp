@@ -15,6 +15,7 @@
 #include "tests/support/fake_artifact.hpp"
 #include "tests/support/hostile_server.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "updater/layout.hpp"
 
 namespace steward::updater {
 namespace {
@@ -74,7 +75,7 @@ class FetchTest : public ::testing::Test {
     r.artifact = ArtifactFor(body, url);
     return r;
   }
-  fs::path Versions() const { return dir_.path() / "components" / "agent" / "versions"; }
+  fs::path Versions() const { return ComponentLayout(dir_.path(), "agent").Versions(); }
   fs::path Staging() const { return dir_.path() / "staging"; }
   // After a failure: no version directory, and staging holds nothing or the resumable pair.
   void ExpectNothingInstalled(bool partial_allowed) {
@@ -576,24 +577,6 @@ TEST_F(FetchTest, ProxyFromTheConfigCarriesTheRequest) {
   ASSERT_TRUE(r) << r.error().ToString();
   ASSERT_EQ(proxy.requests().size(), 1u);
   EXPECT_EQ(proxy.requests()[0].target, "http://artifacts.invalid/agent");
-}
-
-TEST(Retention, KeepsCurrentPreviousAndNamedVersions) {
-  test::TempDir dir;
-  const fs::path comp = dir.path() / "components" / "agent";
-  for (const char* v : {"1.0.0-aaaaaaaa", "1.1.0-bbbbbbbb", "1.2.0-cccccccc", "1.3.0-dddddddd"}) {
-    fs::create_directories(comp / "versions" / v);
-    std::ofstream(comp / "versions" / v / "steward-agent") << "x";
-  }
-  fs::create_directory_symlink("versions/1.2.0-cccccccc", comp / "current");
-  fs::create_directory_symlink("versions/1.1.0-bbbbbbbb", comp / "previous");
-  const std::vector<std::string> keep = {"1.3.0-dddddddd"};
-  auto removed = PruneVersions(dir.path(), "agent", keep);
-  ASSERT_TRUE(removed) << removed.error().ToString();
-  EXPECT_EQ(*removed, std::vector<std::string>{"1.0.0-aaaaaaaa"});
-  EXPECT_EQ(List(comp / "versions"),
-            (std::vector<std::string>{"1.1.0-bbbbbbbb", "1.2.0-cccccccc", "1.3.0-dddddddd"}));
-  EXPECT_TRUE(PruneVersions(dir.path(), "nothing-here")->empty());
 }
 
 TEST(Retention, PrunesStaleStagingEntries) {

@@ -4,6 +4,7 @@
 
 #include "common/files.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "updater/layout.hpp"
 
 namespace steward::updater {
 namespace {
@@ -28,7 +29,7 @@ class LauncherTest : public testing::Test {
     EXPECT_TRUE(files::SwitchSymlink(Component() / link, "versions/" + version));
   }
   fs::path State() const { return dir_ / "state"; }
-  fs::path Component() const { return State() / "components" / "steward-updater"; }
+  fs::path Component() const { return ComponentLayout(State(), kUpdaterComponent).Dir(); }
   fs::path Choose() {
     auto c = ChooseUpdaterBinary(State(), self_, 3);
     EXPECT_TRUE(c) << c.error().message;

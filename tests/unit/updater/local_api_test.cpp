@@ -168,12 +168,12 @@ TEST(StatusJson, DescribesEachComponentItsUpdateAndTheCheckins) {
   u.name = "agent";
   u.state = UnitState::running;
   u.pid = 42;
-  u.desired = "running";
+  u.desired = DesiredState::running;
   u.running_version = u.installed_version = "1.2.0";
   u.restarts = 3;
   UnitStatus idle;
   idle.name = "idle";
-  idle.desired = "stopped";
+  idle.desired = DesiredState::stopped;
   TxnView t;
   t.id = 7;
   t.component = "agent";

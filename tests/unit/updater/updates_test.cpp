@@ -73,10 +73,13 @@ class UpdatesTest : public ::testing::Test {
     deps.on_exit = [this](const std::string& name, const ExitInfo& e, bool loop) {
       if (updates) updates->OnExit(name, e, loop);
     };
+    deps.on_ready = [this](const std::string& name) {
+      if (updates) updates->OnReady(name);
+    };
     sup = std::make_unique<Supervisor>(config, (dir / "notify").string(), deps);
     auto fetch = [this](FetchRequest r, Updates::FetchDone done) {
-      const fs::path d = fs::path(config.state_dir) / "components" / r.component / "versions" /
-                         VersionDirName(r.version, r.artifact.sha256);
+      const fs::path d = ComponentLayout(config.state_dir, r.component)
+                             .Version(VersionDirName(r.version, r.artifact.sha256));
       fs::create_directories(d);
       dir.Write(fs::relative(d / r.binary, dir.path()).string(), "binary");
       Installed installed;
@@ -235,6 +238,32 @@ TEST_F(UpdatesTest, AFailedSwitchLeavesTheOldVersionRunning) {
   Ready();
   EXPECT_EQ(Last().state, TxnState::verifying);
   EXPECT_EQ(sup->Status()[0].installed_version, "1.1.0");
+}
+
+// Readiness reaches the gate as the supervisor's event (Deps::on_ready), fed at the next Poll:
+// nothing acts on the supervisor from inside its own callback.
+TEST_F(UpdatesTest, ReadinessIsAnEventFedAtTheNextPoll) {
+  Start();
+  ASSERT_EQ(Offer("1.0.0", 1), "started");
+  EXPECT_EQ(Last().state, TxnState::restarting);
+  sup->OnNotify("agent", ParseNotify("READY=1").value());
+  EXPECT_EQ(Last().state, TxnState::restarting);
+  updates->Poll();
+  EXPECT_EQ(Last().state, TxnState::verifying);
+}
+
+// A run that ended before its readiness was fed was not ready: the gate waits for the next one.
+TEST_F(UpdatesTest, AReadinessWhoseRunEndedBeforeItWasFedDoesNotPassTheGate) {
+  Start();
+  ASSERT_EQ(Offer("1.0.0", 1), "started");
+  sup->OnNotify("agent", ParseNotify("READY=1").value());
+  ASSERT_TRUE(sup->OnExit(sup->MainPid("agent"), ProcessEndFromWaitStatus(SIGSEGV)));
+  updates->Poll();
+  EXPECT_EQ(Last().state, TxnState::restarting);
+  Advance(1min);  // restarted
+  ASSERT_NE(sup->MainPid("agent"), 0);
+  Ready();
+  EXPECT_EQ(Last().state, TxnState::verifying);
 }
 
 TEST_F(UpdatesTest, PinsHoldsAndTheFloor) {
