@@ -108,6 +108,7 @@ class SoakFleet {
   void StartHost(SoakHost& host);
   int host_count_;
   std::string agent_failure_;
+  std::map<std::string, json> unpublished_;  // component/version → the publish request body
 };
 
 }  // namespace steward::test::soak
