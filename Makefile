@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 
-.PHONY: all deps configure build test demo bench fuzz package package-test clean
+.PHONY: all deps configure build test demo bench fuzz soak package package-test clean
 
 all: build
 
@@ -44,6 +44,14 @@ package-test: package
 FUZZ_SECONDS ?= 300
 fuzz: build
 	@tests/fuzz/run.sh $(BUILD_DIR)/fuzz $(FUZZ_SECONDS)
+
+# The fleet soak (docs/soak.md): SOAK_MINUTES of faults on two controllers and twelve hosts,
+# then convergence and the final checks; SOAK_SEED replays a run's fault choices.
+SOAK_MINUTES ?= 10
+SOAK_SEED ?=
+soak: build
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target steward_soak_releases soak_fleet
+	@$(BUILD_DIR)/bin/soak_fleet --minutes $(SOAK_MINUTES) $(if $(SOAK_SEED),--seed $(SOAK_SEED))
 
 clean:
 	@rm -rf $(BUILD_DIR) $(PACKAGE_DIR)
