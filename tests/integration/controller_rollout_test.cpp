@@ -175,5 +175,29 @@ TEST(ControllerMembership, CheckinListsEveryLiveController) {
   EXPECT_EQ(r.body["controllers"].size(), 2u) << r.raw;
 }
 
+// Found by the fleet soak: a node checks in while its update is still open (result
+// "in_progress"), then reports the rollback. The rollback must count, and halt the rollout.
+TEST(ControllerRollout, AnUpdateReportedInProgressThenRolledBackCounts) {
+  Controller c("[rollout]\nhalt_rollback_rate = 0.5\nhalt_min_attempts = 2\n");
+  c.Start();
+  c.PublishVersion("agent", "stable", "1.0.0", 1);
+  c.PublishVersion("agent", "stable", "2.0.0", 2);
+  ASSERT_EQ(
+      c.Admin("PUT", "rollouts/agent/stable", json{{"version", "2.0.0"}, {"percent", 100}}).status,
+      200);
+  auto report = [](const std::string& result, const std::string& code) {
+    return json{{"from", "1.0.0"}, {"to", "2.0.0"}, {"result", result}, {"error_code", code}};
+  };
+  std::vector<Node> nodes;
+  for (int i = 0; i < 2; ++i) nodes.push_back(c.Enroll("m" + std::to_string(i)));
+  for (auto& n : nodes) {
+    c.Checkin(n, Agent("1.0.0", report("in_progress", "")));
+    c.Checkin(n, Agent("1.0.0", report("rolled_back", "health_gate_failed")));
+  }
+  const auto r = c.Admin("GET", "rollouts");
+  EXPECT_EQ(r.body["rollouts"][0]["rolled_back"], 2) << r.raw;
+  EXPECT_EQ(r.body["rollouts"][0]["paused"], true) << r.raw;
+}
+
 }  // namespace
 }  // namespace steward::test
