@@ -87,6 +87,8 @@ void Agent::RecordEvent(std::string_view kind, std::string_view detail) {
   }
 }
 
+// The agent's life in order: listen, load state, serve, stop (the numbered steps below).
+// One function on purpose, so the start-up order ARCHITECTURE asks for reads top to bottom.
 int Agent::Run() {
   const MonoTime started = clock_.Monotonic();
   if (fail_ != TestFail::none) {

@@ -283,6 +283,8 @@ Result<void> Client::CheckUrl(std::string_view url) const {
   return Fail(ErrorCode::http_scheme, "unsupported URL scheme '" + s + "' in " + text);
 }
 
+// Long because libcurl is configured option by option; the steps are flat and in the order
+// curl applies them, which a split would scatter.
 Result<ClientResponse> Client::Perform(const RequestSpec& spec) {
   if (auto* helper = impl_->Helper()) return helper->Perform(options_, spec);
   if (auto ok = CheckUrl(spec.url); !ok) return std::unexpected(ok.error());

@@ -334,6 +334,8 @@ int Apply(const std::string& socket, const std::string& name, const std::string&
 
 }  // namespace
 
+// The command table: one block per subcommand (its flags, then its call), which reads best as
+// one list.
 int Main(const std::vector<std::string>& args) {
   CLI::App app{"steward-updater: runs, supervises and updates this host's node software"};
   app.name("steward-updater");
