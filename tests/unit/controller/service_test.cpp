@@ -25,12 +25,16 @@ http::Request Post(std::string path, std::string body, std::string bearer = "") 
 
 // The enroll token is judged before the rest of the request: a stranger's malformed request
 // is 401, and only a holder of the token learns what a request must hold (400).
+ServiceOptions EnrollOptions() {
+  ServiceOptions opt;
+  opt.enroll_tokens = {"enroll-token-0123456789"};
+  return opt;
+}
+
 TEST(ControllerService, EnrollRefusesABadTokenBeforeJudgingTheOtherFields) {
   FakeStore store;
   FakeClock clock;
-  ServiceOptions opt;
-  opt.enroll_tokens = {"enroll-token-0123456789"};
-  auto service = Service::Create(store, clock, opt);
+  auto service = Service::Create(store, clock, EnrollOptions());
   ASSERT_TRUE(service);
   auto router = (*service)->MakeRouter();
   auto enroll = [&](std::string body) {
@@ -145,8 +149,7 @@ TEST(ControllerService, FlagsAreWrittenThroughAndAnsweredFromMemory) {
 TEST(ControllerService, NodeEnrolledThroughAPeerIsFoundInTheStore) {
   FakeStore store;
   FakeClock clock;
-  ServiceOptions opt;
-  opt.enroll_tokens = {"enroll-token-0123456789"};
+  const auto opt = EnrollOptions();
   auto first = Service::Create(store, clock, opt);
   auto second = Service::Create(store, clock, opt);
   ASSERT_TRUE(first && second);
