@@ -1,10 +1,10 @@
 // The plain parts of the HTTP server: Request accessors, Response constructors (including the
 // error envelope and the HTTP status of each error code) and the route table. Nothing here
 // touches a socket; common/http_server.cpp owns the connections.
-#include <nlohmann/json.hpp>
 
 #include "common/hash.hpp"
 #include "common/http_server.hpp"
+#include "common/protocol.hpp"
 
 namespace steward::http {
 
@@ -77,10 +77,7 @@ Response Response::File(std::string path, std::string content_type) {
 }
 
 Response Response::Error(int status, ErrorCode code, std::string_view message) {
-  nlohmann::json j;
-  j["error"]["code"] = ErrorCodeName(code);
-  j["error"]["message"] = message;
-  return Json(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return Json(status, protocol::EncodeError(code, message));
 }
 
 int StatusFor(ErrorCode code) {

@@ -321,6 +321,12 @@ Result<EnrollRequest> DecodeEnrollRequest(std::string_view body) {
   return out;
 }
 
+Result<std::string> DecodeEnrollToken(std::string_view body) {
+  auto doc = ParseObject(body, Voice::request, "enroll");
+  if (!doc) return std::unexpected(doc.error());
+  return Reader(*doc, Voice::request).String("enroll_token", false, 1024);
+}
+
 std::string Encode(const EnrollAnswer& answer) {
   return Dump(json{{"node_id", answer.node_id}, {"node_token", answer.node_token}});
 }
@@ -382,21 +388,39 @@ std::string Encode(const std::vector<RootOffer>& roots) {
   return Dump(out);
 }
 
-// Written piece by piece, in the order docs/protocol.md shows, so that `flags` (already JSON
-// text) is copied as it is rather than parsed again.
-std::string Encode(const CheckinAnswer& answer) {
+std::string EncodeControllers(const std::vector<std::string>& urls) { return Dump(json(urls)); }
+
+// Written piece by piece, in the order docs/protocol.md shows, so that the pieces (already JSON
+// text) are copied as they are rather than parsed again.
+std::string Encode(const EncodedCheckinAnswer& answer) {
   std::string out = R"({"releases":[)";
   for (std::size_t i = 0; i < answer.releases.size(); ++i) {
     if (i > 0) out += ',';
-    out += Encode(answer.releases[i]);
+    out += answer.releases[i];
   }
-  out += R"(],"flags":)" + answer.flags;
-  out += R"(,"controllers":)" + Dump(json(answer.controllers));
+  out += R"(],"flags":)";
+  out += answer.flags;
+  out += R"(,"controllers":)";
+  out += answer.controllers;
   if (answer.checkin_interval_s) {
     out += R"(,"checkin_interval_s":)" + std::to_string(*answer.checkin_interval_s);
   }
-  out += R"(,"roots":)" + Encode(answer.roots) + "}";
+  out += R"(,"roots":)";
+  out += answer.roots;
+  out += '}';
   return out;
+}
+
+std::string Encode(const CheckinAnswer& answer) {
+  std::vector<std::string> releases;
+  for (const auto& r : answer.releases) releases.push_back(Encode(r));
+  const std::string controllers = EncodeControllers(answer.controllers);
+  const std::string roots = Encode(answer.roots);
+  return Encode(EncodedCheckinAnswer{{releases.begin(), releases.end()},
+                                     answer.flags,
+                                     controllers,
+                                     answer.checkin_interval_s,
+                                     roots});
 }
 
 Result<CheckinAnswer> DecodeCheckinAnswer(std::string_view body) {

@@ -58,6 +58,9 @@ struct EnrollRequest {
 };
 std::string Encode(const EnrollRequest& request);
 Result<EnrollRequest> DecodeEnrollRequest(std::string_view body);
+// The enroll token alone, so that a controller refuses a bad token (401) before it judges the
+// other fields (400): a stranger learns nothing of what a request must hold.
+Result<std::string> DecodeEnrollToken(std::string_view body);
 
 struct EnrollAnswer {
   std::string node_id;     // non-empty, at most 128 bytes
@@ -153,6 +156,19 @@ struct CheckinAnswer {
 };
 std::string Encode(const CheckinAnswer& answer);
 Result<CheckinAnswer> DecodeCheckinAnswer(std::string_view body);
+
+// A check-in answer from pieces encoded beforehand: a controller encodes each offer when it is
+// published, the controllers at a heartbeat and the roots at start, and answers every check-in
+// by copying them. Encode(CheckinAnswer) writes through this too, so the shape is written once.
+struct EncodedCheckinAnswer {
+  std::vector<std::string_view> releases;  // each Encode(ReleaseOffer)
+  std::string_view flags = "{}";           // a JSON object
+  std::string_view controllers = "[]";     // EncodeControllers
+  std::optional<std::int64_t> checkin_interval_s;
+  std::string_view roots = "[]";  // Encode(std::vector<RootOffer>)
+};
+std::string Encode(const EncodedCheckinAnswer& answer);
+std::string EncodeControllers(const std::vector<std::string>& urls);
 
 // ---- signed releases: POST /v1/admin/releases and the local API's apply ---------------------
 

@@ -4,6 +4,7 @@
 #include <span>
 
 #include "common/log.hpp"
+#include "common/protocol.hpp"
 #include "controller/secrets.hpp"
 #include "controller/wire.hpp"
 
@@ -122,7 +123,7 @@ CheckinAnswer Fleet::Answer(const NodeState& st) const {
     if (auto rel = releases_.Find(c.name, c.channel, *version)) out.releases.push_back(rel);
   }
   // A node reports a handful of components: a small array on the stack, no allocation.
-  std::array<std::string_view, kMaxComponents> channels;
+  std::array<std::string_view, protocol::kMaxComponents> channels;
   std::size_t n = 0;
   for (const auto& c : st.components) {
     if (n < channels.size()) channels[n++] = c.channel;

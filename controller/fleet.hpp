@@ -25,8 +25,6 @@
 
 namespace steward::controller {
 
-inline constexpr std::size_t kMaxComponents = 64;  // in one check-in
-
 struct EnrollRequest {
   std::string hostname;
   std::string machine_id;

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "controller/wire.hpp"
+#include "common/protocol.hpp"
 
 namespace steward::controller {
 
@@ -32,14 +32,14 @@ Result<void> Membership::Heartbeat() {
   for (const auto& m : *members) urls.push_back(m.url);
   if (urls.empty() && !url.empty()) urls.push_back(url);
   std::lock_guard lock(mu_);
-  controllers_json_ = EncodeControllers(urls);
+  controllers_json_ = protocol::EncodeControllers(urls);
   return {};
 }
 
 std::string Membership::ControllersJson() {
   std::lock_guard lock(mu_);
   // Kept once made: the list a node is told changes at a heartbeat only.
-  if (controllers_json_.empty()) controllers_json_ = EncodeControllers({public_url_});
+  if (controllers_json_.empty()) controllers_json_ = protocol::EncodeControllers({public_url_});
   return controllers_json_;
 }
 

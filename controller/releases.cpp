@@ -2,7 +2,7 @@
 
 #include "common/hash.hpp"
 #include "common/log.hpp"
-#include "controller/wire.hpp"
+#include "common/protocol.hpp"
 
 namespace steward::controller {
 
@@ -95,7 +95,8 @@ Result<void> Releases::Insert(const ReleaseRecord& rec) {
 
 void Releases::AddToCache(ReleaseRecord record) {
   auto p = std::make_shared<PublishedRelease>();
-  p->offer_json = EncodeOffer(record);
+  p->offer_json = protocol::Encode(protocol::ReleaseOffer{
+      record.component, record.manifest, record.signatures, record.channel, record.version});
   p->record = std::move(record);
   by_key_[Key(p->record.component, p->record.channel, p->record.version)] = p;
   releases_.push_back(std::move(p));

@@ -13,6 +13,7 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/protocol.hpp"
 #include "common/trust.hpp"
 #include "controller/store.hpp"
 
@@ -32,10 +33,7 @@ class ArtifactProbe {
   virtual Result<void> Check(const trust::Manifest& manifest) = 0;
 };
 
-struct PublishRequest {
-  std::string manifest;  // the exact signed bytes
-  std::vector<std::string> signatures;
-};
+using PublishRequest = protocol::SignedRelease;
 
 struct PublishOutcome {
   bool published = false;  // false: this exact release was published before, nothing changed

@@ -1,6 +1,7 @@
 // The HTTP layer of the controller: routes, authentication and metrics. Each handler decodes
-// the request (controller/wire.hpp), calls the domain (fleet, releases, rollouts, flags,
-// membership) and encodes what it returns; the decisions themselves live in the domain.
+// the request (common/protocol.hpp, controller/wire.hpp), calls the domain (fleet, releases,
+// rollouts, flags, membership) and encodes what it returns; the decisions themselves live in the
+// domain.
 #include "controller/service.hpp"
 
 #include <atomic>
@@ -9,6 +10,7 @@
 #include "common/files.hpp"
 #include "common/hash.hpp"
 #include "common/log.hpp"
+#include "common/protocol.hpp"
 #include "common/token_file.hpp"
 #include "controller/artifact_probe.hpp"
 #include "controller/flags.hpp"
@@ -156,7 +158,7 @@ class ServiceImpl final : public Service {
   // ---- enrollment and check-in ---------------------------------------------------------------
 
   http::Response Enroll(const http::Request& req) {
-    auto token = DecodeEnrollToken(req);
+    auto token = protocol::DecodeEnrollToken(req.body);
     if (!token) return http::Response::FromError(token.error());
     if (token->empty()) {
       ++auth_failures_;
@@ -167,13 +169,15 @@ class ServiceImpl final : public Service {
       return Err(ErrorCode::unauthorized,
                  "the enroll token is not valid; check the host's enroll_token_file");
     }
-    auto request = DecodeEnroll(req);
+    auto request = protocol::DecodeEnrollRequest(req.body);
     if (!request) return http::Response::FromError(request.error());
-    auto enrolled = fleet_.Enroll(*request);
+    auto enrolled = fleet_.Enroll({std::move(request->hostname), std::move(request->machine_id),
+                                   std::move(request->platform), req.BearerToken(), req.remote});
     if (!enrolled) return http::Response::FromError(enrolled.error());
     if (enrolled->refused_takeover) ++takeovers_refused_;
     ++enrollments_;
-    return http::Response::Json(200, EncodeEnrollment(*enrolled));
+    return http::Response::Json(
+        200, protocol::Encode(protocol::EnrollAnswer{enrolled->node_id, enrolled->node_token}));
   }
 
   http::Response Checkin(const http::Request& req) {
@@ -215,7 +219,7 @@ class ServiceImpl final : public Service {
   // The probe of the artifacts runs on this server thread: handlers answer synchronously
   // (common/http_server.hpp), and the answer says whether the artifacts were reachable.
   http::Response PublishRelease(const http::Request& req) {
-    auto request = DecodePublish(req);
+    auto request = protocol::DecodeSignedRelease(req.body);
     auto outcome = request ? releases_.Publish(*request)
                            : Result<PublishOutcome>(std::unexpected(request.error()));
     if (!outcome) {
@@ -320,7 +324,7 @@ Result<ServiceOptions> LoadServiceOptions(const Config& config) {
       if (!sig) return std::unexpected(sig.error());
       sigs.push_back(std::move(*sig));
     }
-    opt.roots_json = EncodeRoots(*bytes, sigs);
+    opt.roots_json = protocol::Encode(std::vector<protocol::RootOffer>{{*bytes, std::move(sigs)}});
   }
   auto admin = ReadTokenFile(config.admin_token_file);
   if (!admin) return std::unexpected(admin.error());

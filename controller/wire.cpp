@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/protocol.hpp"
 #include "common/rfc3339.hpp"
 #include "common/trust.hpp"
 
@@ -47,66 +48,6 @@ Result<std::string> StringField(const json& obj, std::string_view name, bool req
 
 std::string Rfc3339(std::int64_t unix_seconds) {
   return FormatRfc3339(WallTime{std::chrono::seconds(unix_seconds)});
-}
-
-// A null field reads as "". A result that is neither an update result nor in_progress is
-// outside the protocol: the update is not counted, as if none were reported.
-Result<std::optional<LastUpdate>> ReadLastUpdate(const json& lu) {
-  std::string fields[4];
-  const char* names[4] = {"from", "to", "result", "error_code"};
-  for (int i = 0; i < 4; ++i) {
-    auto v = StringField(lu, names[i], false, 128);
-    if (!v) return std::unexpected(v.error());
-    fields[i] = std::move(*v);
-  }
-  if (fields[2].empty()) return std::optional<LastUpdate>{};
-  auto result = ResultFromName(fields[2]);
-  if (!result) return std::optional<LastUpdate>{};
-  return LastUpdate{std::move(fields[0]), std::move(fields[1]), *result, std::move(fields[3])};
-}
-
-Result<ComponentReport> ReadComponent(const json& c, const std::string& where) {
-  if (!c.is_object()) return Fail(ErrorCode::bad_request, where + " must be an object");
-  ComponentReport out;
-  std::string* fields[4] = {&out.name, &out.channel, &out.running_version, &out.state};
-  const char* names[4] = {"name", "channel", "running_version", "state"};
-  const bool required[4] = {true, true, false, false};
-  const std::size_t max_len[4] = {64, 64, 128, 64};
-  for (int i = 0; i < 4; ++i) {
-    auto v = StringField(c, names[i], required[i], max_len[i]);
-    if (!v) return std::unexpected(v.error().Wrap(where));
-    *fields[i] = std::move(*v);
-  }
-  if (!trust::IsValidName(out.name) || !trust::IsValidName(out.channel)) {
-    return Fail(ErrorCode::bad_request,
-                where + ": name and channel must match [a-z0-9][a-z0-9_-]{0,63}");
-  }
-  if (auto lu = c.find("last_update"); lu != c.end() && !lu->is_null()) {
-    if (!lu->is_object()) {
-      return Fail(ErrorCode::bad_request, where + ": field 'last_update' must be an object");
-    }
-    auto update = ReadLastUpdate(*lu);
-    if (!update) return std::unexpected(update.error().Wrap(where + ".last_update"));
-    out.last_update = std::move(*update);
-  }
-  return out;
-}
-
-Result<std::vector<ComponentReport>> ReadComponents(const json& body) {
-  std::vector<ComponentReport> out;
-  auto it = body.find("components");
-  if (it == body.end()) return out;
-  if (!it->is_array()) return Fail(ErrorCode::bad_request, "field 'components' must be an array");
-  if (it->size() > kMaxComponents) {
-    return Fail(ErrorCode::bad_request,
-                "more than " + std::to_string(kMaxComponents) + " components in one check-in");
-  }
-  for (std::size_t i = 0; i < it->size(); ++i) {
-    auto c = ReadComponent((*it)[i], "components[" + std::to_string(i) + "]");
-    if (!c) return std::unexpected(c.error());
-    out.push_back(std::move(*c));
-  }
-  return out;
 }
 
 json ReleaseJson(const ReleaseRecord& r) {
@@ -161,108 +102,40 @@ json NodeJson(const NodeState& st) {
               {"components", comps}};
 }
 
+// What the fleet keeps of a check-in report: the fields it counts and offers by, and the body.
+Result<CheckinReport> KeptReport(std::string body) {
+  auto report = protocol::DecodeCheckinReport(body);
+  if (!report) return std::unexpected(report.error());
+  std::vector<ComponentReport> components;
+  components.reserve(report->components.size());
+  for (auto& c : report->components) {
+    std::optional<LastUpdate> update;
+    if (c.last_update) {
+      auto& u = *c.last_update;
+      update = LastUpdate{std::move(u.from), std::move(u.to), u.result, std::move(u.error_code)};
+    }
+    components.push_back(ComponentReport{std::move(c.name), std::move(c.channel),
+                                         std::move(c.running_version), std::move(c.state),
+                                         std::move(update)});
+  }
+  return CheckinReport{std::move(report->node_id), std::move(components), std::move(body)};
+}
+
 }  // namespace
 
-Result<std::string> DecodeEnrollToken(const http::Request& req) {
-  auto body = ParseBody(req, "enroll");
-  if (!body) return std::unexpected(body.error());
-  return StringField(*body, "enroll_token", false, 1024);
-}
+Result<CheckinReport> DecodeCheckin(const http::Request& req) { return KeptReport(req.body); }
 
-Result<EnrollRequest> DecodeEnroll(const http::Request& req) {
-  auto body = ParseBody(req, "enroll");
-  if (!body) return std::unexpected(body.error());
-  EnrollRequest out;
-  std::string* fields[3] = {&out.hostname, &out.machine_id, &out.platform};
-  const char* names[3] = {"hostname", "machine_id", "platform"};
-  const std::size_t max_len[3] = {255, 128, 64};
-  for (int i = 0; i < 3; ++i) {
-    auto v = StringField(*body, names[i], true, max_len[i]);
-    if (!v) return std::unexpected(v.error());
-    *fields[i] = std::move(*v);
-  }
-  out.proof = req.BearerToken();
-  out.remote = req.remote;
-  return out;
-}
-
-std::string EncodeEnrollment(const Enrollment& e) {
-  return json{{"node_id", e.node_id}, {"node_token", e.node_token}}.dump();
-}
-
-Result<CheckinReport> DecodeCheckin(const http::Request& req) {
-  auto body = ParseBody(req, "check-in");
-  if (!body) return std::unexpected(body.error());
-  auto node_id = StringField(*body, "node_id", true, 64);
-  if (!node_id) return std::unexpected(node_id.error());
-  auto components = ReadComponents(*body);
-  if (!components) return std::unexpected(components.error());
-  return CheckinReport{std::move(*node_id), std::move(*components), req.body};
-}
-
-// Written by hand from texts made once (offers at publish, flags at a change, controllers at a
-// heartbeat): the check-in is the hot path.
 std::string EncodeCheckinAnswer(const CheckinAnswer& a) {
-  std::string out = R"({"releases":[)";
-  for (std::size_t i = 0; i < a.releases.size(); ++i) {
-    if (i) out += ',';
-    out += a.releases[i]->offer_json;
-  }
-  out += R"(],"flags":)";
-  out += a.flags;
-  out += R"(,"controllers":)";
-  out += a.controllers;
-  out += R"(,"checkin_interval_s":)" + std::to_string(a.checkin_interval_s) + R"(,"roots":)";
-  out += a.roots;
-  out += '}';
-  return out;
+  protocol::EncodedCheckinAnswer out{{}, a.flags, a.controllers, a.checkin_interval_s, a.roots};
+  out.releases.reserve(a.releases.size());
+  for (const auto& r : a.releases) out.releases.push_back(r->offer_json);
+  return protocol::Encode(out);
 }
 
 std::vector<ComponentReport> ComponentsOfReport(const std::string& report) {
   if (report.empty()) return {};
-  json body = json::parse(report, nullptr, false);
-  if (!body.is_object()) return {};
-  return ReadComponents(body).value_or(std::vector<ComponentReport>{});
-}
-
-std::string EncodeOffer(const ReleaseRecord& r) {
-  return json{{"component", r.component},
-              {"channel", r.channel},
-              {"version", r.version},
-              {"manifest", r.manifest},
-              {"signatures", r.signatures}}
-      .dump();
-}
-
-std::string EncodeControllers(const std::vector<std::string>& urls) {
-  json out = json::array();
-  for (const auto& u : urls) out.push_back(u);
-  return out.dump();
-}
-
-std::string EncodeRoots(const std::string& root, const std::vector<std::string>& signatures) {
-  return json::array({json{{"root", root}, {"signatures", signatures}}}).dump();
-}
-
-Result<PublishRequest> DecodePublish(const http::Request& req) {
-  auto body = ParseBody(req, "release");
-  if (!body) return std::unexpected(body.error());
-  PublishRequest out;
-  auto manifest = StringField(*body, "manifest", true, trust::kMaxManifestBytes + 1);
-  if (!manifest) return std::unexpected(manifest.error());
-  out.manifest = std::move(*manifest);
-  auto s = body->find("signatures");
-  if (s == body->end() || !s->is_array() || s->empty()) {
-    return Fail(ErrorCode::bad_request,
-                "field 'signatures' must be a non-empty array of .minisig texts");
-  }
-  for (const auto& sig : *s) {
-    if (!sig.is_string()) {
-      return Fail(ErrorCode::bad_request, "field 'signatures' must hold strings");
-    }
-    out.signatures.push_back(sig.get<std::string>());
-  }
-  return out;
+  auto decoded = KeptReport(report);
+  return decoded ? std::move(decoded->components) : std::vector<ComponentReport>{};
 }
 
 std::string EncodePublished(const PublishOutcome& o) {

@@ -1,7 +1,7 @@
-// The controller's side of the wire (docs/protocol.md): every request body it reads and every
-// JSON answer it writes, and nothing else. Decoders check what a client sent and name the field
-// that was wrong (bad_request); encoders write the exact documented shapes. The domain
-// (fleet, releases, rollouts) sees only the structs.
+// The controller's own bodies (docs/protocol.md): the admin API's requests and answers, and the
+// step from the protocol's check-in messages (common/protocol.hpp, which reads and writes them)
+// to what the fleet keeps. Decoders name the field that was wrong (bad_request); encoders write
+// the exact documented shapes. The domain (fleet, releases, rollouts) sees only the structs.
 #pragma once
 
 #include <string>
@@ -18,26 +18,18 @@ namespace steward::controller {
 
 inline constexpr std::size_t kMaxCheckinBody = 64 * 1024;
 
-// POST /v1/enroll in two steps, so that a bad enroll token is refused (401) before the other
-// fields are judged: the token, then the rest.
-Result<std::string> DecodeEnrollToken(const http::Request& req);
-Result<EnrollRequest> DecodeEnroll(const http::Request& req);
-std::string EncodeEnrollment(const Enrollment& enrolled);
+// The protocol's messages (common/protocol.hpp) read into, and written from, what the domain
+// keeps of them.
 
-// POST /v1/checkin. The caller checked the body size and the bearer token's presence.
+// POST /v1/checkin: the report as protocol::DecodeCheckinReport reads it, reduced to what the
+// fleet keeps. The caller checked the body size and the bearer token's presence.
 Result<CheckinReport> DecodeCheckin(const http::Request& req);
+// The answer, from the pieces the fleet keeps encoded (protocol::EncodedCheckinAnswer).
 std::string EncodeCheckinAnswer(const CheckinAnswer& answer);
-// The components of a stored report (NodeRecord::report); none when it does not parse.
+// The components of a stored report (NodeRecord::report); none when it does not decode.
 std::vector<ComponentReport> ComponentsOfReport(const std::string& report);
-// One release's entry in check-in answers.
-std::string EncodeOffer(const ReleaseRecord& release);
-// The `controllers` of check-in answers.
-std::string EncodeControllers(const std::vector<std::string>& urls);
-// The `roots` of check-in answers: the root's exact bytes and its signatures.
-std::string EncodeRoots(const std::string& root, const std::vector<std::string>& signatures);
 
-// POST and GET /v1/admin/releases.
-Result<PublishRequest> DecodePublish(const http::Request& req);
+// POST and GET /v1/admin/releases (the request is a protocol::SignedRelease).
 std::string EncodePublished(const PublishOutcome& outcome);
 std::string EncodeReleases(const std::vector<ReleaseRecord>& releases);
 

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
-#include "common/rfc3339.hpp"
+#include "common/protocol.hpp"
 #include "common/version.hpp"
 #include "updater/launcher.hpp"
 
@@ -20,31 +20,42 @@ using nlohmann::json;
 
 spdlog::logger& Log() { return log::Get("main"); }
 
-json ExitJson(const std::optional<ExitInfo>& e) {
-  if (!e) return nullptr;
-  return json{{"kind", ExitKindName(e->kind)},
-              {"code", e->code ? json(*e->code) : json(nullptr)},
-              {"signal", e->signal ? json(*e->signal) : json(nullptr)},
-              {"core_dumped", e->core_dumped},
-              {"oom", e->oom},
-              {"at", FormatRfc3339(e->at)}};
-}
-
-json OrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
-
-json UpdateJson(const TxnView& t) {
+// The status document keeps milliseconds: enough for people, and stable in tests.
+protocol::UpdateStatus UpdateOf(const TxnView& t) {
   auto seconds = [](Duration d) {
     return std::round(std::chrono::duration<double>(d).count() * 1000.0) / 1000.0;
   };
-  return json{{"id", t.id},
-              {"from", OrNull(t.from_version)},
-              {"to", OrNull(t.to_version)},
-              {"state", TxnStateName(t.state)},
-              {"result", t.result ? json(UpdateResultName(*t.result)) : json(nullptr)},
-              {"error_code", OrNull(t.error_code)},
-              {"error", OrNull(t.error)},
-              {"healthy_s", seconds(t.healthy)},
-              {"grace_s", seconds(t.grace)}};
+  return protocol::UpdateStatus{t.id,
+                                t.from_version,
+                                t.to_version,
+                                std::string(TxnStateName(t.state)),
+                                t.result,
+                                t.error_code,
+                                t.error,
+                                seconds(t.healthy),
+                                seconds(t.grace)};
+}
+
+protocol::ComponentStatus ComponentOf(const UnitStatus& u,
+                                      const std::map<std::string, TxnView>& updates) {
+  protocol::ComponentStatus out;
+  out.name = u.name;
+  out.state = UnitStateName(u.state);
+  if (u.pid > 0) out.pid = static_cast<int>(u.pid);
+  out.desired_state = DesiredStateName(u.desired);
+  out.running_version = u.running_version;
+  out.installed_version = u.installed_version;
+  out.previous_version = u.previous_version;
+  if (u.last_exit) out.last_exit = static_cast<const protocol::ExitInfo&>(*u.last_exit);
+  out.restarts = u.restarts;
+  out.consecutive_failures = u.consecutive_failures;
+  out.crash_loop = u.crash_loop;
+  out.status = u.status_text;
+  out.last_error = u.last_error;
+  if (auto update = updates.find(u.name); update != updates.end()) {
+    out.update = UpdateOf(update->second);
+  }
+  return out;
 }
 
 }  // namespace
@@ -52,52 +63,23 @@ json UpdateJson(const TxnView& t) {
 std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view state,
                        const std::map<std::string, TxnView>& updates,
                        const std::optional<CheckinFacts>& checkin) {
-  json list = json::array();
-  for (const auto& u : units) {
-    auto update = updates.find(u.name);
-    list.push_back(
-        json{{"name", u.name},
-             {"state", UnitStateName(u.state)},
-             {"pid", u.pid > 0 ? json(u.pid) : json(nullptr)},
-             {"desired_state", DesiredStateName(u.desired)},
-             {"running_version", OrNull(u.running_version)},
-             {"installed_version", OrNull(u.installed_version)},
-             {"previous_version", OrNull(u.previous_version)},
-             {"last_exit", ExitJson(u.last_exit)},
-             {"restarts", u.restarts},
-             {"consecutive_failures", u.consecutive_failures},
-             {"crash_loop", u.crash_loop},
-             {"status", u.status_text},
-             {"last_error", OrNull(u.last_error)},
-             {"update", update != updates.end() ? UpdateJson(update->second) : json(nullptr)}});
-  }
-  json updater{{"version", BuildVersion()}, {"state", state}};
+  protocol::StatusDocument doc;
+  doc.updater = {std::string(BuildVersion()), std::string(state), std::nullopt};
   if (auto self = updates.find(std::string(kUpdaterComponent)); self != updates.end()) {
-    updater["update"] = UpdateJson(self->second);
+    doc.updater.update = UpdateOf(self->second);
   }
-  json doc{{"updater", updater}, {"components", list}};
+  for (const auto& u : units) doc.components.push_back(ComponentOf(u, updates));
   if (checkin) {
-    doc["checkin"] = json{{"count", checkin->count},
-                          {"last_at", OrNull(checkin->last_at)},
-                          {"last_error", OrNull(checkin->last_error)},
-                          {"controller", OrNull(checkin->controller)}};
+    doc.checkin = protocol::CheckinStatus{checkin->count, checkin->last_at, checkin->last_error,
+                                          checkin->controller};
   }
-  return doc.dump();
+  return protocol::Encode(doc);
 }
 
 Result<OfferedRelease> ParseApply(const std::string& component, const std::string& body) {
-  const json j = json::parse(body, nullptr, false);
-  if (!j.is_object() || !j.contains("manifest") || !j["manifest"].is_string() ||
-      !j.contains("signatures") || !j["signatures"].is_array()) {
-    return Fail(ErrorCode::bad_request,
-                "expected {\"manifest\": \"<signed bytes>\", \"signatures\": [\"<minisig>\"…]}");
-  }
-  OfferedRelease r{component, j["manifest"].get<std::string>(), {}};
-  for (const auto& s : j["signatures"]) {
-    if (!s.is_string()) return Fail(ErrorCode::bad_request, "signatures must be strings");
-    r.signatures.push_back(s.get<std::string>());
-  }
-  return r;
+  auto release = protocol::DecodeSignedRelease(body);
+  if (!release) return std::unexpected(release.error());
+  return OfferedRelease{component, std::move(release->manifest), std::move(release->signatures)};
 }
 
 LocalApi::LocalApi(std::string config_path, Post post, Daemon& daemon)

@@ -23,9 +23,9 @@
 
 namespace steward::updater {
 
-// The local API's JSON for a status request (also what `status --json` prints): the one place
-// the status document is encoded. `updates` gives each component's open or last update
-// transaction, when it has one.
+// The local API's JSON for a status request (also what `status --json` prints): the daemon's
+// view as a protocol::StatusDocument, which common/protocol encodes. `updates` gives each
+// component's open or last update transaction, when it has one.
 std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view state,
                        const std::map<std::string, TxnView>& updates = {},
                        const std::optional<CheckinFacts>& checkin = std::nullopt);
@@ -70,7 +70,7 @@ class LocalApi {
   std::atomic<bool> serving_{false};
 };
 
-// An `apply` request: {"manifest": "<exact signed bytes>", "signatures": ["<.minisig text>"…]}.
+// An `apply` request, a protocol::SignedRelease: at least one signature, else bad_request.
 Result<OfferedRelease> ParseApply(const std::string& component, const std::string& body);
 
 }  // namespace steward::updater

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/protocol.hpp"
 #include "controller/wire.hpp"
 #include "tests/unit/controller/domain.hpp"
 
@@ -121,6 +122,14 @@ TEST(Fleet, CheckinAnswerOffersWhatTheRolloutChoosesWithTheNodesFlags) {
   EXPECT_EQ(wire["releases"][0]["version"], "2.0.0");
   EXPECT_EQ(wire["releases"][0]["manifest"], "manifest of 2");
   EXPECT_EQ(wire["roots"], json::array());
+  // Written from the cached pieces, the answer is what a node's protocol decoder reads.
+  const auto decoded = protocol::DecodeCheckinAnswer(EncodeCheckinAnswer(*answer));
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  ASSERT_EQ(decoded->releases.size(), 1u);
+  EXPECT_EQ(decoded->releases[0],
+            (protocol::ReleaseOffer{"agent", "manifest of 2", {"sig"}, "stable", "2.0.0"}));
+  EXPECT_EQ(decoded->controllers, std::vector<std::string>{"http://self:1"});
+  EXPECT_EQ(decoded->checkin_interval_s, 42);
 
   // On the target, it stays there.
   answer = Checkin(d.fleet, node, {Component("agent", "2.0.0")});

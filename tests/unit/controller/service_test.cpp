@@ -23,6 +23,35 @@ http::Request Post(std::string path, std::string body, std::string bearer = "") 
   return r;
 }
 
+// The enroll token is judged before the rest of the request: a stranger's malformed request
+// is 401, and only a holder of the token learns what a request must hold (400).
+ServiceOptions EnrollOptions() {
+  ServiceOptions opt;
+  opt.enroll_tokens = {"enroll-token-0123456789"};
+  return opt;
+}
+
+TEST(ControllerService, EnrollRefusesABadTokenBeforeJudgingTheOtherFields) {
+  FakeStore store;
+  FakeClock clock;
+  auto service = Service::Create(store, clock, EnrollOptions());
+  ASSERT_TRUE(service);
+  auto router = (*service)->MakeRouter();
+  auto enroll = [&](std::string body) {
+    auto req = Post("/v1/enroll", std::move(body));
+    return router.Dispatch(req);
+  };
+  auto res = enroll(R"({"hostname":5})");
+  EXPECT_EQ(res.status, 401) << res.body;
+  res = enroll(R"({"enroll_token":"wrong","hostname":5})");
+  EXPECT_EQ(res.status, 401) << res.body;
+  res = enroll(R"({"enroll_token":"enroll-token-0123456789"})");
+  EXPECT_EQ(res.status, 400) << res.body;
+  EXPECT_EQ(json::parse(res.body)["error"]["code"], "bad_request");
+  EXPECT_NE(res.body.find("'hostname'"), std::string::npos) << res.body;
+  EXPECT_TRUE(store.saved.empty());
+}
+
 TEST(ControllerService, CheckinIsAnsweredFromMemory) {
   FakeStore store;
   FakeClock clock;
@@ -120,8 +149,7 @@ TEST(ControllerService, FlagsAreWrittenThroughAndAnsweredFromMemory) {
 TEST(ControllerService, NodeEnrolledThroughAPeerIsFoundInTheStore) {
   FakeStore store;
   FakeClock clock;
-  ServiceOptions opt;
-  opt.enroll_tokens = {"enroll-token-0123456789"};
+  const auto opt = EnrollOptions();
   auto first = Service::Create(store, clock, opt);
   auto second = Service::Create(store, clock, opt);
   ASSERT_TRUE(first && second);

@@ -100,7 +100,8 @@ TEST_F(Api, ApplyHandsTheSignedReleaseOn) {
 
 TEST_F(Api, ApplyRefusesAMalformedBodyBeforeReachingTheLoop) {
   for (const char* body :
-       {"not json", R"({"manifest":"m"})", R"({"manifest":"m","signatures":[1]})"}) {
+       {"not json", R"({"manifest":"m"})", R"({"manifest":"m","signatures":[1]})",
+        R"({"manifest":"m","signatures":[]})"}) {
     auto r = Call("POST", "/v1/components/agent/apply", body);
     EXPECT_EQ(r.status, 400) << body;
     EXPECT_EQ(ErrorCodeOf(r), "bad_request") << body;
@@ -110,11 +111,11 @@ TEST_F(Api, ApplyRefusesAMalformedBodyBeforeReachingTheLoop) {
 
 TEST_F(Api, ARefusedOfferIs422AndAnUnknownComponent404) {
   daemon.apply_answer = Fail(ErrorCode::sig_invalid, "signature does not match");
-  auto r = Call("POST", "/v1/components/agent/apply", R"({"manifest":"m","signatures":[]})");
+  auto r = Call("POST", "/v1/components/agent/apply", R"({"manifest":"m","signatures":["s"]})");
   EXPECT_EQ(r.status, 422);
   EXPECT_EQ(ErrorCodeOf(r), "sig_invalid");
   daemon.apply_answer = Fail(ErrorCode::unknown_component, "no component nope");
-  r = Call("POST", "/v1/components/nope/apply", R"({"manifest":"m","signatures":[]})");
+  r = Call("POST", "/v1/components/nope/apply", R"({"manifest":"m","signatures":["s"]})");
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(ErrorCodeOf(r), "unknown_component");
 }
