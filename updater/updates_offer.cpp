@@ -118,11 +118,19 @@ Updates::Checked Updates::Admit(const ComponentConfig& c, Accepted a,
   auto bad = journal_.BadReason(c.name, a.version);
   if (!bad) return std::unexpected(bad.error());
   if (*bad) {
-    return Refuse(c,
-                  Error{ErrorCode::version_bad,
-                        "version " + a.version + " was rolled back here (" + **bad +
-                            "); it is not retried until a newer release, or an operator clears it"},
-                  a.version);
+    Error e{ErrorCode::version_bad,
+            "version " + a.version + " was rolled back here (" + **bad +
+                "); it is not retried until a newer release, or an operator clears it"};
+    // Offered again the version it just rolled back from (an answer to a check-in sent before
+    // the rollback ended): the report stays the rollback, which the controller counts towards
+    // the halt, instead of a refusal that would hide it.
+    auto last = journal_.Last(c.name);
+    if (last && *last && (*last)->to_version == a.version &&
+        (*last)->result == UpdateResult::rolled_back) {
+      refused_.erase(c.name);
+      return std::unexpected(std::move(e));
+    }
+    return Refuse(c, std::move(e), a.version);
   }
   return a;
 }

@@ -205,6 +205,9 @@ TEST_F(UpdatesTest, AStartFailureInTheGateRollsBackAndMarksTheVersionBad) {
   EXPECT_EQ(Last().result, UpdateResult::rolled_back);
   EXPECT_EQ(sup->Status()[0].installed_version, "1.0.0");
   EXPECT_EQ(Offer("1.1.0", 2), "version_bad");
+  // The repeat offer does not hide the rollback from the next check-in's report.
+  EXPECT_EQ(Last().result, UpdateResult::rolled_back);
+  EXPECT_EQ(Last().to_version, "1.1.0");
   EXPECT_EQ(Offer("1.2.0", 3), "started");  // a newer release is tried
 }
 
