@@ -13,6 +13,21 @@ json Agent(const std::string& running, const json& last_update = nullptr) {
   return json::array({Controller::Component("agent", "stable", running, last_update)});
 }
 
+// Starts `c` with agent 1.0.0 and 2.0.0 published and 2.0.0 rolled out to every node.
+void RollOut2(Controller& c) {
+  c.Start();
+  c.PublishVersion("agent", "stable", "1.0.0", 1);
+  c.PublishVersion("agent", "stable", "2.0.0", 2);
+  ASSERT_EQ(
+      c.Admin("PUT", "rollouts/agent/stable", json{{"version", "2.0.0"}, {"percent", 100}}).status,
+      200);
+}
+
+// A node's last update from 1.0.0 to 2.0.0 as it reports it.
+json Update(const std::string& result, const std::string& error_code = "") {
+  return json{{"from", "1.0.0"}, {"to", "2.0.0"}, {"result", result}, {"error_code", error_code}};
+}
+
 TEST(ControllerRollout, MinimumVersionComesFirst) {
   Controller c;
   c.Start();
@@ -87,26 +102,18 @@ TEST(ControllerRollout, PercentPicksAStableShareAndPauseStopsIt) {
 
 TEST(ControllerRollout, HaltsItselfWhenTooManyRollBack) {
   Controller c("[rollout]\nhalt_rollback_rate = 0.25\nhalt_min_attempts = 4\n");
-  c.Start();
-  c.PublishVersion("agent", "stable", "1.0.0", 1);
-  c.PublishVersion("agent", "stable", "2.0.0", 2);
-  ASSERT_EQ(
-      c.Admin("PUT", "rollouts/agent/stable", json{{"version", "2.0.0"}, {"percent", 100}}).status,
-      200);
-  auto ok = [](const std::string& result) {
-    return json{{"from", "1.0.0"}, {"to", "2.0.0"}, {"result", result}, {"error_code", ""}};
-  };
+  ASSERT_NO_FATAL_FAILURE(RollOut2(c));
   std::vector<Node> nodes;
   for (int i = 0; i < 5; ++i) nodes.push_back(c.Enroll("m" + std::to_string(i)));
-  c.Checkin(nodes[0], Agent("2.0.0", ok("committed")));
-  c.Checkin(nodes[1], Agent("1.0.0", ok("rolled_back")));
-  c.Checkin(nodes[1], Agent("1.0.0", ok("rolled_back")));  // the same report twice counts once
-  c.Checkin(nodes[2], Agent("2.0.0", ok("committed")));
+  c.Checkin(nodes[0], Agent("2.0.0", Update("committed")));
+  c.Checkin(nodes[1], Agent("1.0.0", Update("rolled_back")));
+  c.Checkin(nodes[1], Agent("1.0.0", Update("rolled_back")));  // the same report twice counts once
+  c.Checkin(nodes[2], Agent("2.0.0", Update("committed")));
   auto before = c.Admin("GET", "rollouts");
   EXPECT_EQ(before.body["rollouts"][0]["paused"], false) << before.raw;
   EXPECT_EQ(before.body["rollouts"][0]["update_attempts"], 3);
   // 4th attempt, 2 of 4 rolled back: 50 % > 25 %.
-  c.Checkin(nodes[3], Agent("1.0.0", ok("rolled_back")));
+  c.Checkin(nodes[3], Agent("1.0.0", Update("rolled_back")));
   auto after = c.Admin("GET", "rollouts");
   ASSERT_EQ(after.body["rollouts"][0]["paused"], true) << after.raw;
   const std::string why = after.body["rollouts"][0]["halt_reason"];
@@ -179,20 +186,12 @@ TEST(ControllerMembership, CheckinListsEveryLiveController) {
 // "in_progress"), then reports the rollback. The rollback must count, and halt the rollout.
 TEST(ControllerRollout, AnUpdateReportedInProgressThenRolledBackCounts) {
   Controller c("[rollout]\nhalt_rollback_rate = 0.5\nhalt_min_attempts = 2\n");
-  c.Start();
-  c.PublishVersion("agent", "stable", "1.0.0", 1);
-  c.PublishVersion("agent", "stable", "2.0.0", 2);
-  ASSERT_EQ(
-      c.Admin("PUT", "rollouts/agent/stable", json{{"version", "2.0.0"}, {"percent", 100}}).status,
-      200);
-  auto report = [](const std::string& result, const std::string& code) {
-    return json{{"from", "1.0.0"}, {"to", "2.0.0"}, {"result", result}, {"error_code", code}};
-  };
+  ASSERT_NO_FATAL_FAILURE(RollOut2(c));
   std::vector<Node> nodes;
   for (int i = 0; i < 2; ++i) nodes.push_back(c.Enroll("m" + std::to_string(i)));
   for (auto& n : nodes) {
-    c.Checkin(n, Agent("1.0.0", report("in_progress", "")));
-    c.Checkin(n, Agent("1.0.0", report("rolled_back", "health_gate_failed")));
+    c.Checkin(n, Agent("1.0.0", Update("in_progress")));
+    c.Checkin(n, Agent("1.0.0", Update("rolled_back", "health_gate_failed")));
   }
   const auto r = c.Admin("GET", "rollouts");
   EXPECT_EQ(r.body["rollouts"][0]["rolled_back"], 2) << r.raw;
