@@ -33,7 +33,7 @@ Supervisor::Supervisor(const Config& config, std::string notify_dir, Deps deps)
     : config_(config), notify_dir_(std::move(notify_dir)), deps_(std::move(deps)) {
   for (const auto& c : config_.components) {
     auto u = std::make_unique<Unit>();
-    u->cfg = &c;
+    u->cfg = std::make_shared<const ComponentConfig>(c);
     u->desired = c.desired;
     u->uid = OwnUserId();
     units_.push_back(std::move(u));
@@ -126,6 +126,7 @@ void Supervisor::ProbeResult(std::string_view name, std::uint64_t generation, bo
 }
 
 void Supervisor::Tick() {
+  DropRemoved();
   const MonoTime now = deps_.clock.Monotonic();
   for (int round = 0; round < 16; ++round) {
     bool fired = false;
