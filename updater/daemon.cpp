@@ -375,8 +375,7 @@ void Daemon::OnSignal(const DaemonSignal& signal) {
 // to a component whose update is under way refuses the whole reload, so it never half-applies.
 Result<std::string> Daemon::Reload() {
   auto refuse = [&](const Error& e) -> Result<std::string> {
-    Log().error("configuration reload refused: {}; the running configuration is kept",
-                e.message);
+    Log().error("configuration reload refused: {}; the running configuration is kept", e.message);
     return std::unexpected(e);
   };
   if (stopping_ || reexec_) {
@@ -453,7 +452,8 @@ void Daemon::ApplyReload(const Config& next, const ReloadPlan& plan) {
 // on their own threads; a check-in follows at once, with the new seeds.
 void Daemon::ReloadController() {
   checkin_->SetInterval(config_.controller->checkin_interval);
-  checkins_.Post([this, config = config_] { client_.emplace(config, std::string(BuildVersion())); });
+  checkins_.Post(
+      [this, config = config_] { client_.emplace(config, std::string(BuildVersion())); });
   downloads_.Post([this, options = DownloadOptions()] {
     fetch_options_ = options;
     fetcher_.reset();

@@ -39,8 +39,8 @@ Result<void> Supervisor::LoadUnit(Unit& u) {
   u.streak.recent.assign(failures->begin(), failures->end());
   u.streak.crash_loop = u.streak.InCrashLoop(deps_.clock.Now(), *u.cfg);
   if (u.streak.crash_loop) {
-    Log().error("component={} crash_loop=true failures={} within {} (from before this start)",
-                name, u.cfg->crash_loop_failures, FormatDuration(u.cfg->crash_loop_window));
+    Log().error("component={} crash_loop=true failures={} within {} (from before this start)", name,
+                u.cfg->crash_loop_failures, FormatDuration(u.cfg->crash_loop_window));
   }
   ResolveUser(u);
   return {};
