@@ -169,8 +169,15 @@ void Supervisor::Release(std::string_view name, bool restart) {
   Log().info("component={} released after an update; desired={}", name,
              DesiredStateName(u->desired));
   // Back toward the desired state: nothing to bring back when that is "stopped" or when the
-  // updater itself is stopping.
-  if (u->desired != DesiredState::running || shutting_down_) return;
+  // updater itself is stopping. A node stopped by its operator stays stopped, but once an
+  // update has put a version in place it is no longer "not installed".
+  if (u->desired != DesiredState::running || shutting_down_) {
+    std::error_code ec;
+    if (u->state == UnitState::not_installed && fs::exists(ProgramPath(*u), ec)) {
+      SetState(*u, UnitState::stopped);
+    }
+    return;
+  }
   Dispatch(*u, Event{restart ? Ev::release_restart : Ev::release});
 }
 

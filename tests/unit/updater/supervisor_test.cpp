@@ -428,6 +428,28 @@ TEST_F(SupervisorTest, ManagedComponentWithoutInstallIsNotInstalledNotALoop) {
   EXPECT_EQ(Status("agent").installed_version, "1.2.3");
 }
 
+TEST_F(SupervisorTest, AFirstInstallIntoAStoppedNodeMakesItStoppedNotNotInstalled) {
+  ComponentConfig c;
+  c.name = "agent";
+  c.binary = "steward-agent";
+  config.components.push_back(c);
+  Make().StartAll();
+  ASSERT_TRUE(sup->Command("agent", "stop"));
+  EXPECT_EQ(Status("agent").state, UnitState::not_installed);
+  sup->Hold("agent");
+  sup->Release("agent");
+  EXPECT_EQ(Status("agent").state, UnitState::not_installed) << "the update installed nothing";
+  const auto vdir = dir.path() / "components/agent/versions/1.2.3-0a1b2c3d";
+  std::filesystem::create_directories(vdir);
+  { std::ofstream(vdir / "steward-agent") << "x"; }
+  std::filesystem::create_symlink(vdir, dir.path() / "components/agent/current");
+  sup->Hold("agent");
+  sup->Release("agent");
+  EXPECT_EQ(Status("agent").state, UnitState::stopped);
+  EXPECT_EQ(Status("agent").installed_version, "1.2.3");
+  EXPECT_TRUE(launcher.specs.empty()) << "it stays stopped";
+}
+
 TEST_F(SupervisorTest, SpawnFailureIsAStartFailureRetriedNoFasterThanASecond) {
   Add("a").restart_delay = 0s;
   launcher.fail_next = true;
