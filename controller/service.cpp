@@ -44,7 +44,26 @@ class ServiceImpl final : public Service {
                {opt_.checkin_interval_s, opt_.roots_json}) {}
 
   Result<void> Load() {
+    // The generation first: a change made while loading is loaded again by the next Sync.
+    auto generation = store_.Generation();
+    if (!generation) return std::unexpected(generation.error());
+    generation_ = *generation;
     if (auto r = fleet_.Load(); !r) return r;
+    return LoadShared();
+  }
+
+  Result<bool> Sync() override {
+    auto generation = store_.Generation();
+    if (!generation) return std::unexpected(generation.error());
+    if (*generation == generation_) return false;
+    generation_ = *generation;
+    if (auto r = LoadShared(); !r) return std::unexpected(r.error());
+    return true;
+  }
+
+  // What another controller sharing the store may change: releases, rollouts, flags. Nodes are
+  // looked up in the store when a check-in shows a token this controller does not know.
+  Result<void> LoadShared() {
     if (auto r = releases_.Load(); !r) return r;
     if (auto r = rollouts_.Load(); !r) return r;
     return flags_.Load();
@@ -294,6 +313,7 @@ class ServiceImpl final : public Service {
 
   Store& store_;
   ServiceOptions opt_;
+  std::int64_t generation_ = 0;  // the store's, when releases, rollouts and flags were loaded
   Membership membership_;
   HttpArtifactProbe probe_;
   Flags flags_;

@@ -126,6 +126,10 @@ class Store {
   virtual Result<void> Heartbeat(const std::string& url, std::int64_t now) = 0;
   virtual Result<std::vector<Member>> ListMembers(std::int64_t since) = 0;
 
+  // A number that changes whenever a release, rollout or flag is written, by this controller
+  // or by another one sharing the store: replicas compare it to see that they must reload.
+  virtual Result<std::int64_t> Generation() = 0;
+
   // The store answers (for /readyz).
   virtual Result<void> Ping() = 0;
   // Makes every queued write durable.
