@@ -105,6 +105,7 @@ class ServerImpl final : public Server {
     for (auto& t : threads_) {
       if (t.joinable()) t.join();
     }
+    shared_->JoinBlocking();
     if constexpr (std::is_same_v<Protocol, asio::local::stream_protocol>)
       ::unlink(address_.c_str());
   }

@@ -46,10 +46,23 @@ struct Shared {
   // the one it started with (it holds a reference).
   std::mutex tls_mu;
   std::shared_ptr<ssl::context> tls;
+  // Response::Later's work; made at its first use (most servers never need it).
+  std::mutex blocking_mu;
+  std::unique_ptr<asio::thread_pool> blocking;
 
   std::shared_ptr<ssl::context> Tls() {
     std::lock_guard lock(tls_mu);
     return tls;
+  }
+  asio::thread_pool& Blocking() {
+    std::lock_guard lock(blocking_mu);
+    if (!blocking) blocking = std::make_unique<asio::thread_pool>(2);
+    return *blocking;
+  }
+  // Waits for the work under way; its answers are dropped once the connections are gone.
+  void JoinBlocking() {
+    std::lock_guard lock(blocking_mu);
+    if (blocking) blocking->join();
   }
 };
 
@@ -221,8 +234,30 @@ class Session final : public SessionBase,
       log::Get("http").error("handler for {} {} threw: {}", req.method, req.path, e.what());
       res = Response::Error(500, ErrorCode::internal, "internal error");
     }
+    if (res.later) return RunLater(std::move(res.later), head);
     if (res.file.empty()) return Write(std::move(res), head);
     WriteFile(std::move(res), req.Header("range"), head);
+  }
+
+  // The work runs on the blocking pool; its answer is written back on the connection's own
+  // executor, where nothing else of this connection runs meanwhile (no read is pending).
+  void RunLater(std::function<Response()> work, bool head) {
+    asio::post(
+        shared_->Blocking(), [self = this->shared_from_this(), work = std::move(work), head] {
+          Response res;
+          try {
+            res = work();
+          } catch (const std::exception& e) {
+            log::Get("http").error("deferred handler threw: {}", e.what());
+            res = Response::Error(500, ErrorCode::internal, "internal error");
+          }
+          if (res.later || !res.file.empty()) {
+            res = Response::Error(500, ErrorCode::internal, "internal error: a deferred answer");
+          }
+          asio::post(self->stream_.get_executor(), [self, res = std::move(res), head]() mutable {
+            self->Write(std::move(res), head);
+          });
+        });
   }
 
   template <class Message>

@@ -235,18 +235,22 @@ class ServiceImpl final : public Service {
 
   // ---- admin: releases -----------------------------------------------------------------------
 
-  // The probe of the artifacts runs on this server thread: handlers answer synchronously
-  // (common/http_server.hpp), and the answer says whether the artifacts were reachable.
+  // Publishing probes the release's artifact URLs, which can take seconds: off the threads
+  // that answer check-ins.
   http::Response PublishRelease(const http::Request& req) {
     auto request = protocol::DecodeSignedRelease(req.body);
-    auto outcome = request ? releases_.Publish(*request)
-                           : Result<PublishOutcome>(std::unexpected(request.error()));
-    if (!outcome) {
-      log::Get("controller").warn("release refused: {}", outcome.error().ToString());
-      return http::Response::FromError(outcome.error());
-    }
-    if (outcome->published) ++published_;
-    return http::Response::Json(outcome->published ? 201 : 200, EncodePublished(*outcome));
+    if (!request) return ReleaseRefused(request.error());
+    return http::Response::Later([this, request = std::move(*request)] {
+      auto outcome = releases_.Publish(request);
+      if (!outcome) return ReleaseRefused(outcome.error());
+      if (outcome->published) ++published_;
+      return http::Response::Json(outcome->published ? 201 : 200, EncodePublished(*outcome));
+    });
+  }
+
+  static http::Response ReleaseRefused(const Error& e) {
+    log::Get("controller").warn("release refused: {}", e.ToString());
+    return http::Response::FromError(e);
   }
 
   http::Response ListReleases(const http::Request& req) {
