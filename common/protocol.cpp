@@ -74,11 +74,13 @@ Result<std::optional<ExitInfo>> ReadOptionalExit(const Reader& r, std::string_vi
 
 json UpdateReportJson(const std::optional<UpdateReport>& u) {
   if (!u) return nullptr;
-  return json{{"from", u->from},
-              {"to", u->to},
-              {"result", u->result ? UpdateResultName(*u->result) : kInProgress},
-              {"error_code", u->error_code},
-              {"error", u->error}};
+  json out{{"from", u->from},
+           {"to", u->to},
+           {"result", u->result ? UpdateResultName(*u->result) : kInProgress},
+           {"error_code", u->error_code},
+           {"error", u->error}};
+  if (!u->superseded.empty()) out["superseded"] = u->superseded;
+  return out;
 }
 
 // The controller keeps at most this much of each reported update field.
@@ -92,6 +94,7 @@ Result<std::optional<UpdateReport>> ReadUpdateReport(const Reader& r) {
   STEWARD_READ(result, r.String("result", false, kMaxUpdateField));
   STEWARD_READ(u.error_code, r.String("error_code", false, kMaxUpdateField));
   STEWARD_READ(u.error, r.String("error"));
+  STEWARD_READ(u.superseded, r.String("superseded", false, kMaxUpdateField));
   if (result != kInProgress) {
     u.result = UpdateResultFromName(result);
     if (!u.result) return std::optional<UpdateReport>();  // null, or a newer peer's result
@@ -109,7 +112,8 @@ json UpdateStatusJson(const std::optional<UpdateStatus>& t) {
               {"error_code", OrNull(t->error_code)},
               {"error", OrNull(t->error)},
               {"healthy_s", t->healthy_s},
-              {"grace_s", t->grace_s}};
+              {"grace_s", t->grace_s},
+              {"superseded", OrNull(t->superseded)}};
 }
 
 Result<std::optional<UpdateStatus>> ReadUpdateStatus(const Reader& parent, std::string_view key) {
@@ -130,6 +134,7 @@ Result<std::optional<UpdateStatus>> ReadUpdateStatus(const Reader& parent, std::
   STEWARD_READ(t.error, r.String("error"));
   STEWARD_READ(t.healthy_s, r.Number("healthy_s"));
   STEWARD_READ(t.grace_s, r.Number("grace_s"));
+  STEWARD_READ(t.superseded, r.String("superseded"));
   if (!result.empty()) {
     t.result = UpdateResultFromName(result);
     if (!t.result) return std::optional<UpdateStatus>();  // a newer updater's result

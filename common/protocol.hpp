@@ -90,6 +90,9 @@ struct UpdateReport {
   std::optional<UpdateResult> result;  // nullopt: still open, "in_progress" on the wire
   std::string error_code;              // ErrorCodeName(...), "" when none
   std::string error;
+  // The version this update replaced before it ever ran (a stopped node's unverified update
+  // superseded by a newer release); "" when none. On the wire only when set.
+  std::string superseded;
   bool operator==(const UpdateReport&) const = default;
 };
 
@@ -193,6 +196,7 @@ struct UpdateStatus {
   std::optional<UpdateResult> result;  // null while open
   std::string error_code, error;       // null when ""
   double healthy_s = 0, grace_s = 0;
+  std::string superseded;  // as in UpdateReport; null when ""
   bool operator==(const UpdateStatus&) const = default;
 };
 

@@ -16,7 +16,7 @@ namespace {
 // The columns of a txn row, in the order ReadTxn reads them.
 constexpr std::string_view kTxnColumns =
     "id, component, channel, from_version, from_dir, prev_dir, to_version, to_dir, manifest, "
-    "signatures, state, healthy_ms, result, error_code, error, swaps";
+    "signatures, state, healthy_ms, result, error_code, error, swaps, superseded";
 
 JournaledTxn ReadTxn(const sqlite::Stmt& q) {
   JournaledTxn j;
@@ -47,6 +47,7 @@ JournaledTxn ReadTxn(const sqlite::Stmt& q) {
   t.view.error_code = q.Text(13);
   t.view.error = q.Text(14);
   t.swaps = q.Int(15);
+  t.view.superseded = q.Text(16);
   return j;
 }
 
@@ -57,14 +58,14 @@ std::int64_t Millis(Duration d) {
 }  // namespace
 
 UpdateReport TxnView::Report() const {
-  return UpdateReport{from_version, to_version, result, error_code, error};
+  return UpdateReport{from_version, to_version, result, error_code, error, superseded};
 }
 
 Result<std::int64_t> Journal::Begin(const TxnRecord& t, WallTime now) {
   auto ins = db_.db().Prepare(
       "INSERT INTO txn(component, channel, from_version, from_dir, prev_dir, to_version, "
-      "to_dir, manifest, signatures, state, started_at_ms, updated_at_ms) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)");
+      "to_dir, manifest, signatures, state, started_at_ms, updated_at_ms, superseded) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)");
   if (!ins) return std::unexpected(ins.error());
   ins->Bind(1, t.view.component)
       .Bind(2, t.channel)
@@ -76,7 +77,8 @@ Result<std::int64_t> Journal::Begin(const TxnRecord& t, WallTime now) {
       .Bind(8, t.manifest)
       .Bind(9, json(t.signatures).dump())
       .Bind(10, TxnStateName(t.view.state))
-      .Bind(11, ToMillis(now));
+      .Bind(11, ToMillis(now))
+      .Bind(12, t.view.superseded);
   if (auto r = ins->Run(); !r) return std::unexpected(r.error());
   return db_.db().LastInsertRowid();
 }

@@ -36,8 +36,9 @@ struct TxnView {
   TxnState state = TxnState::fetching;
   std::optional<UpdateResult> result;  // nullopt while open
   std::string error_code, error;
-  Duration healthy{};  // accumulated healthy runtime
-  Duration grace{};    // from the configuration, not journaled
+  Duration healthy{};      // accumulated healthy runtime
+  Duration grace{};        // from the configuration, not journaled
+  std::string superseded;  // the unverified version this one replaced before it ran
 
   UpdateReport Report() const;
 };

@@ -33,7 +33,8 @@ protocol::UpdateStatus UpdateOf(const TxnView& t) {
                                 t.error_code,
                                 t.error,
                                 seconds(t.healthy),
-                                seconds(t.grace)};
+                                seconds(t.grace),
+                                t.superseded};
 }
 
 protocol::ComponentStatus ComponentOf(const UnitStatus& u,

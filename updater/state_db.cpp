@@ -89,7 +89,13 @@ constexpr std::string_view kMigration3 = R"sql(
 ALTER TABLE txn ADD COLUMN swaps INTEGER NOT NULL DEFAULT 0;
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kMigration1, kMigration2, kMigration3};
+// Supersede: the version a transaction replaced before that one ever ran (reported at check-in).
+constexpr std::string_view kMigration4 = R"sql(
+ALTER TABLE txn ADD COLUMN superseded TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations = {kMigration1, kMigration2, kMigration3,
+                                                         kMigration4};
 
 // Rows kept per component; older exits are deleted every kTrimEvery exits (of any component),
 // so a component has at most kHistoryKept + kTrimEvery rows.

@@ -179,6 +179,7 @@ std::unique_ptr<Updates::Txn> Updates::NewTxn(const ComponentConfig& c,
     // kept (current, previous and the version installed are the disk budget).
     t->from_dir = over->from_dir;
     t->view.state = TxnState::staged;  // installed and verified by the fetch just done
+    t->view.superseded = over->view.to_version;
   }
   t->view.from_version = VersionOfDir(t->from_dir);
   return t;

@@ -234,10 +234,9 @@ class Supersede : public Update {
   }
   bool WaitUnverified(const std::string& version) {
     return updater_.WaitUnit("agent", [&](const json& u) {
-      // "not_installed" after a first install into a stopped node (the supervisor rechecks
-      // at its start), "stopped" otherwise.
+      // "stopped" also after a first install into a stopped node.
       return u["update"]["to"] == version && u["update"]["state"] == "verifying" &&
-             (u["state"] == "stopped" || u["state"] == "not_installed");
+             u["state"] == "stopped";
     });
   }
   // Stopped on 1.2.0, unverified; 1.0.0 the rollback target; nothing else on disk.
@@ -246,6 +245,7 @@ class Supersede : public Update {
     EXPECT_EQ(u["installed_version"], "1.2.0") << u.dump();
     EXPECT_EQ(u["previous_version"], "1.0.0") << u.dump();
     EXPECT_EQ(u["update"]["from"], "1.0.0") << u.dump();
+    EXPECT_EQ(u["update"]["superseded"], "1.1.0") << u.dump();
     EXPECT_TRUE(u["update"]["result"].is_null()) << u.dump();
     EXPECT_EQ(VersionDirs(), (std::set<std::string>{LinkDir(updater::Pointer::current),
                                                     LinkDir(updater::Pointer::previous)}));
