@@ -113,8 +113,8 @@ void WaveState::Seen(const std::string& node_id, std::int64_t now, bool crash_lo
   }
 }
 
-void WaveState::Reported(const std::string& node_id, Outcome outcome, const WaveLimits&,
-                         const HaltRule& rule, WaveEvent& event) {
+void WaveState::Reported(const std::string& node_id, Outcome outcome, const HaltRule& rule,
+                         WaveEvent& event) {
   auto it = nodes_.find(node_id);
   if (it == nodes_.end() || it->second.outcome != Outcome::in_flight) return;
   Settle(it->first, it->second, outcome, rule, event);

@@ -86,8 +86,11 @@ class WaveState {
             const WaveLimits& limits, const HaltRule& rule, WaveEvent& event);
 
   // An offered node reported a result (committed, done, rolled_back or environment).
-  void Reported(const std::string& node_id, Outcome outcome, const WaveLimits& limits,
-                const HaltRule& rule, WaveEvent& event);
+  void Reported(const std::string& node_id, Outcome outcome, const HaltRule& rule,
+                WaveEvent& event);
+
+  // A paused wave resumes: its bake and deadline count from `now`.
+  void Resume(std::int64_t now) { started_at_ = now; }
 
   // Periodic: nodes gone silent within their bake time, the wave's deadline, and starting the
   // next wave once this one is finished.

@@ -22,7 +22,7 @@ struct Sim {
     for (int i = from; i < to; ++i) n += Admit(i);
     return n;
   }
-  void Report(int i, Outcome o) { state.Reported(Id(i), o, limits, rule, event); }
+  void Report(int i, Outcome o) { state.Reported(Id(i), o, rule, event); }
   // Nodes 0..n-1 take the canary and commit.
   void CommitCanary(int n) {
     AdmitRange(0, n);
