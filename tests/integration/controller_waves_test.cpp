@@ -123,5 +123,44 @@ TEST(ControllerWaves, PacingFieldsAreSetShownAndCheckedByName) {
   }
 }
 
+TEST(ControllerWaves, StewardctlSetsThePacingAndListsTheWave) {
+  Fleet f;
+  ASSERT_NO_FATAL_FAILURE(f.Start(json::object()));
+  Child::Options env;
+  env.env["STEWARD_CONTROLLER"] = f.c.url;
+  env.env["STEWARD_TOKEN"] = kAdminToken;
+  const std::vector<std::string> set{Bin("stewardctl"), "rollout",   "set",    "--component",
+                                     "agent",           "--channel", "stable", "--version",
+                                     "2.0.0",           "--percent", "100"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto args = set;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunProgram(args, env);
+  };
+  auto r = with({"--canary", "2", "--max-in-flight", "7", "--bake", "30m"});
+  ASSERT_EQ(r.status.code(), 0) << r.err;
+  EXPECT_NE(r.out.find("waves (canary 2, max in flight 7, bake 30m)"), std::string::npos) << r.out;
+  auto x = f.Rollout();
+  EXPECT_EQ(x["bake"], 1800);
+  EXPECT_EQ(x["max_in_flight"], 7);
+  EXPECT_EQ(f.Offered().size(), 2u);
+
+  r = RunProgram({Bin("stewardctl"), "rollout", "list"}, env);
+  ASSERT_EQ(r.status.code(), 0) << r.err;
+  EXPECT_NE(r.out.find("WAVE"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("IN FLIGHT"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("COMMITTED"), std::string::npos) << r.out;
+
+  r = with({"--bake", "soon"});
+  EXPECT_NE(r.status.code(), 0);
+  EXPECT_NE(r.err.find("--bake soon"), std::string::npos) << r.err;
+  EXPECT_EQ(f.Rollout()["bake"], 1800);  // unchanged
+
+  r = with({"--immediate"});
+  ASSERT_EQ(r.status.code(), 0) << r.err;
+  EXPECT_NE(r.out.find("immediate (no waves)"), std::string::npos) << r.out;
+  EXPECT_EQ(f.Offered().size(), 40u);
+}
+
 }  // namespace
 }  // namespace steward::test
