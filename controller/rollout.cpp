@@ -228,7 +228,7 @@ std::optional<std::string> Rollouts::Offer(const OfferAsk& ask) {
   } else if (live.waves.Offered(ask.node_id)) {
     live.waves.Seen(ask.node_id, ask.now, ask.crash_loop && on_target, live.limits, Rule(), event);
   } else if (!on_target) {
-    offered = live.waves.Admit(ask.node_id, live.limits, ask.now, event);
+    offered = live.waves.Admit(ask.node_id, live.limits, Rule(), ask.now, event);
     // Queued with the node writes: the check-in does not wait for the disk.
     if (auto r = offered ? store_.SaveOffer({live.record.seed, ask.component, ask.node_id,
                                              live.waves.wave(), ask.now})

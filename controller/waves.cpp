@@ -83,10 +83,11 @@ void WaveState::RestoreOutcome(const std::string& node_id, Outcome outcome) {
   Settle(it->first, it->second, outcome, HaltRule{}, ignored);
 }
 
-bool WaveState::Admit(const std::string& node_id, const WaveLimits& limits, std::int64_t now,
-                      WaveEvent& event) {
+bool WaveState::Admit(const std::string& node_id, const WaveLimits& limits, const HaltRule& rule,
+                      std::int64_t now, WaveEvent& event) {
   if (nodes_.contains(node_id)) return true;
-  MaybeAdvance(limits, now, event);
+  MaybeAdvance(limits, rule, now, event);
+  if (event.halt) return false;
   auto& t = Of(wave_);
   if (t.offered >= WaveSize(limits, wave_)) return false;
   const auto cap = wave_ == 0 ? limits.canary_in_flight : limits.max_in_flight;
@@ -194,10 +195,11 @@ void WaveState::Tick(const WaveLimits& limits, const HaltRule& rule, std::int64_
     event.halt = std::move(why);
     return;
   }
-  MaybeAdvance(limits, now, event);
+  MaybeAdvance(limits, rule, now, event);
 }
 
-void WaveState::MaybeAdvance(const WaveLimits& limits, std::int64_t now, WaveEvent& event) {
+void WaveState::MaybeAdvance(const WaveLimits& limits, const HaltRule& rule, std::int64_t now,
+                             WaveEvent& event) {
   const auto& t = Of(wave_);
   if (t.offered == 0) return;
   const bool all_in = t.offered >= WaveSize(limits, wave_) && t.in_flight == 0;
@@ -205,6 +207,16 @@ void WaveState::MaybeAdvance(const WaveLimits& limits, std::int64_t now, WaveEve
       now >= started_at_ + limits.bake_s &&
       static_cast<double>(t.committed) >= kBakeCommittedShare * static_cast<double>(t.offered);
   if (!all_in && !baked) return;
+  // Too few results to halt on the rate while the wave ran, but the next wave would be twice
+  // as big: a wave that ends over the rate stops here.
+  if (failed_ > 0 && static_cast<double>(failed_) > rule.max_rate * static_cast<double>(results_)) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "finished with failure rate %.1f%% over the limit %.1f%%",
+                  100.0 * static_cast<double>(failed_) / static_cast<double>(results_),
+                  rule.max_rate * 100);
+    event.halt = Reason(buf, wave_);
+    return;
+  }
   ++wave_;
   started_at_ = now;
   event.wave_started = true;

@@ -77,8 +77,9 @@ class WaveState {
   // A node that may take the target and has not been offered it asks: true when the current
   // wave (started first when the previous one is finished) has room and the in-flight cap
   // allows; the node is then in flight from `now`.
-  bool Admit(const std::string& node_id, const WaveLimits& limits, std::int64_t now,
-             WaveEvent& event);
+  // A wave that finishes with failures over the rate halts instead of growing.
+  bool Admit(const std::string& node_id, const WaveLimits& limits, const HaltRule& rule,
+             std::int64_t now, WaveEvent& event);
 
   // An offered node checked in; `crash_loop` when it runs the target and reports a crash loop
   // within its bake time (a failure signal).
@@ -117,7 +118,8 @@ class WaveState {
 
   void Settle(const std::string& id, Node& node, Outcome outcome, const HaltRule& rule,
               WaveEvent& event);
-  void MaybeAdvance(const WaveLimits& limits, std::int64_t now, WaveEvent& event);
+  void MaybeAdvance(const WaveLimits& limits, const HaltRule& rule, std::int64_t now,
+                    WaveEvent& event);
   std::string Reason(std::string_view signal, std::int64_t wave) const;
   Tally& Of(std::int64_t wave) { return tallies_[wave]; }
 

@@ -15,7 +15,7 @@ struct Sim {
   std::int64_t now = 0;
   WaveEvent event;
 
-  bool Admit(int i) { return state.Admit(Id(i), limits, now, event); }
+  bool Admit(int i) { return state.Admit(Id(i), limits, rule, now, event); }
   // Admits nodes from..to-1, returns how many got in.
   int AdmitRange(int from, int to) {
     int n = 0;
@@ -139,6 +139,24 @@ TEST(Waves, LaterWavesHaltOnTheRateNotOnOneFailure) {
   EXPECT_NE(r.event.halt->find("nodes: n10 n18"), std::string::npos);
 }
 
+TEST(Waves, AWaveThatEndsOverTheRateHaltsInsteadOfGrowing) {
+  Sim r;
+  r.limits = ResolveLimits({2, 100, 600, false}, 1000);
+  r.CommitCanary(2);
+  EXPECT_EQ(r.AdmitRange(10, 100), 4);  // wave 1
+  r.Report(10, Outcome::rolled_back);   // 1 of 3: too few results to halt on yet
+  r.Report(11, Outcome::committed);
+  EXPECT_FALSE(r.event.halt);
+  r.Report(12, Outcome::committed);
+  r.Report(13, Outcome::committed);
+  EXPECT_EQ(r.AdmitRange(100, 200), 0);  // wave 1 is over, 1 of 6 failed
+  ASSERT_TRUE(r.event.halt);
+  EXPECT_NE(r.event.halt->find("wave 1: finished with failure rate 16.7% over the limit 5.0%"),
+            std::string::npos)
+      << *r.event.halt;
+  EXPECT_EQ(r.state.wave(), 1);
+}
+
 TEST(Waves, CrashLoopOnTheTargetWithinTheBakeIsAFailure) {
   Sim r;
   r.limits = ResolveLimits({}, 1000);
@@ -211,8 +229,8 @@ TEST(Waves, ARestartResumesTheSameWaveFromWhatWasStored) {
   EXPECT_EQ(back.in_flight(), 2);
   EXPECT_EQ(back.committed(), 3);
   WaveEvent event;
-  EXPECT_TRUE(back.Admit(Id(13), r.limits, 70, event));  // wave 1 has one place left
-  EXPECT_FALSE(back.Admit(Id(14), r.limits, 70, event));
+  EXPECT_TRUE(back.Admit(Id(13), r.limits, r.rule, 70, event));  // wave 1 has one place left
+  EXPECT_FALSE(back.Admit(Id(14), r.limits, r.rule, 70, event));
   EXPECT_FALSE(event.wave_started);
   // Restored nodes are watched for silence from the restart on, not from their offer.
   back.Tick(r.limits, r.rule, 70 + 180, 60, event);
