@@ -226,7 +226,7 @@ std::optional<std::string> Rollouts::Offer(const OfferAsk& ask) {
   if (event.halt) {
     offered = false;
   } else if (live.waves.Offered(ask.node_id)) {
-    live.waves.Seen(ask.node_id, ask.now, ask.crash_loop && on_target, live.limits, Rule(), event);
+    live.waves.Seen(ask.node_id, ask.now, {on_target, ask.crash_loop}, live.limits, Rule(), event);
   } else if (!on_target) {
     offered = live.waves.Admit(ask.node_id, live.limits, Rule(), ask.now, event);
     // Queued with the node writes: the check-in does not wait for the disk.

@@ -100,16 +100,21 @@ bool WaveState::Admit(const std::string& node_id, const WaveLimits& limits, cons
   return true;
 }
 
-void WaveState::Seen(const std::string& node_id, std::int64_t now, bool crash_loop_on_target,
+void WaveState::Seen(const std::string& node_id, std::int64_t now, Sighting sighting,
                      const WaveLimits& limits, const HaltRule& rule, WaveEvent& event) {
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return;
   auto& n = it->second;
   n.last_seen = now;
+  const bool in_bake = now <= n.offered_at + limits.bake_s;
+  if (n.outcome == Outcome::in_flight && !sighting.on_target && !in_bake) {
+    Settle(it->first, n, Outcome::done, rule, event);
+    return;
+  }
   // A node that took the target and crash-loops after its health gate passed (or before it
   // reports) is a failure while its bake lasts; later it is the node's own trouble.
   const bool live = n.outcome == Outcome::in_flight || n.outcome == Outcome::committed;
-  if (crash_loop_on_target && live && now <= n.offered_at + limits.bake_s) {
+  if (sighting.on_target && sighting.crash_loop && live && in_bake) {
     Settle(it->first, n, Outcome::crash_loop, rule, event);
   }
 }
@@ -117,7 +122,8 @@ void WaveState::Seen(const std::string& node_id, std::int64_t now, bool crash_lo
 void WaveState::Reported(const std::string& node_id, Outcome outcome, const HaltRule& rule,
                          WaveEvent& event) {
   auto it = nodes_.find(node_id);
-  if (it == nodes_.end() || it->second.outcome != Outcome::in_flight) return;
+  if (it == nodes_.end()) return;
+  if (it->second.outcome != Outcome::in_flight && it->second.outcome != Outcome::done) return;
   Settle(it->first, it->second, outcome, rule, event);
 }
 

@@ -81,12 +81,19 @@ class WaveState {
   bool Admit(const std::string& node_id, const WaveLimits& limits, const HaltRule& rule,
              std::int64_t now, WaveEvent& event);
 
-  // An offered node checked in; `crash_loop` when it runs the target and reports a crash loop
-  // within its bake time (a failure signal).
-  void Seen(const std::string& node_id, std::int64_t now, bool crash_loop_on_target,
+  // What an offered node's check-in says.
+  struct Sighting {
+    bool on_target = false;   // it runs the target
+    bool crash_loop = false;  // it reports the component crash-looping
+  };
+  // An offered node checked in. Crash-looping on the target within its bake is a failure
+  // signal. Still not on the target a whole bake after its offer, it declined it (held,
+  // pinned, refused): it leaves the in-flight count without a failure.
+  void Seen(const std::string& node_id, std::int64_t now, Sighting sighting,
             const WaveLimits& limits, const HaltRule& rule, WaveEvent& event);
 
-  // An offered node reported a result (committed, done, rolled_back or environment).
+  // An offered node reported a result (committed, done, rolled_back or environment); one that
+  // had declined (above) may still report the result of a late attempt.
   void Reported(const std::string& node_id, Outcome outcome, const HaltRule& rule,
                 WaveEvent& event);
 

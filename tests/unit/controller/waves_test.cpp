@@ -163,7 +163,7 @@ TEST(Waves, CrashLoopOnTheTargetWithinTheBakeIsAFailure) {
   r.AdmitRange(0, 5);
   r.Report(1, Outcome::committed);
   r.now = 100;
-  r.state.Seen(Id(1), r.now, true, r.limits, r.rule, r.event);
+  r.state.Seen(Id(1), r.now, {true, true}, r.limits, r.rule, r.event);
   ASSERT_TRUE(r.event.halt);
   EXPECT_NE(r.event.halt->find("failed on crash_loop"), std::string::npos) << *r.event.halt;
   EXPECT_EQ(r.state.committed(), 0);
@@ -172,7 +172,7 @@ TEST(Waves, CrashLoopOnTheTargetWithinTheBakeIsAFailure) {
   late.limits = r.limits;
   late.AdmitRange(0, 5);
   late.now = late.limits.bake_s + 1;
-  late.state.Seen(Id(2), late.now, true, late.limits, late.rule, late.event);
+  late.state.Seen(Id(2), late.now, {true, true}, late.limits, late.rule, late.event);
   EXPECT_FALSE(late.event.halt);
 }
 
@@ -181,7 +181,7 @@ TEST(Waves, ANodeSilentAfterItsOfferIsAFailure) {
   r.limits = ResolveLimits({}, 1000);
   r.AdmitRange(0, 5);
   r.now = 180;
-  for (int i = 1; i < 5; ++i) r.state.Seen(Id(i), r.now, false, r.limits, r.rule, r.event);
+  for (int i = 1; i < 5; ++i) r.state.Seen(Id(i), r.now, {}, r.limits, r.rule, r.event);
   r.Tick(60);
   EXPECT_FALSE(r.event.halt);  // 3 intervals exactly: not yet
   r.now = 181;
@@ -191,6 +191,24 @@ TEST(Waves, ANodeSilentAfterItsOfferIsAFailure) {
   EXPECT_NE(r.event.halt->find("nodes: n0"), std::string::npos) << *r.event.halt;
 }
 
+// A node that keeps checking in on the old version (held, pinned, refusing) frees its place
+// after the bake; a result it reports later still counts.
+TEST(Waves, ANodeThatDoesNotTakeTheTargetWithinTheBakeFreesItsPlace) {
+  Sim r;
+  r.limits = ResolveLimits({2, 20, 100, false}, 1000);
+  r.CommitCanary(2);
+  EXPECT_EQ(r.AdmitRange(10, 12), 2);  // wave 1: 4 places, in flight: 2
+  r.now = 100;
+  r.state.Seen(Id(10), r.now, {}, r.limits, r.rule, r.event);
+  EXPECT_EQ(r.state.in_flight(), 2);  // within its bake
+  r.now = 101;
+  r.state.Seen(Id(10), r.now, {}, r.limits, r.rule, r.event);
+  EXPECT_EQ(r.state.in_flight(), 1);
+  EXPECT_FALSE(r.event.halt);
+  r.Report(10, Outcome::rolled_back);  // it tried after all, and failed
+  EXPECT_EQ(r.state.failed(), 1);
+}
+
 TEST(Waves, AWaveThatDoesNotFinishInItsDeadlineHalts) {
   Sim r;
   r.limits = ResolveLimits({2, 20, 100, false}, 1000);
@@ -198,11 +216,11 @@ TEST(Waves, AWaveThatDoesNotFinishInItsDeadlineHalts) {
   r.Report(0, Outcome::committed);
   const auto deadline = WaveDeadline(r.limits, 0);
   for (r.now = 0; r.now <= deadline; r.now += 30) {
-    for (int i : {0, 1}) r.state.Seen(Id(i), r.now, false, r.limits, r.rule, r.event);
-    r.Tick(60);  // n1 is alive but never reports
+    for (int i : {0, 1}) r.state.Seen(Id(i), r.now, {true, false}, r.limits, r.rule, r.event);
+    r.Tick(60);  // n1 runs the target but never reports
     ASSERT_FALSE(r.event.halt) << r.now;
   }
-  for (int i : {0, 1}) r.state.Seen(Id(i), r.now, false, r.limits, r.rule, r.event);
+  for (int i : {0, 1}) r.state.Seen(Id(i), r.now, {true, false}, r.limits, r.rule, r.event);
   r.Tick(60);
   ASSERT_TRUE(r.event.halt);
   EXPECT_NE(r.event.halt->find("wave 0 did not finish in its deadline of 200s: 1 of 2 nodes "
