@@ -23,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -89,6 +90,8 @@ class ControllerProcess {
 
   void Start() {
     const auto log = dir_ / "controller.log";
+    std::error_code ec;
+    fs::remove(log, ec);  // the port is read from it: not the one of the controller before
     pid_ = fork();
     if (pid_ == 0) {
       std::freopen("/dev/null", "w", stdout);
@@ -227,9 +230,9 @@ struct Fleet {
 
 json Rollout(steward::http::Client& http, const ControllerProcess& c, const std::string& admin) {
   auto r = http.Get(c.Url("/v1/admin/rollouts"), admin);
-  if (!r || r->status != 200) return json();
+  if (!r || r->status != 200) return json::object();
   auto j = json::parse(r->body, nullptr, false);
-  return j.is_object() && !j["rollouts"].empty() ? j["rollouts"][0] : json();
+  return j.is_object() && !j["rollouts"].empty() ? j["rollouts"][0] : json::object();
 }
 
 std::string Fmt(double v, int prec = 1) {
@@ -279,6 +282,7 @@ Options Parse(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::set_terminate([] { Die("stopped by an unexpected exception"); });
   const Options opt = Parse(argc, argv);
   const auto bin = fs::canonical("/proc/self/exe").parent_path() / "steward-controller";
   char tmpl[] = "/tmp/fleet-sim-XXXXXX";
@@ -400,11 +404,11 @@ int main(int argc, char** argv) {
   double halted_at = -1, reached_at = -1, drain_until = -1;
   long touched_at_halt = 0;
   bool restarted = false;
-  json last;
+  json last = json::object();
   while (fleet.Now() < opt.max_seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     const double now = fleet.Now();
-    if (auto r = Rollout(http, controller, admin); r.is_object()) last = r;
+    if (auto r = Rollout(http, controller, admin); !r.empty()) last = r;
     if (opt.scenario == "restart" && !restarted && last.value("wave", 0) >= 3) {
       const auto wave_before = last.value("wave", 0);
       controller.Stop();
