@@ -230,6 +230,66 @@ std::vector<Section> Section::TableArray(std::string_view key) {
   return out;
 }
 
+namespace {
+
+// toml++ 3.3.0 (Debian bookworm's) reaches __builtin_unreachable() -- undefined behaviour --
+// when it meets some non-ASCII characters (U+00A1..U+0499, found by fuzzing) where TOML allows
+// only ASCII, i.e. outside strings and comments. Such a file is refused here before the
+// parser sees it: the line of the first such character, if any.
+std::optional<std::size_t> LineOfStrayNonAscii(std::string_view t) {
+  if (t.starts_with("\xEF\xBB\xBF")) t.remove_prefix(3);  // a byte-order mark
+  enum class In { plain, comment, basic, literal, multi_basic, multi_literal } in = In::plain;
+  std::size_t line = 1;
+  const auto at = [&](std::size_t i, std::string_view s) { return t.substr(i, s.size()) == s; };
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const char c = t[i];
+    if (c == '\n') {
+      ++line;
+      // A newline ends a comment; in a one-line string it is the parser's error to report.
+      if (in == In::comment || in == In::basic || in == In::literal) in = In::plain;
+      continue;
+    }
+    switch (in) {
+      case In::plain:
+        if (static_cast<unsigned char>(c) >= 0x80) return line;
+        if (c == '#') {
+          in = In::comment;
+        } else if (at(i, R"(""")") || at(i, "'''")) {
+          in = c == '"' ? In::multi_basic : In::multi_literal;
+          i += 2;
+        } else if (c == '"' || c == '\'') {
+          in = c == '"' ? In::basic : In::literal;
+        }
+        break;
+      case In::basic:
+      case In::multi_basic:
+        if (c == '\\' && i + 1 < t.size() && t[i + 1] != '\n') {
+          ++i;  // an escaped character, perhaps a quote
+        } else if (in == In::basic && c == '"') {
+          in = In::plain;
+        } else if (in == In::multi_basic && at(i, R"(""")")) {
+          in = In::plain;
+          i += 2;
+        }
+        break;
+      case In::literal:
+        if (c == '\'') in = In::plain;
+        break;
+      case In::multi_literal:
+        if (at(i, "'''")) {
+          in = In::plain;
+          i += 2;
+        }
+        break;
+      case In::comment:
+        break;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Document::Document(std::shared_ptr<Context> ctx) : ctx_(std::move(ctx)) {}
 Document::Document(Document&&) noexcept = default;
 Document& Document::operator=(Document&&) noexcept = default;
@@ -238,6 +298,12 @@ Document::~Document() = default;
 Result<Document> Document::Parse(std::string_view text, std::string name) {
   if (text.find('\0') != std::string_view::npos) {
     return Fail(ErrorCode::config_parse, name + ": contains a NUL byte; not a TOML text file");
+  }
+  if (auto line = LineOfStrayNonAscii(text)) {
+    return Fail(ErrorCode::config_parse,
+                name + ":" + std::to_string(*line) +
+                    ": invalid TOML: a non-ASCII character outside a quoted string or a comment "
+                    "(keys with such characters must be quoted)");
   }
   auto ctx = std::make_shared<Context>();
   ctx->file = std::move(name);

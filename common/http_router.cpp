@@ -121,6 +121,12 @@ Response Response::FromError(const steward::Error& error) {
   return Error(StatusFor(error.code), error.code, error.message);
 }
 
+Response Response::Later(std::function<Response()> work) {
+  Response r;
+  r.later = std::move(work);
+  return r;
+}
+
 // ---- Router ----------------------------------------------------------------------------------
 
 namespace {

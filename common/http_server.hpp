@@ -50,6 +50,9 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string file;  // when set, the body is this file's bytes (Range requests honoured)
+  // When set, the answer is what this returns, run on the server's pool for blocking work
+  // instead of a thread that serves connections (Later).
+  std::function<Response()> later;
 
   static Response Json(int status, std::string body);
   static Response Text(int status, std::string body);
@@ -58,6 +61,10 @@ struct Response {
   static Response Error(int status, ErrorCode code, std::string_view message);
   // An Error's HTTP form: status chosen from its code.
   static Response FromError(const steward::Error& error);
+  // For a handler that must wait on something slow (another server, a probe): `work` runs on a
+  // small pool of its own, so the threads that serve connections go on answering others; the
+  // connection waits for its answer (not a file, not another Later).
+  static Response Later(std::function<Response()> work);
 };
 
 using Handler = std::function<Response(const Request&)>;

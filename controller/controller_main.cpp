@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <chrono>
 #include <iostream>
 
 #include "common/cli_args.hpp"
@@ -78,9 +79,17 @@ int Serve(const Config& cfg) {
   const auto notifier = Notifier::FromEnvironment();
   if (notifier.enabled()) (void)notifier.Ready();
 
-  const timespec heartbeat{10, 0};
+  // Every 250 ms: what other replicas changed in the shared store; every 10 s: the heartbeat.
+  const timespec tick{0, 250'000'000};
+  constexpr auto kHeartbeatEvery = std::chrono::seconds(10);
+  auto next_heartbeat = std::chrono::steady_clock::now() + kHeartbeatEvery;
   while (true) {
-    const int sig = sigtimedwait(&signals, nullptr, &heartbeat);
+    const int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (auto r = (*service)->Sync(); !r) {
+      log::Get("main").warn("reloading what other controllers changed: {}", r.error().ToString());
+    } else if (*r) {
+      log::Get("main").info("releases, rollouts or flags changed in the store; reloaded them");
+    }
     if (sig == SIGTERM || sig == SIGINT) {
       log::Get("main").info("stopping signal={}", sig);
       if (notifier.enabled()) (void)notifier.Notify("STOPPING=1");
@@ -95,7 +104,8 @@ int Serve(const Config& cfg) {
                               cfg.tls_key_file);
       }
     }
-    if (sig < 0 || sig == SIGHUP) {
+    if (sig == SIGHUP || std::chrono::steady_clock::now() >= next_heartbeat) {
+      next_heartbeat = std::chrono::steady_clock::now() + kHeartbeatEvery;
       if (auto r = (*service)->Heartbeat(); !r) {
         log::Get("main").warn("heartbeat: {}", r.error().ToString());
       }

@@ -19,7 +19,11 @@ Releases::Releases(Store& store, Clock& clock, trust::Root root, ArtifactProbe& 
 Result<void> Releases::Load() {
   auto releases = store_.ListReleases();
   if (!releases) return std::unexpected(releases.error());
-  for (auto& r : *releases) AddToCache(std::move(r));
+  std::lock_guard lock(mu_);
+  for (auto& r : *releases) {
+    // Releases never change once published: only new ones are added.
+    if (!by_key_.contains(Key(r.component, r.channel, r.version))) AddToCache(std::move(r));
+  }
   return {};
 }
 
@@ -93,7 +97,7 @@ Result<void> Releases::Insert(const ReleaseRecord& rec) {
   return {};
 }
 
-void Releases::AddToCache(ReleaseRecord record) {
+void Releases::AddToCache(ReleaseRecord record) {  // mu_ held
   auto p = std::make_shared<PublishedRelease>();
   p->offer_json = protocol::Encode(protocol::ReleaseOffer{
       record.component, record.manifest, record.signatures, record.channel, record.version});

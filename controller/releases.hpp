@@ -45,7 +45,8 @@ class Releases {
  public:
   Releases(Store& store, Clock& clock, trust::Root root, ArtifactProbe& probe);
 
-  // Loads the published releases; before serving.
+  // Loads the published releases: before serving, and again when another controller sharing
+  // the store may have published some (those not known yet are added).
   Result<void> Load();
 
   // Verifies against the root and the newest release of its component and channel (the floor),
@@ -66,7 +67,7 @@ class Releases {
   // The newest release of the component and channel, as a node's floor would hold it.
   trust::Floor FloorOf(const std::string& component, const std::string& channel) const;
   Result<void> Insert(const ReleaseRecord& record);
-  void AddToCache(ReleaseRecord record);  // mu_ held, or before serving
+  void AddToCache(ReleaseRecord record);  // mu_ held
 
   Store& store_;
   Clock& clock_;

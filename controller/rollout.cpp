@@ -114,6 +114,9 @@ Result<void> Rollouts::Load() {
   std::lock_guard lock(mu_);
   for (auto& r : *rollouts) {
     const std::pair key{r.component, r.channel};
+    // Our own writes come back here too (the store's generation moved): the waves in memory
+    // are those. A record another controller changed is taken with its waves from the store.
+    if (auto it = rollouts_.find(key); it != rollouts_.end() && it->second.record == r) continue;
     auto& live = rollouts_.insert_or_assign(key, Start(std::move(r))).first->second;
     Restore(live, now);
   }

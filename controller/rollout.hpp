@@ -99,7 +99,8 @@ class Rollouts {
  public:
   Rollouts(Store& store, Clock& clock, const Releases& releases, HaltPolicy halt);
 
-  // Loads the rollouts; before serving.
+  // Loads the rollouts: before serving, and again when another controller sharing the store
+  // may have changed them (each record is replaced by the store's).
   Result<void> Load();
 
   // A new rollout needs a version and a percent; versions must be published. A new target is

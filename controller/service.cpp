@@ -45,7 +45,26 @@ class ServiceImpl final : public Service {
                {opt_.checkin_interval_s, opt_.roots_json}) {}
 
   Result<void> Load() {
+    // The generation first: a change made while loading is loaded again by the next Sync.
+    auto generation = store_.Generation();
+    if (!generation) return std::unexpected(generation.error());
+    generation_ = *generation;
     if (auto r = fleet_.Load(); !r) return r;
+    return LoadShared();
+  }
+
+  Result<bool> Sync() override {
+    auto generation = store_.Generation();
+    if (!generation) return std::unexpected(generation.error());
+    if (*generation == generation_) return false;
+    generation_ = *generation;
+    if (auto r = LoadShared(); !r) return std::unexpected(r.error());
+    return true;
+  }
+
+  // What another controller sharing the store may change: releases, rollouts, flags. Nodes are
+  // looked up in the store when a check-in shows a token this controller does not know.
+  Result<void> LoadShared() {
     if (auto r = releases_.Load(); !r) return r;
     if (auto r = rollouts_.Load(); !r) return r;
     return flags_.Load();
@@ -217,18 +236,22 @@ class ServiceImpl final : public Service {
 
   // ---- admin: releases -----------------------------------------------------------------------
 
-  // The probe of the artifacts runs on this server thread: handlers answer synchronously
-  // (common/http_server.hpp), and the answer says whether the artifacts were reachable.
+  // Publishing probes the release's artifact URLs, which can take seconds: off the threads
+  // that answer check-ins.
   http::Response PublishRelease(const http::Request& req) {
     auto request = protocol::DecodeSignedRelease(req.body);
-    auto outcome = request ? releases_.Publish(*request)
-                           : Result<PublishOutcome>(std::unexpected(request.error()));
-    if (!outcome) {
-      log::Get("controller").warn("release refused: {}", outcome.error().ToString());
-      return http::Response::FromError(outcome.error());
-    }
-    if (outcome->published) ++published_;
-    return http::Response::Json(outcome->published ? 201 : 200, EncodePublished(*outcome));
+    if (!request) return ReleaseRefused(request.error());
+    return http::Response::Later([this, request = std::move(*request)] {
+      auto outcome = releases_.Publish(request);
+      if (!outcome) return ReleaseRefused(outcome.error());
+      if (outcome->published) ++published_;
+      return http::Response::Json(outcome->published ? 201 : 200, EncodePublished(*outcome));
+    });
+  }
+
+  static http::Response ReleaseRefused(const Error& e) {
+    log::Get("controller").warn("release refused: {}", e.ToString());
+    return http::Response::FromError(e);
   }
 
   http::Response ListReleases(const http::Request& req) {
@@ -296,6 +319,7 @@ class ServiceImpl final : public Service {
 
   Store& store_;
   ServiceOptions opt_;
+  std::int64_t generation_ = 0;  // the store's, when releases, rollouts and flags were loaded
   Membership membership_;
   HttpArtifactProbe probe_;
   Flags flags_;

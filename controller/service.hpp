@@ -2,8 +2,9 @@
 // admin API (releases, rollouts, flags, nodes), artifacts, health and metrics. Service wires
 // the domain (controller/fleet.hpp, releases.hpp, rollout.hpp, flags.hpp, membership.hpp),
 // which keeps nodes, releases, rollouts and flags in memory (loaded from the Store at start,
-// written through to it) so a check-in costs no store read; every decision is recorded in the
-// Store first. Its routes only decode, call the domain and encode (controller/wire.hpp).
+// written through to it, reloaded when another replica changed them: Sync) so a check-in costs
+// no store read; every decision is recorded in the Store first. Its routes only decode, call the
+// domain and encode (controller/wire.hpp).
 #pragma once
 
 #include <memory>
@@ -51,6 +52,10 @@ class Service {
   // Registers this controller (options.public_url) as live and refreshes the list of live
   // controllers that check-in answers carry; call every member_ttl / 3.
   virtual Result<void> Heartbeat() = 0;
+  // Reloads releases, rollouts and flags when the store's generation says they changed (another
+  // controller sharing the store wrote them); true when it reloaded. Call every 250 ms, so a
+  // change made through any replica is in every replica's answers within a second.
+  virtual Result<bool> Sync() = 0;
   // The URL nodes are told about; set once the listening address is known.
   virtual void SetPublicUrl(std::string url) = 0;
 };

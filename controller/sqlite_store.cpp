@@ -78,6 +78,26 @@ CREATE TABLE flags (
   PRIMARY KEY (channel, name)
 );
 )sql",
+    // Replicas sharing the file see each other's changes by this number (Store::Generation).
+    R"sql(
+CREATE TABLE generation (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  value INTEGER NOT NULL
+);
+INSERT INTO generation (id, value) VALUES (1, 0);
+CREATE TRIGGER releases_generation AFTER INSERT ON releases
+  BEGIN UPDATE generation SET value = value + 1; END;
+CREATE TRIGGER rollouts_insert_generation AFTER INSERT ON rollouts
+  BEGIN UPDATE generation SET value = value + 1; END;
+CREATE TRIGGER rollouts_update_generation AFTER UPDATE ON rollouts
+  BEGIN UPDATE generation SET value = value + 1; END;
+CREATE TRIGGER flags_insert_generation AFTER INSERT ON flags
+  BEGIN UPDATE generation SET value = value + 1; END;
+CREATE TRIGGER flags_update_generation AFTER UPDATE ON flags
+  BEGIN UPDATE generation SET value = value + 1; END;
+CREATE TRIGGER flags_delete_generation AFTER DELETE ON flags
+  BEGIN UPDATE generation SET value = value + 1; END;
+)sql",
     // Waves: the operator's pacing and where each rollout is, and who was offered when.
     R"sql(
 ALTER TABLE rollouts ADD COLUMN canary INTEGER NOT NULL DEFAULT 0;
@@ -423,6 +443,16 @@ class SqliteStore final : public Store {
       out.push_back(Member{s->Text(0), s->Int(1)});
     }
     return out;
+  }
+
+  Result<std::int64_t> Generation() override {
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare("SELECT value FROM generation WHERE id = 1");
+    if (!s) return std::unexpected(s.error());
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return Fail(ErrorCode::db_corrupt, "the generation row is missing");
+    return s->Int(0);
   }
 
   Result<void> Ping() override {

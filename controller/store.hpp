@@ -57,6 +57,7 @@ struct RolloutRecord {
   WaveSettings waves;                // the operator's pacing (controller/waves.hpp)
   std::int64_t wave = 0;             // the wave in progress, 0 the canary
   std::int64_t wave_started_at = 0;  // unix seconds
+  bool operator==(const RolloutRecord&) const = default;
 };
 
 // A node its rollout's waves offered the target to; the wave's in-flight count starts here.
@@ -148,6 +149,10 @@ class Store {
 
   virtual Result<void> Heartbeat(const std::string& url, std::int64_t now) = 0;
   virtual Result<std::vector<Member>> ListMembers(std::int64_t since) = 0;
+
+  // A number that changes whenever a release, rollout or flag is written, by this controller
+  // or by another one sharing the store: replicas compare it to see that they must reload.
+  virtual Result<std::int64_t> Generation() = 0;
 
   // The store answers (for /readyz).
   virtual Result<void> Ping() = 0;

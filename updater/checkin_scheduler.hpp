@@ -41,6 +41,8 @@ class CheckinScheduler {
   bool StartIfDue();
   // The check-in that was out ended with `answer`: records it and schedules the next.
   void Finished(const Result<CheckinAnswer>& answer);
+  // The configured interval changed (a reload): it applies from the next schedule on.
+  void SetInterval(Duration interval) { interval_ = interval; }
   // No check-in starts any more (the updater is stopping).
   void Stop() { stopped_ = true; }
 

@@ -25,6 +25,7 @@
 #include "updater/local_api_transport.hpp"
 #include "updater/notify_socket.hpp"
 #include "updater/process.hpp"
+#include "updater/reload_plan.hpp"
 #include "updater/signals.hpp"
 #include "updater/state_db.hpp"
 #include "updater/supervisor.hpp"
@@ -117,9 +118,8 @@ std::vector<ComponentReport> ComponentReports(const Config& config, const Superv
 
 // Everything of the daemon behind its local API, on the loop thread: the state database, the
 // supervisor and the update executor, check-ins, the notify sockets, and the parts of the
-// loop's turn. SIGHUP reaches Reload(), the one place a configuration reload would swap the
-// live config (not supported yet: the supervisor and the update executor hold references into
-// it, so they would be rebuilt or told there).
+// loop's turn. It owns the live configuration, which only Reload() changes (SIGHUP and
+// `steward-updater reload`); the worker threads read only what a reload never changes.
 class Daemon final : public LocalApi::Daemon {
  public:
   Daemon(const Config& config, Clock& clock, EventLoop& loop, const Notifier& self)
@@ -157,6 +157,7 @@ class Daemon final : public LocalApi::Daemon {
     return checkin_.has_value();
   }
   void Reexec() override { reexec_ = true; }
+  Result<std::string> Reload() override;
 
  private:
   double Jitter() { return uniform_(rng_); }
@@ -164,14 +165,17 @@ class Daemon final : public LocalApi::Daemon {
   void BuildUpdates();
   Result<void> BindNotifySockets();
   void OnSignal(const DaemonSignal& signal);
-  void Reload();
+  Result<void> BindNotifySocket(const std::string& name);
+  void ApplyReload(const Config& next, const ReloadPlan& plan);
+  void ReloadController();
+  FetchOptions DownloadOptions();
   void ReadNotifySockets();
   std::vector<int> FollowPids();
   void StartCheckin();
   void FinishCheckin(CheckinState st, Result<CheckinAnswer> answer);
   void ApplyFlags(const std::string& flags);
 
-  const Config& config_;
+  Config config_;
   Clock& clock_;
   EventLoop& loop_;
   const Notifier& self_;
@@ -186,6 +190,9 @@ class Daemon final : public LocalApi::Daemon {
   std::optional<Supervisor> sup_;
   // Downloads and self-tests run on their own thread; the fetcher is made there at the first.
   std::atomic<bool> cancel_downloads_{false};
+  // Read on the download thread: fetch_options_ and fetcher_ are also changed only there.
+  const std::string state_dir_ = config_.state_dir;
+  const std::string config_path_ = config_.path;
   FetchOptions fetch_options_;
   std::optional<Fetcher> fetcher_;
   Worker downloads_;
@@ -241,15 +248,21 @@ void Daemon::BuildSupervisor(const std::string& notify_dir) {
   deps.on_ready = [this](const std::string& name) {
     if (engine_ != nullptr) engine_->OnReady(name);
   };
+  deps.on_removed = [this](const std::string& name) { notify_.erase(name); };
   sup_.emplace(config_, notify_dir, deps);
 }
 
+FetchOptions Daemon::DownloadOptions() {
+  FetchOptions options = config_.controller ? FetchOptionsFor(*config_.controller) : FetchOptions{};
+  options.cancelled = [this] { return cancel_downloads_.load(); };
+  return options;
+}
+
 void Daemon::BuildUpdates() {
-  fetch_options_ = config_.controller ? FetchOptionsFor(*config_.controller) : FetchOptions{};
-  fetch_options_.cancelled = [this] { return cancel_downloads_.load(); };
+  fetch_options_ = DownloadOptions();
   auto fetch = [this](FetchRequest request, Updates::FetchDone done) {
     downloads_.Post([this, request = std::move(request), done = std::move(done)] {
-      if (!fetcher_) fetcher_.emplace(config_.state_dir, fetch_options_);
+      if (!fetcher_) fetcher_.emplace(state_dir_, fetch_options_);
       auto r = fetcher_->FetchAndInstall(request);
       loop_.Post([done, r = std::move(r)] { done(r); });
     });
@@ -258,7 +271,7 @@ void Daemon::BuildUpdates() {
                          std::function<void(Result<void>)> done) {
     downloads_.Post(
         [this, binary = std::move(binary), version = std::move(version), done = std::move(done)] {
-          auto r = Selftest(binary, version, config_.path);
+          auto r = Selftest(binary, version, config_path_);
           loop_.Post([done, r] { done(r); });
         });
   };
@@ -268,15 +281,21 @@ void Daemon::BuildUpdates() {
 
 Result<void> Daemon::BindNotifySockets() {
   for (const auto& name : sup_->Names()) {
-    const uid_t uid = sup_->UnitUid(name);
-    auto s = NotifySocket::Bind(sup_->NotifyPath(name),
-                                uid != ::getuid() ? std::optional<uid_t>(uid) : std::nullopt);
-    if (!s) {
-      Log().critical("component={} {}", name, s.error().ToString());
-      return std::unexpected(s.error());
-    }
-    notify_.emplace(name, std::move(*s));
+    if (auto r = BindNotifySocket(name); !r) return r;
   }
+  return {};
+}
+
+Result<void> Daemon::BindNotifySocket(const std::string& name) {
+  notify_.erase(name);  // first: a socket going away unlinks its path
+  const uid_t uid = sup_->UnitUid(name);
+  auto s = NotifySocket::Bind(sup_->NotifyPath(name),
+                              uid != ::getuid() ? std::optional<uid_t>(uid) : std::nullopt);
+  if (!s) {
+    Log().critical("component={} {}", name, s.error().ToString());
+    return std::unexpected(s.error());
+  }
+  notify_.emplace(name, std::move(*s));
   return {};
 }
 
@@ -338,7 +357,10 @@ void Daemon::AddToLoop(Signals& signals) {
 }
 
 void Daemon::OnSignal(const DaemonSignal& signal) {
-  if (signal.kind == DaemonSignal::Kind::reload) return Reload();
+  if (signal.kind == DaemonSignal::Kind::reload) {
+    (void)Reload();  // logs what it did or why not
+    return;
+  }
   if (!stopping_) {
     Log().info("received {}; stopping", signal.name);
     (void)self_.Stopping();
@@ -348,8 +370,95 @@ void Daemon::OnSignal(const DaemonSignal& signal) {
   sup_->Shutdown();
 }
 
-void Daemon::Reload() {
-  Log().info("SIGHUP: configuration reload is not supported; restart the updater");
+// The file is read and checked as `check-config` does, and compared with the live
+// configuration (reload_plan.hpp); a bad file, a setting only a restart can change, or a change
+// to a component whose update is under way refuses the whole reload, so it never half-applies.
+Result<std::string> Daemon::Reload() {
+  auto refuse = [&](const Error& e) -> Result<std::string> {
+    Log().error("configuration reload refused: {}; the running configuration is kept", e.message);
+    return std::unexpected(e);
+  };
+  if (stopping_ || reexec_) {
+    return refuse(Error{ErrorCode::unavailable, "the updater is stopping; nothing reloaded"});
+  }
+  auto next = LoadConfig(config_.path);
+  if (!next) return refuse(next.error());
+  auto plan = PlanReload(config_, *next);
+  if (!plan) return refuse(plan.error());
+  std::vector<std::string> touched = plan->removed;
+  touched.insert(touched.end(), plan->restarted.begin(), plan->restarted.end());
+  if (plan->self_update_changed) touched.emplace_back(kUpdaterComponent);
+  for (const auto& name : touched) {
+    if (updates_->Busy(name)) {
+      return refuse(Error{ErrorCode::unavailable,
+                          "component " + name +
+                              " is being updated and its configuration changes; reload again "
+                              "once its update has ended (`steward-updater status` shows it)"});
+    }
+  }
+  ApplyReload(*next, *plan);
+  std::string summary = config_.path + ": reloaded";
+  auto say = [&](std::string_view what, const std::vector<std::string>& names) {
+    if (names.empty()) return;
+    summary += std::string("; ") + std::string(what) + " ";
+    for (std::size_t i = 0; i < names.size(); ++i) summary += (i > 0 ? ", " : "") + names[i];
+  };
+  say("added", plan->added);
+  say("removed", plan->removed);
+  say("restarted", plan->restarted);
+  say("started or stopped", plan->desired);
+  say("retuned", plan->retuned);
+  say("unchanged", plan->unchanged);
+  if (plan->controller_changed) summary += "; controller settings changed";
+  if (plan->self_update_changed) summary += "; self-update settings changed";
+  if (plan->logging_changed) summary += "; log level " + config_.log_level;
+  Log().info("{}", summary);
+  return summary;
+}
+
+// Removed components stop first; their notify sockets close once they are forgotten
+// (Supervisor::Deps::on_removed). New ones get their socket before they start.
+void Daemon::ApplyReload(const Config& next, const ReloadPlan& plan) {
+  config_.components = next.components;
+  config_.self_update = next.self_update;
+  config_.log_level = next.log_level;
+  config_.controller = next.controller;
+  for (const auto& name : plan.removed) sup_->Remove(name);
+  for (const auto& c : config_.components) {
+    const auto is = [&](const std::vector<std::string>& names) {
+      return std::ranges::find(names, c.name) != names.end();
+    };
+    if (is(plan.restarted) || is(plan.desired) || is(plan.retuned)) {
+      const uid_t uid = sup_->UnitUid(c.name);
+      sup_->Reconfigure(c, is(plan.restarted));
+      // The socket belongs to the component's user.
+      if (sup_->UnitUid(c.name) != uid) (void)BindNotifySocket(c.name);
+    } else if (is(plan.added)) {
+      if (auto r = sup_->Add(c); !r) {
+        Log().error("component={} not added: {}", c.name, r.error().ToString());
+        continue;
+      }
+      if (BindNotifySocket(c.name)) sup_->Boot(c.name);
+    }
+  }
+  updates_->Reconfigured();
+  if (plan.controller_changed) ReloadController();
+  if (plan.logging_changed) {
+    if (auto level = log::ParseLevel(config_.log_level)) log::SetLevel(*level);
+  }
+}
+
+// The check-in client and the downloads take the new settings between two of their requests,
+// on their own threads; a check-in follows at once, with the new seeds.
+void Daemon::ReloadController() {
+  checkin_->SetInterval(config_.controller->checkin_interval);
+  checkins_.Post(
+      [this, config = config_] { client_.emplace(config, std::string(BuildVersion())); });
+  downloads_.Post([this, options = DownloadOptions()] {
+    fetch_options_ = options;
+    fetcher_.reset();
+  });
+  checkin_->CheckNow();
 }
 
 // Every socket is drained on every turn (they are non-blocking), at most 64 datagrams each so

@@ -147,6 +147,13 @@ http::Router LocalApi::Routes() {
       return http::Response::Json(200, json{{"check", "started"}}.dump());
     });
   });
+  router.Add("POST", "/v1/reload", [this](const http::Request&) {
+    return OnLoop([this] {
+      auto r = daemon_.Reload();
+      if (!r) return http::Response::FromError(r.error());
+      return http::Response::Json(200, json{{"reloaded", true}, {"summary", *r}}.dump());
+    });
+  });
   router.Add("POST", "/v1/reexec", [this](const http::Request&) {
     return OnLoop([this] {
       Log().info("re-exec requested through the local API");

@@ -1,5 +1,5 @@
 // The updater's local API: the routes `steward-updater status|apply|start|stop|restart|check|
-// reexec` and `clear-bad` call on this host, and the status document they read. Handlers run
+// reexec|reload` and `clear-bad` call on this host, and the status document they read. Handlers run
 // on the server's threads; each hands its work to the daemon's loop thread (the only thread
 // that touches the supervisor and the update executor) and waits for the answer. Until the
 // daemon has loaded its state, status answers "recovering" and every other route 503.
@@ -48,6 +48,8 @@ class LocalApi {
     virtual bool CheckNow() = 0;
     // Asks the daemon to end its loop and re-execute itself.
     virtual void Reexec() = 0;
+    // Re-reads the config file and applies what changed: what was done, or why nothing was.
+    virtual Result<std::string> Reload() = 0;
   };
   // Runs a task on the loop thread (EventLoop::Post).
   using Post = std::function<void(std::function<void()>)>;

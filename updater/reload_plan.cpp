@@ -52,6 +52,9 @@ Result<ReloadPlan> PlanReload(const Config& live, const Config& next) {
   needs_restart(live.http_helper != next.http_helper, "http_helper");
   needs_restart(live.http_helper_sandbox != next.http_helper_sandbox, "http_helper_sandbox");
   needs_restart(live.root != next.root, "root");
+  needs_restart(live.log_format != next.log_format, "log_format");
+  needs_restart(live.controller.has_value() != next.controller.has_value(),
+                "[controller] (added or removed)");
   if (!fixed.empty()) {
     return Fail(ErrorCode::config_invalid,
                 next.path + ": " + fixed +
@@ -85,8 +88,7 @@ Result<ReloadPlan> PlanReload(const Config& live, const Config& next) {
   for (const auto& [name, _] : before) plan.removed.push_back(name);
   plan.controller_changed = !SameController(live.controller, next.controller);
   plan.self_update_changed = !SameSelfUpdate(live.self_update, next.self_update);
-  plan.logging_changed =
-      std::tie(live.log_level, live.log_format) != std::tie(next.log_level, next.log_format);
+  plan.logging_changed = live.log_level != next.log_level;
   return plan;
 }
 

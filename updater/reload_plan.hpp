@@ -2,8 +2,8 @@
 // updater.toml with the one just read and says, per component, whether it is new, gone, to be
 // restarted, to be started or stopped, or only to take new policy (channel, pin, hold, timeouts)
 // without touching its process. Settings only a restart can change (the state directory, the
-// local API socket, the HTTP helper, the root file) refuse the reload as a whole, so a reload
-// never half-applies. A pure function: the daemon applies the plan.
+// local API socket, the HTTP helper, the root file, the log format, having a controller) refuse the
+// reload as a whole, so a reload never half-applies. A pure function: the daemon applies the plan.
 #pragma once
 
 #include <string>
@@ -23,7 +23,7 @@ struct ReloadPlan {
   std::vector<std::string> unchanged;
   bool controller_changed = false;  // check-in seeds, interval, CA, proxy
   bool self_update_changed = false;
-  bool logging_changed = false;
+  bool logging_changed = false;  // the log level
 
   bool Empty() const;
 };

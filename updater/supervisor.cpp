@@ -33,7 +33,7 @@ Supervisor::Supervisor(const Config& config, std::string notify_dir, Deps deps)
     : config_(config), notify_dir_(std::move(notify_dir)), deps_(std::move(deps)) {
   for (const auto& c : config_.components) {
     auto u = std::make_unique<Unit>();
-    u->cfg = &c;
+    u->cfg = std::make_shared<const ComponentConfig>(c);
     u->desired = c.desired;
     u->uid = OwnUserId();
     units_.push_back(std::move(u));
@@ -126,6 +126,7 @@ void Supervisor::ProbeResult(std::string_view name, std::uint64_t generation, bo
 }
 
 void Supervisor::Tick() {
+  DropRemoved();
   const MonoTime now = deps_.clock.Monotonic();
   for (int round = 0; round < 16; ++round) {
     bool fired = false;
@@ -168,8 +169,15 @@ void Supervisor::Release(std::string_view name, bool restart) {
   Log().info("component={} released after an update; desired={}", name,
              DesiredStateName(u->desired));
   // Back toward the desired state: nothing to bring back when that is "stopped" or when the
-  // updater itself is stopping.
-  if (u->desired != DesiredState::running || shutting_down_) return;
+  // updater itself is stopping. A node stopped by its operator stays stopped, but once an
+  // update has put a version in place it is no longer "not installed".
+  if (u->desired != DesiredState::running || shutting_down_) {
+    std::error_code ec;
+    if (u->state == UnitState::not_installed && fs::exists(ProgramPath(*u), ec)) {
+      SetState(*u, UnitState::stopped);
+    }
+    return;
+  }
   Dispatch(*u, Event{restart ? Ev::release_restart : Ev::release});
 }
 

@@ -70,6 +70,8 @@ class Supervisor {
     std::function<void(const std::string& name)> on_ready = [](const std::string&) {};
     std::function<void(const std::string& name, const ExitInfo& exit, bool crash_loop)> on_exit =
         [](const std::string&, const ExitInfo&, bool) {};
+    // A component removed by a reload has stopped and is forgotten.
+    std::function<void(const std::string& name)> on_removed = [](const std::string&) {};
   };
 
   // `notify_dir`: where each component's notify socket lives (<notify_dir>/<name>.notify).
@@ -84,6 +86,20 @@ class Supervisor {
   // still our child (the updater re-executed itself) is adopted as running instead of started
   // again; one whose stop was under way is still being stopped.
   void StartAll();
+
+  // A configuration reload (reload_plan.hpp), each step with the component's whole new
+  // configuration (supervisor_reload.cpp):
+  //  - Add supervises a new component: its persisted state is loaded; Boot(name) then brings it
+  //    toward its desired state (the caller binds its notify socket in between);
+  //  - Remove stops it, and forgets it once it has stopped (Names() no longer lists it);
+  //  - Reconfigure gives it the new configuration: with `restart`, a process that runs is
+  //    replaced by one started from it and the failure streak starts over; a new `desired` is
+  //    the operator's new wish (persisted) and starts or stops it; policy (timeouts, backoff,
+  //    crash-loop limits) applies from the next time it is consulted.
+  Result<void> Add(const ComponentConfig& c);
+  void Boot(std::string_view name);
+  void Remove(std::string_view name);
+  void Reconfigure(const ComponentConfig& c, bool restart);
 
   // Operator commands: "start", "stop", "restart". unknown_component for other names.
   Result<void> Command(std::string_view name, std::string_view command);
@@ -142,6 +158,11 @@ class Supervisor {
   void SetState(Unit& u, UnitState s);
   void Persist(const Result<void>& r, std::string_view what);
   void ContinueShutdown();
+  Result<void> LoadUnit(Unit& u);
+  void ResolveUser(Unit& u);
+  void Boot(Unit& u);
+  // Forgets the removed components that have stopped.
+  void DropRemoved();
 
   // Actions of the table.
   void DoStart(Unit& u, const Event& e);

@@ -16,44 +16,56 @@ spdlog::logger& Log() { return log::Get("supervisor"); }
 
 Result<void> Supervisor::Load() {
   for (auto& u : units_) {
-    const auto& name = u->cfg->name;
-    auto rec = deps_.db.Load(name);
-    if (!rec) return std::unexpected(rec.error().Wrap("loading component " + name));
-    if (rec->desired) u->desired = DesiredStateFromName(*rec->desired).value_or(u->desired);
-    u->recorded_pid = rec->pid;
-    u->recorded_stop_intent = rec->stop_intent;
-    u->restarts = rec->restarts;
-    u->streak.consecutive = rec->consecutive_failures;
-    u->streak.start = rec->streak_start;
-    auto last = deps_.db.LastExit(name);
-    if (!last) return std::unexpected(last.error().Wrap("loading component " + name));
-    u->last_exit = *last;
-    auto failures = deps_.db.RecentFailures(name, u->streak.start, u->cfg->crash_loop_failures);
-    if (!failures) return std::unexpected(failures.error().Wrap("loading component " + name));
-    u->streak.recent.assign(failures->begin(), failures->end());
-    u->streak.crash_loop = u->streak.InCrashLoop(deps_.clock.Now(), *u->cfg);
-    if (u->streak.crash_loop) {
-      Log().error("component={} crash_loop=true failures={} within {} (from before this start)",
-                  name, u->cfg->crash_loop_failures, FormatDuration(u->cfg->crash_loop_window));
-    }
-    if (!u->cfg->user.empty()) {
-      // The notify socket belongs to the component's user; resolved again at each spawn.
-      if (auto uid = UserId(u->cfg->user)) u->uid = *uid;
-    }
+    if (auto r = LoadUnit(*u); !r) return r;
   }
   return {};
 }
 
-void Supervisor::StartAll() {
-  for (auto& u : units_) {
-    Event e{Ev::boot};
-    if (u->recorded_pid > 0) {
-      e.type = !deps_.is_our_child(u->recorded_pid) ? Ev::orphan
-               : u->recorded_stop_intent            ? Ev::adopt_stopping
-                                                    : Ev::adopt;
-    }
-    Dispatch(*u, e);
+Result<void> Supervisor::LoadUnit(Unit& u) {
+  const auto& name = u.cfg->name;
+  auto rec = deps_.db.Load(name);
+  if (!rec) return std::unexpected(rec.error().Wrap("loading component " + name));
+  if (rec->desired) u.desired = DesiredStateFromName(*rec->desired).value_or(u.desired);
+  u.recorded_pid = rec->pid;
+  u.recorded_stop_intent = rec->stop_intent;
+  u.restarts = rec->restarts;
+  u.streak.consecutive = rec->consecutive_failures;
+  u.streak.start = rec->streak_start;
+  auto last = deps_.db.LastExit(name);
+  if (!last) return std::unexpected(last.error().Wrap("loading component " + name));
+  u.last_exit = *last;
+  auto failures = deps_.db.RecentFailures(name, u.streak.start, u.cfg->crash_loop_failures);
+  if (!failures) return std::unexpected(failures.error().Wrap("loading component " + name));
+  u.streak.recent.assign(failures->begin(), failures->end());
+  u.streak.crash_loop = u.streak.InCrashLoop(deps_.clock.Now(), *u.cfg);
+  if (u.streak.crash_loop) {
+    Log().error("component={} crash_loop=true failures={} within {} (from before this start)", name,
+                u.cfg->crash_loop_failures, FormatDuration(u.cfg->crash_loop_window));
   }
+  ResolveUser(u);
+  return {};
+}
+
+void Supervisor::ResolveUser(Unit& u) {
+  // The notify socket belongs to the component's user; resolved again at each spawn.
+  u.uid = OwnUserId();
+  if (!u.cfg->user.empty()) {
+    if (auto uid = UserId(u.cfg->user)) u.uid = *uid;
+  }
+}
+
+void Supervisor::StartAll() {
+  for (auto& u : units_) Boot(*u);
+}
+
+void Supervisor::Boot(Unit& u) {
+  Event e{Ev::boot};
+  if (u.recorded_pid > 0) {
+    e.type = !deps_.is_our_child(u.recorded_pid) ? Ev::orphan
+             : u.recorded_stop_intent            ? Ev::adopt_stopping
+                                                 : Ev::adopt;
+  }
+  Dispatch(u, e);
 }
 
 void Supervisor::TakeOver(Unit& u) {

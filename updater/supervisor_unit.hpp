@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -50,7 +51,8 @@ struct Supervisor::Event {
 };
 
 struct Supervisor::Unit {
-  const ComponentConfig* cfg = nullptr;
+  // The unit's own copy: a configuration reload swaps it (Reconfigure) while the process runs.
+  std::shared_ptr<const ComponentConfig> cfg;
   UnitState state = UnitState::stopped;
   DesiredState desired = DesiredState::running;
   uid_t uid = 0;
@@ -64,7 +66,8 @@ struct Supervisor::Unit {
   bool watchdog_fired = false;
   bool start_timed_out = false;
   bool restart_after_stop = false;
-  bool held = false;  // an update keeps it stopped
+  bool held = false;      // an update keeps it stopped
+  bool removing = false;  // gone from the configuration: forgotten once stopped
   std::optional<std::uint64_t> oom_at_start;
   bool spawned_before = false;
   pid_t recorded_pid = 0;  // from the state database, at Load

@@ -380,8 +380,10 @@ int Main(const std::vector<std::string>& args) {
   clear_bad->add_option("version", bad_version, "The version marked bad")->required();
   auto* reexec = app.add_subcommand(
       "reexec", "Re-execute the running updater through its launcher; components keep running");
+  auto* reload = app.add_subcommand(
+      "reload", "Re-read the running updater's config file and apply what changed (as SIGHUP)");
   for (auto* sub :
-       {status, commands[0], commands[1], commands[2], apply, check, clear_bad, reexec}) {
+       {status, commands[0], commands[1], commands[2], apply, check, clear_bad, reexec, reload}) {
     sub->add_option("-c,--config", config_path, "Config file naming the API socket")
         ->capture_default_str();
     sub->add_option("--socket", socket, "The local API socket (instead of the config's)");
@@ -408,6 +410,12 @@ int Main(const std::vector<std::string>& args) {
     auto r = CallApi(*sock, "POST", "/v1/check");
     if (std::holds_alternative<int>(r)) return std::get<int>(r);
     std::cout << "check-in started; `steward-updater status` shows how it went\n";
+    return exit_code::kOk;
+  }
+  if (reload->parsed()) {
+    auto r = CallApi(*sock, "POST", "/v1/reload");
+    if (std::holds_alternative<int>(r)) return std::get<int>(r);
+    std::cout << json::parse(std::get<std::string>(r)).value("summary", "reloaded") << "\n";
     return exit_code::kOk;
   }
   if (reexec->parsed()) {

@@ -33,6 +33,11 @@ Result<trust::Artifact> update_detail::JournaledArtifact(std::string_view manife
 
 Updates::Updates(const Config& config, Deps deps)
     : config_(config), deps_(std::move(deps)), journal_(deps_.db) {
+  Reconfigured();
+}
+
+void Updates::Reconfigured() {
+  self_.reset();
   if (config_.self_update) {
     self_.emplace();
     self_->name = std::string(kUpdaterComponent);

@@ -96,6 +96,11 @@ class Updates {
   void Poll();
   std::optional<MonoTime> NextDeadline() const;
 
+  // The configuration changed under it (a reload; the caller checked that no transaction of a
+  // component whose configuration went away is open): [self_update] is read again. The
+  // components' configurations are looked up by name each time they are needed.
+  void Reconfigured();
+
   // The open transaction of `name`, else its last one, else the last refused offer.
   std::optional<TxnView> Last(std::string_view name) const;
   bool Busy(std::string_view name) const;

@@ -49,9 +49,7 @@ class UpdaterProcess {
 
   // Writes the config and starts `steward-updater run`; returns once the API says "running".
   void Start(const std::string& components, const Child::Options& options = {}) {
-    const std::string text = "state_dir = \"" + (dir_ / "state").string() + "\"\nsocket = \"" +
-                             socket() + "\"\nlog_level = \"debug\"\n" + components;
-    dir_.Write("updater.toml", text);
+    WriteConfig(components);
     Launch(options);
     ASSERT_TRUE(Eventually(
         [&] {
@@ -60,6 +58,12 @@ class UpdaterProcess {
         },
         std::chrono::seconds(20)))
         << proc_->Stderr();
+  }
+
+  // Writes updater.toml: the test's state directory and socket, then `components`.
+  void WriteConfig(const std::string& components) const {
+    dir_.Write("updater.toml", "state_dir = \"" + (dir_ / "state").string() + "\"\nsocket = \"" +
+                                   socket() + "\"\nlog_level = \"debug\"\n" + components);
   }
 
   // Starts `steward-updater run` on the config written by Start, without waiting.

@@ -264,6 +264,44 @@ TEST(Http, ListenOnBusyPortFails) {
   EXPECT_FALSE(Server::ListenTcp({"not-an-ip", 0}, TestRouter()));
 }
 
+// A deferred answer does not hold a thread that serves connections: with one such thread,
+// another request is answered while the deferred one waits, and the deferred one is answered
+// with what its work returned.
+TEST(Http, ALaterAnswerLeavesTheServingThreadFree) {
+  std::promise<void> release, started;
+  auto released = release.get_future().share();
+  Router router = TestRouter();
+  router.Add("POST", "/slow", [released, &started](const Request& req) {
+    return Response::Later([released, &started, body = req.body] {
+      started.set_value();
+      released.wait();
+      return Response::Text(201, "done " + body);
+    });
+  });
+  ServerOptions options;
+  options.threads = 1;
+  Running srv(std::move(router), options);
+  auto slow = std::async(std::launch::async, [&] {
+    Client client;
+    RequestSpec spec;
+    spec.method = "POST";
+    spec.url = srv.base + "/slow";
+    spec.body = "x";
+    return client.Perform(spec);
+  });
+  ASSERT_EQ(started.get_future().wait_for(10s), std::future_status::ready);
+  Client client;
+  auto quick = client.Get(srv.base + "/healthz");
+  ASSERT_TRUE(quick) << quick.error().message;
+  EXPECT_EQ(quick->status, 200);
+  EXPECT_EQ(slow.wait_for(0s), std::future_status::timeout) << "still waiting on its work";
+  release.set_value();
+  auto answer = slow.get();
+  ASSERT_TRUE(answer) << answer.error().message;
+  EXPECT_EQ(answer->status, 201);
+  EXPECT_EQ(answer->body, "done x");
+}
+
 TEST(Http, StopLetsInFlightRequestsFinish) {
   std::promise<void> entered;
   std::promise<void> release;

@@ -20,6 +20,7 @@ class FakeStore final : public Store {
   std::vector<OfferRecord> offers;
   bool fail_flag_writes = false;
   int reads = 0;
+  std::int64_t generation = 0;  // bumped by release, rollout and flag writes
 
   Result<void> SaveNode(const NodeRecord& node) override {
     saved.push_back(node);
@@ -38,6 +39,7 @@ class FakeStore final : public Store {
   }
   Result<void> InsertRelease(const ReleaseRecord& release) override {
     releases.push_back(release);
+    ++generation;
     return {};
   }
   Result<std::vector<ReleaseRecord>> ListReleases() override {
@@ -46,6 +48,7 @@ class FakeStore final : public Store {
   }
   Result<void> PutRollout(const RolloutRecord& rollout) override {
     rollouts.push_back(rollout);
+    ++generation;
     return {};
   }
   Result<std::vector<RolloutRecord>> ListRollouts() override {
@@ -106,6 +109,7 @@ class FakeStore final : public Store {
       std::erase_if(
           flags, [&](const FlagRecord& o) { return o.channel == f.channel && o.name == f.name; });
     }
+    ++generation;
     return {};
   }
   Result<std::vector<FlagRecord>> ListFlags() override {
@@ -117,6 +121,7 @@ class FakeStore final : public Store {
     ++reads;
     return std::vector<Member>{{"http://a:1", 0}, {"http://b:2", 0}};
   }
+  Result<std::int64_t> Generation() override { return generation; }
   Result<void> Ping() override { return Fail(ErrorCode::db_open, "store gone"); }
   Result<void> Flush() override { return {}; }
 };

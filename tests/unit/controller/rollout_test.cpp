@@ -256,6 +256,28 @@ TEST(Rollouts, ARestartedControllerResumesTheSameWaveFromTheStore) {
   EXPECT_EQ(progress.in_flight, 3);
 }
 
+// Replicas reload the rollouts whenever the store's generation moves, our own writes included.
+TEST(Rollouts, AReloadKeepsTheWavesOfOwnWritesAndTakesAnotherControllersChange) {
+  Domain d;
+  d.store.releases = {Published("2.0.0", 2)};
+  auto r = Rollout(100);
+  r.waves.canary = 2;
+  d.store.rollouts = {r};
+  d.Load();
+  EXPECT_EQ(OfferRange(d, 0, 10), 2);
+  ASSERT_TRUE(d.rollouts.Load());
+  EXPECT_EQ(d.rollouts.Progress(r).in_flight, 2);
+  EXPECT_EQ(OfferRange(d, 10, 20), 0);  // the canary is still full
+
+  auto paused = r;
+  paused.paused = true;
+  d.store.rollouts.push_back(paused);  // another controller paused it
+  ASSERT_TRUE(d.rollouts.Load());
+  EXPECT_TRUE(d.rollouts.List()[0].paused);
+  EXPECT_EQ(d.rollouts.Progress(r).offered, 2);  // rebuilt from the stored offers
+  EXPECT_EQ(OfferRange(d, 10, 20), 0);
+}
+
 TEST(Rollouts, ImmediateOffersEveryoneInThePercentAndAPauseNobodyNew) {
   Domain d;
   d.store.releases = {Published("2.0.0", 2)};

@@ -199,6 +199,45 @@ TEST(ControllerService, NodeEnrolledThroughAPeerIsFoundInTheStore) {
   EXPECT_EQ(res.status, 401) << res.body;
 }
 
+// Two controllers share a store: what one writes reaches the other's answers at its next Sync,
+// not before, and a Sync with nothing new reloads nothing.
+TEST(ControllerService, SyncLoadsWhatAnotherReplicaChanged) {
+  FakeStore store;
+  FakeClock clock;
+  ServiceOptions opt = EnrollOptions();
+  opt.admin_tokens = {"admin-token-0123456789"};
+  auto first = Service::Create(store, clock, opt);
+  auto second = Service::Create(store, clock, opt);
+  ASSERT_TRUE(first && second);
+  auto a = (*first)->MakeRouter();
+  auto b = (*second)->MakeRouter();
+  auto enroll = Post("/v1/enroll", R"({"enroll_token":"enroll-token-0123456789",
+      "hostname":"h","machine_id":"m","platform":"linux-x86_64"})");
+  const auto node = json::parse(b.Dispatch(enroll).body);
+  const auto flags_seen_by_b = [&] {
+    auto req = Post("/v1/checkin",
+                    json{{"node_id", node["node_id"]},
+                         {"components", {{{"name", "agent"}, {"channel", "stable"}}}}}
+                        .dump(),
+                    node["node_token"].get<std::string>());
+    auto res = b.Dispatch(req);
+    EXPECT_EQ(res.status, 200) << res.body;
+    return json::parse(res.body)["flags"];
+  };
+  EXPECT_EQ((*second)->Sync(), false);
+
+  auto put = Post("/v1/admin/flags", R"({"scope":"global","set":{"paused.everything":true}})",
+                  "admin-token-0123456789");
+  put.method = "PUT";
+  ASSERT_EQ(a.Dispatch(put).status, 200);
+  EXPECT_EQ(flags_seen_by_b(), json::object()) << "not before its next Sync";
+  EXPECT_EQ((*second)->Sync(), true);
+  EXPECT_EQ(flags_seen_by_b(), json::parse(R"({"paused.everything":true})"));
+  const int reads = store.reads;
+  EXPECT_EQ((*second)->Sync(), false);
+  EXPECT_EQ(store.reads, reads) << "nothing new: nothing reloaded";
+}
+
 TEST(ControllerTokens, BadRootIsRefusedWithItsPath) {
   test::TempDir dir;
   Config cfg;

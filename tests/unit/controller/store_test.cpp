@@ -153,6 +153,42 @@ TEST(SqliteStore, FlagChangesAreAtomicAndSurviveReopen) {
   EXPECT_TRUE((*flags)[1].channel.empty());
 }
 
+// Two controllers on one file: each write of a release, rollout or flag by one changes the
+// generation the other reads; node check-ins, heartbeats and update results do not.
+TEST(SqliteStore, TheGenerationTellsAReplicaWhatAnotherChanged) {
+  test::TempDir dir;
+  auto mine = OpenStore(Url(dir));
+  auto other = OpenStore(Url(dir));
+  ASSERT_TRUE(mine && other);
+  auto generation = [&] { return (*mine)->Generation().value(); };
+  std::int64_t seen = generation();
+  const auto changed = [&] {
+    const auto now = generation();
+    const bool moved = now != seen;
+    seen = now;
+    return moved;
+  };
+  ASSERT_TRUE((*other)->SaveNode(Node("a")));
+  ASSERT_TRUE((*other)->Flush());
+  ASSERT_TRUE((*other)->Heartbeat("http://b", 5));
+  ASSERT_TRUE((*other)->RecordUpdateResult(
+      {"a", "agent", "seed", {"1.0.0", "2.0.0", UpdateResult::committed, ""}, 1}));
+  EXPECT_FALSE(changed()) << "the check-in path does not make replicas reload";
+  ASSERT_TRUE(
+      (*other)->InsertRelease({"agent", "stable", "1.0.0", 1, 1, "{}", {"sig"}, "ab", 5, 6}));
+  EXPECT_TRUE(changed());
+  RolloutRecord r{"agent", "stable", "1.0.0", "", 10, false, "", "seed", 7, {}, 0, 0};
+  ASSERT_TRUE((*other)->PutRollout(r));
+  EXPECT_TRUE(changed());
+  r.paused = true;
+  ASSERT_TRUE((*other)->PutRollout(r));
+  EXPECT_TRUE(changed()) << "a pause";
+  ASSERT_TRUE((*other)->UpdateFlags({{"", "a", "true", 1}}, {}));
+  EXPECT_TRUE(changed());
+  ASSERT_TRUE((*other)->UpdateFlags({}, {{"", "a", "", 2}}));
+  EXPECT_TRUE(changed()) << "a flag unset";
+}
+
 TEST(SqliteStore, RefusesOtherSchemesAndCorruptFiles) {
   auto pg = OpenStore("postgresql://db/steward");
   ASSERT_FALSE(pg);

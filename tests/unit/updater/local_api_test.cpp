@@ -31,7 +31,13 @@ struct FakeDaemon final : LocalApi::Daemon {
     return has_controller;
   }
   void Reexec() override { reexec = true; }
+  Result<std::string> Reload() override {
+    ++reloads;
+    return reload_answer;
+  }
 
+  Result<std::string> reload_answer = std::string("updater.toml: reloaded; added b");
+  int reloads = 0;
   Result<std::string> apply_answer = std::string("downloading 1.2.0");
   Result<void> command_answer, clear_answer;
   bool has_controller = true;
@@ -131,6 +137,18 @@ TEST_F(Api, ACommandIsAcceptedOrRefusedWithItsErrorsStatus) {
   r = Call("POST", "/v1/components/agent/dance");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(ErrorCodeOf(r), "invalid_argument");
+}
+
+TEST_F(Api, AReloadAnswersWhatWasDoneOrWhyNothingWas) {
+  auto r = Call("POST", "/v1/reload");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Body(r), (json{{"reloaded", true}, {"summary", "updater.toml: reloaded; added b"}}));
+  daemon.reload_answer = Fail(ErrorCode::config_parse, "updater.toml:3: expected a value");
+  r = Call("POST", "/v1/reload");
+  EXPECT_GE(r.status, 400);
+  EXPECT_EQ(ErrorCodeOf(r), "config_parse");
+  EXPECT_EQ(Body(r)["error"]["message"], "updater.toml:3: expected a value");
+  EXPECT_EQ(daemon.reloads, 2);
 }
 
 TEST_F(Api, ClearingABadMarkThatIsNotThereIs404) {

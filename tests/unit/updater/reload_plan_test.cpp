@@ -116,5 +116,17 @@ TEST(ReloadPlan, SettingsOnlyARestartAppliesRefuseTheWholeReload) {
   EXPECT_NE(plan.error().message.find("running configuration is kept"), std::string::npos);
 }
 
+TEST(ReloadPlan, TheLogFormatAndHavingAControllerAtAllNeedARestart) {
+  std::string without = kBase;
+  const auto from = without.find("[controller]");
+  without.erase(from, without.find("[[component]]") - from);
+  auto plan = PlanReload(Parse(kBase), Parse("log_format = \"json\"\n" + without));
+  ASSERT_FALSE(plan);
+  EXPECT_NE(plan.error().message.find("log_format, [controller] (added or removed) changed"),
+            std::string::npos)
+      << plan.error().message;
+  EXPECT_FALSE(PlanReload(Parse(without), Parse(kBase))) << "a controller added";
+}
+
 }  // namespace
 }  // namespace steward::updater

@@ -55,6 +55,7 @@ class SupervisorTest : public ::testing::Test {
       observed.push_back("exit " + name + " " + std::string(ExitKindName(e.kind)) +
                          (loop ? " loop" : ""));
     };
+    deps.on_removed = [this](const std::string& name) { observed.push_back("removed " + name); };
     sup = std::make_unique<Supervisor>(config, (dir / "notify").string(), deps);
     EXPECT_TRUE(sup->Load());
     return *sup;
@@ -427,6 +428,28 @@ TEST_F(SupervisorTest, ManagedComponentWithoutInstallIsNotInstalledNotALoop) {
   EXPECT_EQ(Status("agent").installed_version, "1.2.3");
 }
 
+TEST_F(SupervisorTest, AFirstInstallIntoAStoppedNodeMakesItStoppedNotNotInstalled) {
+  ComponentConfig c;
+  c.name = "agent";
+  c.binary = "steward-agent";
+  config.components.push_back(c);
+  Make().StartAll();
+  ASSERT_TRUE(sup->Command("agent", "stop"));
+  EXPECT_EQ(Status("agent").state, UnitState::not_installed);
+  sup->Hold("agent");
+  sup->Release("agent");
+  EXPECT_EQ(Status("agent").state, UnitState::not_installed) << "the update installed nothing";
+  const auto vdir = dir.path() / "components/agent/versions/1.2.3-0a1b2c3d";
+  std::filesystem::create_directories(vdir);
+  { std::ofstream(vdir / "steward-agent") << "x"; }
+  std::filesystem::create_symlink(vdir, dir.path() / "components/agent/current");
+  sup->Hold("agent");
+  sup->Release("agent");
+  EXPECT_EQ(Status("agent").state, UnitState::stopped);
+  EXPECT_EQ(Status("agent").installed_version, "1.2.3");
+  EXPECT_TRUE(launcher.specs.empty()) << "it stays stopped";
+}
+
 TEST_F(SupervisorTest, SpawnFailureIsAStartFailureRetriedNoFasterThanASecond) {
   Add("a").restart_delay = 0s;
   launcher.fail_next = true;
@@ -609,6 +632,97 @@ TEST_F(SupervisorTest, EventsTheTableDoesNotListAreIgnored) {
   EXPECT_FALSE(sup->OnExit(4242, Exited(1)));  // not one of ours
   ASSERT_TRUE(sup->Command("a", "start"));     // already running
   EXPECT_EQ(launcher.specs.size(), 1u);
+}
+
+// ---- configuration reload ----
+
+TEST_F(SupervisorTest, AReloadAddsAComponentAndLeavesTheOthersRunning) {
+  Add("a");
+  Make().StartAll();
+  const pid_t a = sup->MainPid("a");
+  ComponentConfig b;
+  b.name = "b";
+  b.exec = "/bin/b";
+  b.readiness = Readiness::none;
+  ASSERT_TRUE(sup->Add(b));
+  EXPECT_EQ(Status("b").state, UnitState::stopped) << "not started before Boot";
+  sup->Boot("b");
+  EXPECT_EQ(Status("b").state, UnitState::running);
+  ASSERT_EQ(launcher.specs.size(), 2u);
+  EXPECT_EQ(launcher.specs[1].path, "/bin/b");
+  EXPECT_EQ(sup->MainPid("a"), a);
+  EXPECT_TRUE(launcher.signals.empty());
+  EXPECT_FALSE(sup->Add(b)) << "a name already supervised";
+}
+
+TEST_F(SupervisorTest, AReloadRemovesAComponentOnceItHasStopped) {
+  Add("a").stop_timeout = 5s;
+  Add("b");
+  Make().StartAll();
+  sup->Remove("a");
+  ASSERT_EQ(launcher.signals.size(), 1u);
+  EXPECT_EQ(launcher.signals[0].sig, ProcessSignal::terminate);
+  EXPECT_EQ(sup->Names(), (std::vector<std::string>{"a", "b"})) << "still stopping";
+  Exit("a", Signaled(SIGTERM));
+  Advance(0s);
+  EXPECT_EQ(sup->Names(), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(observed.back(), "removed a");
+  EXPECT_EQ(Status("b").state, UnitState::running);
+  Advance(1h);
+  EXPECT_EQ(launcher.specs.size(), 2u) << "never started again";
+  // A component that was not running is forgotten at once.
+  Add("c").desired = DesiredState::stopped;
+  ASSERT_TRUE(sup->Add(config.components.back()));
+  sup->Boot("c");
+  sup->Remove("c");
+  EXPECT_EQ(sup->Names(), (std::vector<std::string>{"b"}));
+}
+
+TEST_F(SupervisorTest, AReloadThatChangesHowItRunsRestartsItWithTheNewConfiguration) {
+  Add("a");
+  Make().StartAll();
+  Exit("a", Exited(1));  // a failure: the streak is 1
+  Advance(1s);
+  ASSERT_EQ(Status("a").consecutive_failures, 1);
+  ComponentConfig next = config.components[0];
+  next.args = {"--fixed"};
+  sup->Reconfigure(next, true);
+  EXPECT_EQ(launcher.signals.back().sig, ProcessSignal::terminate);
+  Exit("a", Signaled(SIGTERM));
+  ASSERT_EQ(launcher.specs.size(), 3u);
+  EXPECT_EQ(launcher.specs.back().args, (std::vector<std::string>{"--fixed"}));
+  EXPECT_EQ(Status("a").state, UnitState::running);
+  EXPECT_EQ(Status("a").consecutive_failures, 0) << "the new way starts a new streak";
+}
+
+TEST_F(SupervisorTest, AReloadOfPolicyOnlyKeepsTheProcessAndAppliesNextTime) {
+  Add("a").stop_timeout = 5s;
+  Make().StartAll();
+  ComponentConfig next = config.components[0];
+  next.stop_timeout = 1s;
+  sup->Reconfigure(next, false);
+  EXPECT_TRUE(launcher.signals.empty());
+  EXPECT_EQ(launcher.specs.size(), 1u);
+  ASSERT_TRUE(sup->Command("a", "stop"));
+  Advance(1s);
+  ASSERT_EQ(launcher.signals.size(), 2u) << "the new stop timeout";
+  EXPECT_EQ(launcher.signals[1].sig, ProcessSignal::kill);
+}
+
+TEST_F(SupervisorTest, AReloadedDesiredStateIsTheOperatorsNewWish) {
+  Add("a");
+  Make().StartAll();
+  ComponentConfig next = config.components[0];
+  next.desired = DesiredState::stopped;
+  sup->Reconfigure(next, false);
+  EXPECT_EQ(launcher.signals.back().sig, ProcessSignal::terminate);
+  Exit("a", Signaled(SIGTERM));
+  EXPECT_EQ(Status("a").state, UnitState::stopped);
+  EXPECT_EQ(db->Load("a")->desired, "stopped") << "over an earlier start command";
+  next.desired = DesiredState::running;
+  sup->Reconfigure(next, false);
+  EXPECT_EQ(Status("a").state, UnitState::running);
+  EXPECT_EQ(launcher.specs.size(), 2u);
 }
 
 }  // namespace
