@@ -6,6 +6,7 @@
 
 #include "cli/admin_api.hpp"
 #include "cli/commands.hpp"
+#include "common/duration.hpp"
 
 namespace steward::cli {
 
@@ -17,6 +18,9 @@ struct AdminCommands::Impl {
   bool json_out = false;
   std::string component, channel, version, minimum, node_id;
   double percent = -1;
+  std::int64_t canary = -1, max_in_flight = -1;  // -1: not given
+  std::string bake;                              // "30m"; "" not given
+  bool immediate = false;
   std::vector<std::string> flag_args;  // NAME=VALUE for set, NAME for unset
 
   void On(CLI::App* sub, std::function<int()> fn) {
@@ -35,14 +39,38 @@ struct AdminCommands::Impl {
     }
     std::cout << "rollout " << Cell(*r, "component") << "/" << Cell(*r, "channel") << ": version "
               << Cell(*r, "version") << " at " << Cell(*r, "percent") << "%"
-              << ((*r)["paused"].get<bool>() ? ", paused" : "") << "\n";
+              << ((*r)["paused"].get<bool>() ? ", paused" : "") << ", " << Pacing(*r) << "\n";
     return 0;
   }
 
+  // Every `rollout set` says whether it is immediate: leaving --immediate out goes back to waves.
   int SetRollout() {
-    json body{{"version", version}, {"percent", percent}};
+    json body{{"version", version}, {"percent", percent}, {"immediate", immediate}};
     if (!minimum.empty()) body["minimum"] = minimum;
+    if (canary >= 0) body["canary"] = canary;
+    if (max_in_flight >= 0) body["max_in_flight"] = max_in_flight;
+    if (!bake.empty()) {
+      auto d = ParseDuration(bake);
+      if (!d) {
+        return Report(Error{ErrorCode::usage, "--bake " + bake + ": " + d.error().message +
+                                                  " (e.g. 30m, 1h, 0 for the default)"});
+      }
+      body["bake"] = std::chrono::duration_cast<std::chrono::seconds>(*d).count();
+    }
     return PutRollout(body);
+  }
+
+  // "waves (canary 5, 20 in flight, bake 30m)" with "default" for what was not set.
+  static std::string Pacing(const json& x) {
+    if (x.value("immediate", false)) return "immediate (no waves)";
+    auto setting = [&](const char* key) {
+      const auto v = x.value(key, std::int64_t{0});
+      return v > 0 ? std::to_string(v) : std::string("default");
+    };
+    const auto bake_s = x.value("bake", std::int64_t{0});
+    return "waves (canary " + setting("canary") + ", max in flight " + setting("max_in_flight") +
+           ", bake " + (bake_s > 0 ? FormatDuration(std::chrono::seconds(bake_s)) : "default") +
+           ")";
   }
 
   static std::vector<std::string> RolloutRow(const json& x) {
@@ -54,11 +82,15 @@ struct AdminCommands::Impl {
             Cell(x, "percent") + "%",
             Cell(x, "nodes_on_target") + "/" + Cell(x, "nodes"),
             Cell(x, "rolled_back") + "/" + Cell(x, "update_attempts"),
+            x.value("immediate", false) ? "immediate" : Cell(x, "wave"),
+            Cell(x, "in_flight"),
+            Cell(x, "committed"),
             state};
   }
 
   static std::vector<std::string> RolloutHeader() {
-    return {"COMPONENT", "CHANNEL", "VERSION", "PERCENT", "ON TARGET", "ROLLED BACK", "STATE"};
+    return {"COMPONENT",   "CHANNEL", "VERSION",   "PERCENT",   "ON TARGET",
+            "ROLLED BACK", "WAVE",    "IN FLIGHT", "COMMITTED", "STATE"};
   }
 
   int ListRollouts() {
@@ -222,6 +254,16 @@ void AdminCommands::Register(CLI::App& app) {
       ->required()
       ->check(CLI::Range(0.0, 100.0));
   set->add_option("--minimum", d->minimum, "Nodes below this version go to it first");
+  set->add_option("--canary", d->canary,
+                  "Nodes in the first wave (default: max(5, 0.05 % of the channel's nodes))")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{100'000'000}));
+  set->add_option("--max-in-flight", d->max_in_flight,
+                  "Most nodes between offer and result (default: max(20, 1 %))")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{100'000'000}));
+  set->add_option("--bake", d->bake,
+                  "A wave's bake time, e.g. 30m: after it, 90 % committed starts the next wave");
+  set->add_flag("--immediate", d->immediate,
+                "No waves: everyone in the percent at once (an emergency fix)");
   set->add_flag("--json", d->json_out, "Print JSON");
   d->On(set, [d] { return d->SetRollout(); });
   for (const bool pause : {true, false}) {

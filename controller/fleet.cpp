@@ -10,6 +10,17 @@
 
 namespace steward::controller {
 
+namespace {
+// The same components on the same channels, in the same order (a node's usual check-in).
+bool SameChannels(const std::vector<ComponentReport>& a, const std::vector<ComponentReport>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].channel != b[i].channel) return false;
+  }
+  return true;
+}
+}  // namespace
+
 Fleet::Fleet(Store& store, Clock& clock, Rollouts& rollouts, const Releases& releases,
              const Flags& flags, Membership& membership, FleetOptions options)
     : store_(store),
@@ -29,6 +40,7 @@ Result<void> Fleet::Load() {
     st.components = ComponentsOfReport(n.report);
     st.record = std::move(n);
     IndexNode(st.record);
+    CountChannels(st.components, 1);
     nodes_.emplace(st.record.id, std::move(st));
   }
   return {};
@@ -97,9 +109,12 @@ Result<CheckinAnswer> Fleet::Checkin(std::string_view node_token, CheckinReport 
   RecordUpdates(st, report.components, now);
   st.record.last_seen = now;
   st.record.report = std::move(report.body);
+  const bool moved = !SameChannels(st.components, report.components);
+  if (moved) CountChannels(st.components, -1);
   st.components = std::move(report.components);
+  if (moved) CountChannels(st.components, 1);
   if (auto r = store_.SaveNode(st.record); !r) return std::unexpected(r.error());
-  return Answer(st);
+  return Answer(st, now);
 }
 
 // Only an update the node did not report at its previous check-in is new.
@@ -115,10 +130,11 @@ void Fleet::RecordUpdates(const NodeState& st, const std::vector<ComponentReport
   }
 }
 
-CheckinAnswer Fleet::Answer(const NodeState& st) const {
+CheckinAnswer Fleet::Answer(const NodeState& st, std::int64_t now) {
   CheckinAnswer out;
   for (const auto& c : st.components) {
-    auto version = rollouts_.Offer(c.name, c.channel, c.running_version, st.record.id);
+    auto version = rollouts_.Offer(
+        {c.name, c.channel, c.running_version, st.record.id, c.crash_loop, ChannelNodes(c), now});
     if (!version) continue;
     if (auto rel = releases_.Find(c.name, c.channel, *version)) out.releases.push_back(rel);
   }
@@ -143,9 +159,11 @@ Fleet::TokenIndex::iterator Fleet::AdoptFromStore(const std::string& id, const s
   if (!found || !*found || !SecretEquals((*found)->token_hash, hash)) return by_token_.end();
   if (auto old = nodes_.find(id); old != nodes_.end()) {
     by_token_.erase(old->second.record.token_hash);
+    CountChannels(old->second.components, -1);
   }
   NodeState st;
   st.components = ComponentsOfReport((*found)->report);
+  CountChannels(st.components, 1);
   st.record = std::move(**found);
   IndexNode(st.record);
   nodes_[id] = std::move(st);
@@ -157,6 +175,28 @@ Fleet::TokenIndex::iterator Fleet::AdoptFromStore(const std::string& id, const s
 void Fleet::IndexNode(const NodeRecord& r) {
   by_token_[r.token_hash] = r.id;
   by_machine_.try_emplace(r.machine_id, r.id);  // a machine id names the node that had it first
+}
+
+namespace {
+std::string ChannelKey(const ComponentReport& c) {
+  std::string key = c.name;
+  key += '\0';
+  key += c.channel;
+  return key;
+}
+}  // namespace
+
+// A check-in reports a handful of components; the short keys stay in the string's own buffer.
+void Fleet::CountChannels(const std::vector<ComponentReport>& components, std::int64_t delta) {
+  for (const auto& c : components) {
+    auto& n = on_channel_[ChannelKey(c)];
+    n += delta;
+  }
+}
+
+std::int64_t Fleet::ChannelNodes(const ComponentReport& c) const {
+  auto it = on_channel_.find(ChannelKey(c));
+  return it == on_channel_.end() ? 0 : it->second;
 }
 
 std::vector<NodeState> Fleet::Nodes() const {

@@ -47,6 +47,7 @@ struct ComponentReport {
   std::string running_version;
   std::string state;
   std::optional<LastUpdate> last_update;  // none also when it named no result we know
+  bool crash_loop = false;
 };
 
 struct CheckinReport {
@@ -115,8 +116,11 @@ class Fleet {
   TokenIndex::iterator AdoptFromStore(const std::string& id, const std::string& hash);
   void RecordUpdates(const NodeState& st, const std::vector<ComponentReport>& reported,
                      std::int64_t now);
-  CheckinAnswer Answer(const NodeState& st) const;
+  CheckinAnswer Answer(const NodeState& st, std::int64_t now);
   void IndexNode(const NodeRecord& record);  // mu_ held, or before serving
+  // Keeps the nodes-per-channel count as a node's components change; mu_ held.
+  void CountChannels(const std::vector<ComponentReport>& components, std::int64_t delta);
+  std::int64_t ChannelNodes(const ComponentReport& c) const;
 
   Store& store_;
   Clock& clock_;
@@ -130,6 +134,8 @@ class Fleet {
   std::unordered_map<std::string, NodeState> nodes_;
   TokenIndex by_token_;
   std::unordered_map<std::string, std::string> by_machine_;  // machine id -> node id
+  // "component\0channel" -> nodes reporting it: the waves are sized by it (controller/waves.hpp).
+  std::unordered_map<std::string, std::int64_t> on_channel_;
 };
 
 }  // namespace steward::controller

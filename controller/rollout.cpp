@@ -66,11 +66,60 @@ std::string NewSeed() { return RandomHex(32); }
 Rollouts::Rollouts(Store& store, Clock& clock, const Releases& releases, HaltPolicy halt)
     : store_(store), clock_(clock), releases_(releases), halt_(halt) {}
 
+Rollouts::Live Rollouts::Start(RolloutRecord record) {
+  const auto wave = record.wave;
+  const auto started = record.wave_started_at;
+  return Live{std::move(record), WaveState(wave, started), {}, 0};
+}
+
+namespace {
+
+// What a reported result means to the waves.
+Outcome OutcomeOf(UpdateResult result) {
+  switch (result) {
+    case UpdateResult::committed:
+      return Outcome::committed;
+    case UpdateResult::rolled_back:
+      return Outcome::rolled_back;
+    case UpdateResult::environment:
+      return Outcome::environment;
+    default:
+      return Outcome::done;  // failed before switching, or superseded: no longer in flight
+  }
+}
+
+}  // namespace
+
+// A restarted controller resumes the same wave: who was offered and when, and what they
+// reported, come back from the store.
+void Rollouts::Restore(Live& live, std::int64_t now) {
+  const auto& r = live.record;
+  auto offers = store_.ListOffers(r.seed, r.component);
+  auto results = store_.ListUpdateResults(r.seed, r.component);
+  if (!offers || !results) {
+    log::Get("rollout").error("component={} channel={}: cannot read its waves from the store",
+                              r.component, r.channel);
+    return;
+  }
+  for (const auto& o : *offers) live.waves.RestoreOffer(o.node_id, o.wave, o.offered_at, now);
+  for (const auto& u : *results) {
+    if (u.update.result) live.waves.RestoreOutcome(u.node_id, OutcomeOf(*u.update.result));
+  }
+}
+
 Result<void> Rollouts::Load() {
   auto rollouts = store_.ListRollouts();
   if (!rollouts) return std::unexpected(rollouts.error());
+  const auto now = UnixSeconds(clock_.Now());
   std::lock_guard lock(mu_);
-  for (auto& r : *rollouts) rollouts_[{r.component, r.channel}] = std::move(r);
+  for (auto& r : *rollouts) {
+    const std::pair key{r.component, r.channel};
+    // Our own writes come back here too (the store's generation moved): the waves in memory
+    // are those. A record another controller changed is taken with its waves from the store.
+    if (auto it = rollouts_.find(key); it != rollouts_.end() && it->second.record == r) continue;
+    auto& live = rollouts_.insert_or_assign(key, Start(std::move(r))).first->second;
+    Restore(live, now);
+  }
   return {};
 }
 
@@ -78,11 +127,13 @@ Result<RolloutRecord> Rollouts::Apply(const RolloutChange& c) {
   const auto published = [&](const std::string& version) {
     return releases_.Find(c.component, c.channel, version) != nullptr;
   };
+  const auto now = UnixSeconds(clock_.Now());
   std::lock_guard lock(mu_);
   auto existing = rollouts_.find({c.component, c.channel});
   RolloutRecord r;
-  if (existing != rollouts_.end()) {
-    r = existing->second;
+  bool fresh = existing == rollouts_.end();
+  if (!fresh) {
+    r = existing->second.record;
   } else if (c.version.empty() || !c.percent) {
     return Fail(ErrorCode::bad_request, "a new rollout needs 'version' and 'percent'");
   } else {
@@ -95,9 +146,12 @@ Result<RolloutRecord> Rollouts::Apply(const RolloutChange& c) {
                                             " " + c.version + "; publish it first");
     }
     r.version = c.version;
-    r.seed = NewSeed();  // a new target is a new rollout: new buckets, new counts
+    r.seed = NewSeed();  // a new target is a new rollout: new buckets, new counts, new waves
     r.halt_reason.clear();
     r.paused = false;
+    r.wave = 0;
+    r.wave_started_at = now;
+    fresh = true;
   }
   if (c.minimum) {
     if (!c.minimum->empty()) {
@@ -115,35 +169,81 @@ Result<RolloutRecord> Rollouts::Apply(const RolloutChange& c) {
     r.minimum = *c.minimum;
   }
   if (c.percent) r.percent = *c.percent;
+  if (c.canary) r.waves.canary = *c.canary;
+  if (c.max_in_flight) r.waves.max_in_flight = *c.max_in_flight;
+  if (c.bake_s) r.waves.bake_s = *c.bake_s;
+  if (c.immediate) r.waves.immediate = *c.immediate;
+  bool resumed = false;
   if (c.paused) {
+    resumed = r.paused && !*c.paused;
     r.paused = *c.paused;
     if (!*c.paused) r.halt_reason.clear();
   }
-  r.updated_at = UnixSeconds(clock_.Now());
+  // A resumed wave gets its deadline and bake again from now: the pause was not its fault.
+  if (resumed) r.wave_started_at = now;
+  r.updated_at = now;
   if (auto res = store_.PutRollout(r); !res) return std::unexpected(res.error());
-  rollouts_[{c.component, c.channel}] = r;
-  log::Get("rollout").info("component={} channel={} version={} percent={} paused={}", c.component,
-                           c.channel, r.version, r.percent, r.paused);
+  if (fresh) {
+    rollouts_.insert_or_assign({c.component, c.channel}, Start(r));
+  } else {
+    auto& live = existing->second;
+    live.record = r;
+    if (resumed) live.waves.Resume(now);
+  }
+  log::Get("rollout").info(
+      "component={} channel={} version={} percent={} paused={} canary={} max_in_flight={} "
+      "bake_s={} immediate={}",
+      c.component, c.channel, r.version, r.percent, r.paused, r.waves.canary, r.waves.max_in_flight,
+      r.waves.bake_s, r.waves.immediate);
   return r;
 }
 
 std::vector<RolloutRecord> Rollouts::List() const {
   std::vector<RolloutRecord> out;
   std::lock_guard lock(mu_);
-  for (const auto& [key, r] : rollouts_) out.push_back(r);
+  for (const auto& [key, live] : rollouts_) out.push_back(live.record);
   return out;
 }
 
-std::optional<std::string> Rollouts::Offer(const std::string& component, const std::string& channel,
-                                           const std::string& running_version,
-                                           const std::string& node_id) const {
+std::optional<std::string> Rollouts::Offer(const OfferAsk& ask) {
   std::optional<SemVer> running;
-  if (auto v = SemVer::Parse(running_version)) running = *v;
+  if (auto v = SemVer::Parse(ask.running_version)) running = *v;
   std::lock_guard lock(mu_);
-  auto it = rollouts_.find({component, channel});
+  auto it = rollouts_.find({ask.component, ask.channel});
   if (it == rollouts_.end()) return std::nullopt;
-  auto choice = Choose(it->second, running, node_id);
+  auto& live = it->second;
+  auto choice = Choose(live.record, running, ask.node_id);
   if (choice.kind == Choice::Kind::none) return std::nullopt;
+  if (choice.kind == Choice::Kind::minimum || live.record.waves.immediate) {
+    return std::move(choice.version);
+  }
+  live.limits = ResolveLimits(live.record.waves, ask.channel_nodes);
+  const bool on_target = ask.running_version == live.record.version;
+  WaveEvent event;
+  // The waves' clocks (silence, deadlines, bake) are looked at once a second at most.
+  if (ask.now >= live.next_tick && !live.record.paused) {
+    live.next_tick = ask.now + 1;
+    live.waves.Tick(live.limits, Rule(), ask.now, halt_.checkin_interval_s, event);
+  }
+  bool offered = true;
+  if (event.halt) {
+    offered = false;
+  } else if (live.waves.Offered(ask.node_id)) {
+    live.waves.Seen(ask.node_id, ask.now, {on_target, ask.crash_loop}, live.limits, Rule(), event);
+  } else if (!on_target) {
+    offered = live.waves.Admit(ask.node_id, live.limits, Rule(), ask.now, event);
+    // Queued with the node writes: the check-in does not wait for the disk.
+    if (auto r = offered ? store_.SaveOffer({live.record.seed, ask.component, ask.node_id,
+                                             live.waves.wave(), ask.now})
+                         : Result<void>{};
+        !r) {
+      log::Get("rollout").error("recording offer node={}: {}", ask.node_id, r.error().message);
+    }
+  }
+  Act(live, event, ask.now);
+  // Nodes on the target keep it; a halt offers nobody new.
+  if (on_target) return std::move(choice.version);
+  if (!offered || event.halt) return std::nullopt;
   return std::move(choice.version);
 }
 
@@ -155,8 +255,9 @@ void Rollouts::RecordUpdate(const std::string& node_id, const std::string& compo
   if (!update.result) return;
   std::lock_guard lock(mu_);
   auto it = rollouts_.find({component, channel});
-  if (it == rollouts_.end() || update.to != it->second.version) return;
-  auto& rollout = it->second;
+  if (it == rollouts_.end() || update.to != it->second.record.version) return;
+  auto& live = it->second;
+  auto& rollout = live.record;
   auto fresh = store_.RecordUpdateResult({node_id, component, rollout.seed, update, now});
   if (!fresh) {
     log::Get("rollout").error("recording update result node={}: {}", node_id,
@@ -164,12 +265,38 @@ void Rollouts::RecordUpdate(const std::string& node_id, const std::string& compo
     return;
   }
   if (!*fresh || rollout.paused) return;
+  if (!rollout.waves.immediate) {
+    WaveEvent event;
+    live.waves.Reported(node_id, OutcomeOf(*update.result), Rule(), event);
+    Act(live, event, now);
+    return;
+  }
+  // Immediate: today's rule over every result, counted by the store.
   auto counts = store_.CountUpdateResults(rollout.seed, component);
   if (!counts) return;
   if (auto why =
           HaltReason(*counts, halt_.max_rollback_rate, halt_.min_attempts, rollout.version)) {
     Halt(rollout, *why, now);
   }
+}
+
+void Rollouts::Act(Live& live, const WaveEvent& event, std::int64_t now) {
+  if (event.halt) {
+    Halt(live.record, *event.halt, now);
+    return;
+  }
+  if (!event.wave_started) return;
+  RolloutRecord next = live.record;
+  next.wave = live.waves.wave();
+  next.wave_started_at = live.waves.wave_started_at();
+  if (auto r = store_.PutRollout(next); !r) {
+    log::Get("rollout").error("recording wave {}: {}", next.wave, r.error().message);
+    return;
+  }
+  live.record = std::move(next);
+  log::Get("rollout").info("component={} channel={} wave={} started committed={} in_flight={}",
+                           live.record.component, live.record.channel, live.record.wave,
+                           live.waves.committed(), live.waves.in_flight());
 }
 
 void Rollouts::Halt(RolloutRecord& rollout, const std::string& why, std::int64_t now) {
@@ -187,6 +314,14 @@ void Rollouts::Halt(RolloutRecord& rollout, const std::string& why, std::int64_t
 
 UpdateCounts Rollouts::Counts(const RolloutRecord& rollout) const {
   return store_.CountUpdateResults(rollout.seed, rollout.component).value_or(UpdateCounts{});
+}
+
+WaveProgress Rollouts::Progress(const RolloutRecord& rollout) const {
+  std::lock_guard lock(mu_);
+  auto it = rollouts_.find({rollout.component, rollout.channel});
+  if (it == rollouts_.end() || it->second.record.seed != rollout.seed) return {};
+  const auto& w = it->second.waves;
+  return {w.wave(), w.offered(), w.in_flight(), w.committed(), w.failed()};
 }
 
 }  // namespace steward::controller

@@ -1,7 +1,9 @@
 // Rollouts (ARCHITECTURE §3). The decisions are pure functions: which nodes are in a percent
 // rollout (HMAC-SHA256(seed, node_id) buckets, stable for a seed), the minimum version first,
-// pause, and when the rollback rate halts a rollout. Rollouts keeps the rollouts in force in
-// memory, written through to the Store: admin changes, what a node is offered, and the halt.
+// pause, and when the rollback rate halts an immediate rollout; how many nodes move at a time
+// and the other halt signals are the waves' (controller/waves.hpp). Rollouts keeps the
+// rollouts in force and their waves in memory, written through to the Store: admin changes,
+// what a node is offered, the waves' progress, and the halt.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +20,7 @@
 #include "common/semver.hpp"
 #include "controller/releases.hpp"
 #include "controller/store.hpp"
+#include "controller/waves.hpp"
 
 namespace steward::controller {
 
@@ -59,11 +62,37 @@ struct RolloutChange {
   std::optional<std::string> minimum;  // "" clears it
   std::optional<double> percent;
   std::optional<bool> paused;
+  // Pacing (controller/waves.hpp); 0 for canary, max_in_flight and bake_s means the default.
+  std::optional<std::int64_t> canary;
+  std::optional<std::int64_t> max_in_flight;
+  std::optional<std::int64_t> bake_s;
+  std::optional<bool> immediate;
 };
 
 struct HaltPolicy {
   double max_rollback_rate = 0.05;
   std::int64_t min_attempts = 20;
+  std::int64_t checkin_interval_s = 60;  // silence is measured in check-in intervals
+};
+
+// One check-in's question for one component: what may this node run?
+struct OfferAsk {
+  const std::string& component;
+  const std::string& channel;
+  const std::string& running_version;
+  const std::string& node_id;
+  bool crash_loop = false;         // the node reports the component crash-looping
+  std::int64_t channel_nodes = 0;  // nodes reporting the component on the channel
+  std::int64_t now = 0;            // unix seconds
+};
+
+// Where a rollout's waves are (GET /v1/admin/rollouts).
+struct WaveProgress {
+  std::int64_t wave = 0;
+  std::int64_t offered = 0;
+  std::int64_t in_flight = 0;
+  std::int64_t committed = 0;
+  std::int64_t failed = 0;
 };
 
 class Rollouts {
@@ -82,30 +111,41 @@ class Rollouts {
   // Ordered by component and channel.
   std::vector<RolloutRecord> List() const;
 
-  // The version (Choose) a node running `running_version` is offered for the component and
-  // channel; nullopt without a rollout or when it keeps what it runs.
-  std::optional<std::string> Offer(const std::string& component, const std::string& channel,
-                                   const std::string& running_version,
-                                   const std::string& node_id) const;
+  // The version (Choose) the node is offered for the component and channel; nullopt without a
+  // rollout or when it keeps what it runs. Unless the rollout is immediate, a node not on the
+  // target gets it only when the waves admit it; a node offered it before keeps the offer, and
+  // its check-in is watched for the halt signals (crash loop, silence) while its bake lasts.
+  std::optional<std::string> Offer(const OfferAsk& ask);
 
   // A node reported `update` for the first time: its first finished result (not in_progress)
   // counts towards the component and channel's rollout once per node when it went to the
-  // target, and may halt it (HaltReason).
+  // target, and may halt it (the waves' signals, or HaltReason for an immediate rollout).
   void RecordUpdate(const std::string& node_id, const std::string& component,
                     const std::string& channel, const LastUpdate& update, std::int64_t now);
 
   // The results reported towards the rollout; zero when the store cannot say.
   UpdateCounts Counts(const RolloutRecord& rollout) const;
+  WaveProgress Progress(const RolloutRecord& rollout) const;
 
  private:
+  struct Live {
+    RolloutRecord record;
+    WaveState waves;
+    WaveLimits limits;           // as of the last check-in (the channel's size moves)
+    std::int64_t next_tick = 0;  // unix seconds
+  };
+  static Live Start(RolloutRecord record);
+  void Restore(Live& live, std::int64_t now);                                   // before serving
+  void Act(Live& live, const WaveEvent& event, std::int64_t now);               // mu_ held
   void Halt(RolloutRecord& rollout, const std::string& why, std::int64_t now);  // mu_ held
+  HaltRule Rule() const { return {halt_.max_rollback_rate, halt_.min_attempts}; }
 
   Store& store_;
   Clock& clock_;
   const Releases& releases_;
   const HaltPolicy halt_;
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, RolloutRecord> rollouts_;  // component, channel
+  std::map<std::pair<std::string, std::string>, Live> rollouts_;  // component, channel
 };
 
 }  // namespace steward::controller

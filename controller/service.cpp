@@ -39,7 +39,8 @@ class ServiceImpl final : public Service {
                 [this] { return membership_.PublicUrl(); }}),
         flags_(store, clock),
         releases_(store, clock, opt_.root, probe_),
-        rollouts_(store, clock, releases_, {opt_.halt_rollback_rate, opt_.halt_min_attempts}),
+        rollouts_(store, clock, releases_,
+                  {opt_.halt_rollback_rate, opt_.halt_min_attempts, opt_.checkin_interval_s}),
         fleet_(store, clock, rollouts_, releases_, flags_, membership_,
                {opt_.checkin_interval_s, opt_.roots_json}) {}
 
@@ -263,7 +264,8 @@ class ServiceImpl final : public Service {
   RolloutStatus Status(RolloutRecord r) const {
     auto reach = fleet_.Reach(r);
     auto counts = rollouts_.Counts(r);
-    return RolloutStatus{std::move(r), reach, counts};
+    auto waves = rollouts_.Progress(r);
+    return RolloutStatus{std::move(r), reach, counts, waves};
   }
 
   std::vector<RolloutStatus> Statuses() const {

@@ -1,7 +1,8 @@
 // The SQLite backend of Store. One connection, WAL, synchronous=FULL. Node writes are the hot
 // path (every check-in): they go to an in-memory queue, newest write per node wins, and a
 // background thread commits the queue in one transaction every 100 ms, so many check-ins share
-// one fsync. Releases, rollouts, update results, flags and heartbeats are written at once.
+// one fsync. Offers made by rollout waves (also on the check-in path) share that queue. Releases,
+// rollouts, update results, flags and heartbeats are written at once.
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -96,6 +97,23 @@ CREATE TRIGGER flags_update_generation AFTER UPDATE ON flags
   BEGIN UPDATE generation SET value = value + 1; END;
 CREATE TRIGGER flags_delete_generation AFTER DELETE ON flags
   BEGIN UPDATE generation SET value = value + 1; END;
+)sql",
+    // Waves: the operator's pacing and where each rollout is, and who was offered when.
+    R"sql(
+ALTER TABLE rollouts ADD COLUMN canary INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollouts ADD COLUMN max_in_flight INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollouts ADD COLUMN bake_s INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollouts ADD COLUMN immediate INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollouts ADD COLUMN wave INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollouts ADD COLUMN wave_started_at INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE rollout_offers (
+  seed TEXT NOT NULL,
+  component TEXT NOT NULL,
+  node_id TEXT NOT NULL,
+  wave INTEGER NOT NULL,
+  offered_at INTEGER NOT NULL,
+  PRIMARY KEY (seed, component, node_id)
+);
 )sql",
 };
 
@@ -234,7 +252,9 @@ class SqliteStore final : public Store {
     std::lock_guard lock(db_mu_);
     auto s = db_.Prepare(
         "INSERT OR REPLACE INTO rollouts (component, channel, version, minimum, percent, paused, "
-        "halt_reason, seed, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+        "halt_reason, seed, updated_at, canary, max_in_flight, bake_s, immediate, wave, "
+        "wave_started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+        "?15)");
     if (!s) return std::unexpected(s.error());
     s->Bind(1, r.component)
         .Bind(2, r.channel)
@@ -244,7 +264,13 @@ class SqliteStore final : public Store {
         .Bind(6, std::int64_t{r.paused ? 1 : 0})
         .Bind(7, r.halt_reason)
         .Bind(8, r.seed)
-        .Bind(9, r.updated_at);
+        .Bind(9, r.updated_at)
+        .Bind(10, r.waves.canary)
+        .Bind(11, r.waves.max_in_flight)
+        .Bind(12, r.waves.bake_s)
+        .Bind(13, std::int64_t{r.waves.immediate ? 1 : 0})
+        .Bind(14, r.wave)
+        .Bind(15, r.wave_started_at);
     return s->Run();
   }
 
@@ -252,15 +278,26 @@ class SqliteStore final : public Store {
     std::lock_guard lock(db_mu_);
     auto s = db_.Prepare(
         "SELECT component, channel, version, minimum, percent, paused, halt_reason, seed, "
-        "updated_at FROM rollouts ORDER BY component, channel");
+        "updated_at, canary, max_in_flight, bake_s, immediate, wave, wave_started_at "
+        "FROM rollouts ORDER BY component, channel");
     if (!s) return std::unexpected(s.error());
     std::vector<RolloutRecord> out;
     while (true) {
       auto row = s->Step();
       if (!row) return std::unexpected(row.error());
       if (!*row) break;
-      out.push_back(RolloutRecord{s->Text(0), s->Text(1), s->Text(2), s->Text(3), s->Double(4),
-                                  s->Int(5) != 0, s->Text(6), s->Text(7), s->Int(8)});
+      out.push_back(RolloutRecord{s->Text(0),
+                                  s->Text(1),
+                                  s->Text(2),
+                                  s->Text(3),
+                                  s->Double(4),
+                                  s->Int(5) != 0,
+                                  s->Text(6),
+                                  s->Text(7),
+                                  s->Int(8),
+                                  {s->Int(9), s->Int(10), s->Int(11), s->Int(12) != 0},
+                                  s->Int(13),
+                                  s->Int(14)});
     }
     return out;
   }
@@ -287,13 +324,63 @@ class SqliteStore final : public Store {
                                           const std::string& component) override {
     std::lock_guard lock(db_mu_);
     auto s = db_.Prepare(
-        "SELECT COUNT(*), COALESCE(SUM(result = ?3), 0) FROM update_results "
-        "WHERE seed = ?1 AND component = ?2");
+        "SELECT COUNT(*), COALESCE(SUM(result = ?3), 0), COALESCE(SUM(result = ?4), 0) "
+        "FROM update_results WHERE seed = ?1 AND component = ?2");
     if (!s) return std::unexpected(s.error());
-    s->Bind(1, seed).Bind(2, component).Bind(3, ResultName(UpdateResult::rolled_back));
+    s->Bind(1, seed)
+        .Bind(2, component)
+        .Bind(3, ResultName(UpdateResult::rolled_back))
+        .Bind(4, ResultName(UpdateResult::environment));
     auto row = s->Step();
     if (!row) return std::unexpected(row.error());
-    return UpdateCounts{s->Int(0), s->Int(1)};
+    return UpdateCounts{s->Int(0), s->Int(1), s->Int(2)};
+  }
+
+  Result<std::vector<UpdateRecord>> ListUpdateResults(const std::string& seed,
+                                                      const std::string& component) override {
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare(
+        "SELECT node_id, from_version, to_version, result, error_code, at FROM update_results "
+        "WHERE seed = ?1 AND component = ?2");
+    if (!s) return std::unexpected(s.error());
+    s->Bind(1, seed).Bind(2, component);
+    std::vector<UpdateRecord> out;
+    while (true) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      auto result = ResultFromName(s->Text(3));
+      if (!result) continue;  // a name this version does not know counts for nothing
+      out.push_back(UpdateRecord{s->Text(0), component, seed,
+                                 LastUpdate{s->Text(1), s->Text(2), *result, s->Text(4)},
+                                 s->Int(5)});
+    }
+    return out;
+  }
+
+  Result<void> SaveOffer(const OfferRecord& offer) override {
+    std::lock_guard lock(queue_mu_);
+    pending_offers_.push_back(offer);
+    return {};
+  }
+
+  Result<std::vector<OfferRecord>> ListOffers(const std::string& seed,
+                                              const std::string& component) override {
+    if (auto r = Flush(); !r) return std::unexpected(r.error());
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare(
+        "SELECT node_id, wave, offered_at FROM rollout_offers WHERE seed = ?1 AND component = ?2 "
+        "ORDER BY offered_at, rowid");
+    if (!s) return std::unexpected(s.error());
+    s->Bind(1, seed).Bind(2, component);
+    std::vector<OfferRecord> out;
+    while (true) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      out.push_back(OfferRecord{seed, component, s->Text(0), s->Int(1), s->Int(2)});
+    }
+    return out;
   }
 
   Result<void> UpdateFlags(const std::vector<FlagRecord>& set,
@@ -380,22 +467,26 @@ class SqliteStore final : public Store {
   Result<void> Flush() override {
     std::lock_guard flush_lock(flush_mu_);  // keeps batches in order
     std::map<std::string, NodeRecord> batch;
+    std::vector<OfferRecord> offers;
     {
       std::lock_guard lock(queue_mu_);
       batch.swap(pending_);
+      offers.swap(pending_offers_);
     }
-    if (batch.empty()) return {};
-    auto r = WriteBatch(batch);
+    if (batch.empty() && offers.empty()) return {};
+    auto r = WriteBatch(batch, offers);
     if (!r) {
       // Put the batch back unless newer writes replaced its entries meanwhile.
       std::lock_guard lock(queue_mu_);
       for (auto& [id, node] : batch) pending_.try_emplace(id, std::move(node));
+      pending_offers_.insert(pending_offers_.begin(), offers.begin(), offers.end());
     }
     return r;
   }
 
  private:
-  Result<void> WriteBatch(const std::map<std::string, NodeRecord>& batch) {
+  Result<void> WriteBatch(const std::map<std::string, NodeRecord>& batch,
+                          const std::vector<OfferRecord>& offers) {
     std::lock_guard lock(db_mu_);
     auto tx = sqlite::Transaction::Begin(db_);
     if (!tx) return std::unexpected(tx.error());
@@ -417,6 +508,21 @@ class SqliteStore final : public Store {
           .Bind(8, n.report);
       if (auto r = s->Run(); !r) return r;
     }
+    if (!offers.empty()) {
+      auto o = db_.Prepare(
+          "INSERT OR IGNORE INTO rollout_offers (seed, component, node_id, wave, offered_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5)");
+      if (!o) return std::unexpected(o.error());
+      for (const auto& x : offers) {
+        o->Reset();
+        o->Bind(1, x.seed)
+            .Bind(2, x.component)
+            .Bind(3, x.node_id)
+            .Bind(4, x.wave)
+            .Bind(5, x.offered_at);
+        if (auto r = o->Run(); !r) return r;
+      }
+    }
     return tx->Commit();
   }
 
@@ -424,7 +530,7 @@ class SqliteStore final : public Store {
     std::unique_lock lock(queue_mu_);
     while (!stopping_) {
       queue_cv_.wait_for(lock, std::chrono::milliseconds(100));
-      if (stopping_ || pending_.empty()) continue;
+      if (stopping_ || (pending_.empty() && pending_offers_.empty())) continue;
       lock.unlock();
       if (auto r = Flush(); !r)
         log::Get("store").error("flushing node writes: {}", r.error().message);
@@ -438,6 +544,7 @@ class SqliteStore final : public Store {
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::map<std::string, NodeRecord> pending_;
+  std::vector<OfferRecord> pending_offers_;
   bool stopping_ = false;
   std::thread flusher_;
 };

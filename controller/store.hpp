@@ -16,6 +16,7 @@
 #include "common/clock.hpp"
 #include "common/codes.hpp"
 #include "common/error.hpp"
+#include "controller/waves.hpp"
 
 namespace steward::controller {
 
@@ -53,6 +54,19 @@ struct RolloutRecord {
   std::string halt_reason;  // set when the rollout paused itself
   std::string seed;         // hex, 32 random bytes; new for every new target
   std::int64_t updated_at = 0;
+  WaveSettings waves;                // the operator's pacing (controller/waves.hpp)
+  std::int64_t wave = 0;             // the wave in progress, 0 the canary
+  std::int64_t wave_started_at = 0;  // unix seconds
+  bool operator==(const RolloutRecord&) const = default;
+};
+
+// A node its rollout's waves offered the target to; the wave's in-flight count starts here.
+struct OfferRecord {
+  std::string seed;
+  std::string component;
+  std::string node_id;
+  std::int64_t wave = 0;
+  std::int64_t offered_at = 0;  // unix seconds
 };
 
 // A node's last update as its check-in reports it (docs/protocol.md `last_update`).
@@ -81,6 +95,7 @@ struct UpdateRecord {
 struct UpdateCounts {
   std::int64_t attempts = 0;     // distinct nodes that reported a result
   std::int64_t rolled_back = 0;  // of those, the ones that rolled back
+  std::int64_t environment = 0;  // of those, the ones whose environment failed
 };
 
 // One feature flag in one scope (controller/flags.hpp).
@@ -116,6 +131,15 @@ class Store {
   virtual Result<bool> RecordUpdateResult(const UpdateRecord& record) = 0;
   virtual Result<UpdateCounts> CountUpdateResults(const std::string& seed,
                                                   const std::string& component) = 0;
+  // The results of one rollout, to rebuild its waves after a restart.
+  virtual Result<std::vector<UpdateRecord>> ListUpdateResults(const std::string& seed,
+                                                              const std::string& component) = 0;
+
+  // Queues an offer (the check-in hot path, batched like SaveNode); durable after Flush.
+  virtual Result<void> SaveOffer(const OfferRecord& offer) = 0;
+  // One rollout's offers in the order they were made.
+  virtual Result<std::vector<OfferRecord>> ListOffers(const std::string& seed,
+                                                      const std::string& component) = 0;
 
   // Writes one change of flags at once, all or nothing: `set` rows are inserted or replaced,
   // `unset` rows (channel and name) are deleted.

@@ -1,5 +1,6 @@
 #include "controller/wire.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/protocol.hpp"
@@ -76,7 +77,43 @@ json RolloutJson(const RolloutStatus& s) {
               {"nodes_in_bucket", s.reach.in_bucket},
               {"nodes_on_target", s.reach.on_target},
               {"update_attempts", s.counts.attempts},
-              {"rolled_back", s.counts.rolled_back}};
+              {"rolled_back", s.counts.rolled_back},
+              {"environment", s.counts.environment},
+              {"canary", r.waves.canary},
+              {"max_in_flight", r.waves.max_in_flight},
+              {"bake", r.waves.bake_s},
+              {"immediate", r.waves.immediate},
+              {"wave", r.wave},
+              {"wave_started_at", Rfc3339(r.wave_started_at)},
+              {"offered", s.waves.offered},
+              {"in_flight", s.waves.in_flight},
+              {"committed", s.waves.committed},
+              {"failed", s.waves.failed}};
+}
+
+// An optional whole number in [0, max]; absent and null leave `out` empty.
+Result<void> CountField(const json& obj, std::string_view name, std::int64_t max,
+                        std::optional<std::int64_t>& out) {
+  auto it = obj.find(name);
+  if (it == obj.end() || it->is_null()) return {};
+  if (!it->is_number_integer() || it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > max) {
+    return Fail(ErrorCode::bad_request, "field '" + std::string(name) +
+                                            "' must be a whole number from 0 to " +
+                                            std::to_string(max) + " (0: the default)");
+  }
+  out = it->get<std::int64_t>();
+  return {};
+}
+
+// Booleans a rollout change may carry.
+Result<void> BoolField(const json& obj, std::string_view name, std::optional<bool>& out) {
+  auto it = obj.find(name);
+  if (it == obj.end()) return {};
+  if (!it->is_boolean()) {
+    return Fail(ErrorCode::bad_request, "field '" + std::string(name) + "' must be a boolean");
+  }
+  out = it->get<bool>();
+  return {};
 }
 
 json RolloutsJson(const std::vector<RolloutStatus>& statuses) {
@@ -116,7 +153,7 @@ Result<CheckinReport> KeptReport(std::string body) {
     }
     components.push_back(ComponentReport{std::move(c.name), std::move(c.channel),
                                          std::move(c.running_version), std::move(c.state),
-                                         std::move(update)});
+                                         std::move(update), c.crash_loop});
   }
   return CheckinReport{std::move(report->node_id), std::move(components), std::move(body)};
 }
@@ -168,10 +205,14 @@ Result<RolloutChange> DecodeRolloutChange(const http::Request& req) {
   }
   auto body = ParseBody(req, "rollout");
   if (!body) return std::unexpected(body.error());
+  static constexpr std::string_view kAllowed[] = {
+      "version", "percent", "paused", "minimum", "canary", "max_in_flight", "bake", "immediate"};
   for (const auto& [k, v] : body->items()) {
-    if (k != "version" && k != "percent" && k != "paused" && k != "minimum") {
+    if (std::find(std::begin(kAllowed), std::end(kAllowed), k) == std::end(kAllowed)) {
       return Fail(ErrorCode::bad_request,
-                  "unknown field '" + k + "'; allowed: version, percent, paused, minimum");
+                  "unknown field '" + k +
+                      "'; allowed: version, percent, paused, minimum, canary, max_in_flight, "
+                      "bake, immediate");
     }
   }
   auto version = StringField(*body, "version", false, 128);
@@ -186,9 +227,14 @@ Result<RolloutChange> DecodeRolloutChange(const http::Request& req) {
     }
     out.percent = p->get<double>();
   }
-  if (auto p = body->find("paused"); p != body->end()) {
-    if (!p->is_boolean()) return Fail(ErrorCode::bad_request, "field 'paused' must be a boolean");
-    out.paused = p->get<bool>();
+  constexpr std::int64_t kMaxNodes = 100'000'000;
+  constexpr std::int64_t kMaxBakeS = 30 * 24 * 3600;  // a month
+  for (auto r :
+       {BoolField(*body, "paused", out.paused), BoolField(*body, "immediate", out.immediate),
+        CountField(*body, "canary", kMaxNodes, out.canary),
+        CountField(*body, "max_in_flight", kMaxNodes, out.max_in_flight),
+        CountField(*body, "bake", kMaxBakeS, out.bake_s)}) {
+    if (!r) return std::unexpected(r.error());
   }
   return out;
 }

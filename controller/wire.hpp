@@ -38,6 +38,7 @@ struct RolloutStatus {
   RolloutRecord rollout;
   RolloutReach reach;
   UpdateCounts counts;
+  WaveProgress waves;
 };
 Result<RolloutChange> DecodeRolloutChange(const http::Request& req);
 std::string EncodeRollout(const RolloutStatus& status);

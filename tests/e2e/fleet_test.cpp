@@ -137,12 +137,15 @@ TEST_F(Fleet, StoppedNodeIsUpdatedAndVerifiedAtItsNextStart) {
 }
 
 // 4. A release that crash-loops after the update is rolled back on the nodes that took it and
-//    reported; the first report halts the rollout, so no other node is offered it.
+//    reported; the canary wave (2 of the 3 nodes here) halts on its first failure, so the
+//    node outside the canary is never offered it.
 TEST_F(Fleet, CrashLoopIsRolledBackReportedAndHaltsTheRollout) {
   StartController();
   Publish(*controller_, "agent", "1.2.0", 3);
   StartHostsOn100(3, "test_fail = \"crash\"\ntest_fail_versions = [\"1.2.0\"]\n");
-  SetRollout(*controller_, "1.2.0", 100);
+  const auto set = controller_->Admin("PUT", "rollouts/agent/stable",
+                                      json{{"version", "1.2.0"}, {"percent", 100}, {"canary", 2}});
+  ASSERT_EQ(set.status, 200) << set.raw;
   ASSERT_TRUE(Eventually(
       [&] {
         const auto r = Rollout(*controller_);
@@ -169,6 +172,7 @@ TEST_F(Fleet, CrashLoopIsRolledBackReportedAndHaltsTheRollout) {
         << h->Agent().dump() << h->Logs();
   }
   EXPECT_GE(attempted, 1);
+  EXPECT_LE(attempted, 2);  // the canary only
   for (auto& h : hosts_) {
     ASSERT_TRUE(h->updater.WaitUnit("agent", [](const json& x) {
       return x["state"] == "running" && x["running_version"] == "1.0.0";
@@ -185,8 +189,11 @@ TEST_F(Fleet, CrashLoopIsRolledBackReportedAndHaltsTheRollout) {
       << Rollout(*controller_).dump();
   const auto r = Rollout(*controller_);
   EXPECT_EQ(r["paused"], true);
-  EXPECT_NE(r["halt_reason"].get<std::string>().find("halted automatically"), std::string::npos)
+  EXPECT_NE(r["halt_reason"].get<std::string>().find(
+                "halted automatically: the canary wave failed on rolled_back"),
+            std::string::npos)
       << r.dump();
+  EXPECT_EQ(r["wave"], 0);
   EXPECT_EQ(FleetCount(*controller_, "1.0.0"), 3);
   EXPECT_EQ(FleetCount(*controller_, "1.2.0"), 0);
   // Marked bad on the nodes that tried it, not offered to the others: all stay on 1.0.0.

@@ -13,14 +13,16 @@ json Agent(const std::string& running, const json& last_update = nullptr) {
   return json::array({Controller::Component("agent", "stable", running, last_update)});
 }
 
-// Starts `c` with agent 1.0.0 and 2.0.0 published and 2.0.0 rolled out to every node.
-void RollOut2(Controller& c) {
+// Starts `c` with agent 1.0.0 and 2.0.0 published and 2.0.0 rolled out to every node
+// (`immediate`: all at once, without waves).
+void RollOut2(Controller& c, bool immediate = false) {
   c.Start();
   c.PublishVersion("agent", "stable", "1.0.0", 1);
   c.PublishVersion("agent", "stable", "2.0.0", 2);
-  ASSERT_EQ(
-      c.Admin("PUT", "rollouts/agent/stable", json{{"version", "2.0.0"}, {"percent", 100}}).status,
-      200);
+  ASSERT_EQ(c.Admin("PUT", "rollouts/agent/stable",
+                    json{{"version", "2.0.0"}, {"percent", 100}, {"immediate", immediate}})
+                .status,
+            200);
 }
 
 // A node's last update from 1.0.0 to 2.0.0 as it reports it.
@@ -60,13 +62,15 @@ TEST(ControllerRollout, MinimumVersionComesFirst) {
   EXPECT_NE(r.message().find("unknown field 'seed'"), std::string::npos) << r.raw;
 }
 
+// Who is in the percent, seen all at once: an immediate rollout (waves would pace it).
 TEST(ControllerRollout, PercentPicksAStableShareAndPauseStopsIt) {
   Controller c;
   c.Start();
   c.PublishVersion("agent", "stable", "2.0.0", 1);
-  ASSERT_EQ(
-      c.Admin("PUT", "rollouts/agent/stable", json{{"version", "2.0.0"}, {"percent", 30}}).status,
-      200);
+  ASSERT_EQ(c.Admin("PUT", "rollouts/agent/stable",
+                    json{{"version", "2.0.0"}, {"percent", 30}, {"immediate", true}})
+                .status,
+            200);
   std::vector<Node> nodes;
   std::set<std::string> in;
   for (int i = 0; i < 200; ++i) nodes.push_back(c.Enroll("m" + std::to_string(i)));
@@ -100,9 +104,11 @@ TEST(ControllerRollout, PercentPicksAStableShareAndPauseStopsIt) {
   EXPECT_EQ(fleet.body["rollouts"][0]["paused"], true);
 }
 
+// The rate rule over at least halt_min_attempts results, as an immediate rollout keeps it (a
+// paced one halts on its canary's first failure: controller_waves_test).
 TEST(ControllerRollout, HaltsItselfWhenTooManyRollBack) {
   Controller c("[rollout]\nhalt_rollback_rate = 0.25\nhalt_min_attempts = 4\n");
-  ASSERT_NO_FATAL_FAILURE(RollOut2(c));
+  ASSERT_NO_FATAL_FAILURE(RollOut2(c, true));
   std::vector<Node> nodes;
   for (int i = 0; i < 5; ++i) nodes.push_back(c.Enroll("m" + std::to_string(i)));
   c.Checkin(nodes[0], Agent("2.0.0", Update("committed")));

@@ -43,6 +43,15 @@ struct Domain {
   }
 
   std::int64_t Now() const { return UnixSeconds(clock.Now()); }
+
+  // What node `node_id` running `running` of agent/stable is offered, in a channel of
+  // `channel_nodes` nodes.
+  std::optional<std::string> Offer(const std::string& running, const std::string& node_id,
+                                   std::int64_t channel_nodes = 1, bool crash_loop = false) {
+    const std::string component = "agent";
+    const std::string channel = "stable";
+    return rollouts.Offer({component, channel, running, node_id, crash_loop, channel_nodes, Now()});
+  }
 };
 
 }  // namespace steward::controller

@@ -17,6 +17,7 @@ class FakeStore final : public Store {
   std::vector<RolloutRecord> rollouts;  // loaded at start; every write is appended
   std::vector<UpdateRecord> updates;
   std::vector<FlagRecord> flags;
+  std::vector<OfferRecord> offers;
   bool fail_flag_writes = false;
   int reads = 0;
   std::int64_t generation = 0;  // bumped by release, rollout and flag writes
@@ -70,8 +71,31 @@ class FakeStore final : public Store {
       if (u.seed != seed || u.component != component) continue;
       ++counts.attempts;
       if (u.update.result == UpdateResult::rolled_back) ++counts.rolled_back;
+      if (u.update.result == UpdateResult::environment) ++counts.environment;
     }
     return counts;
+  }
+  Result<std::vector<UpdateRecord>> ListUpdateResults(const std::string& seed,
+                                                      const std::string& component) override {
+    ++reads;
+    std::vector<UpdateRecord> out;
+    for (const auto& u : updates) {
+      if (u.seed == seed && u.component == component) out.push_back(u);
+    }
+    return out;
+  }
+  Result<void> SaveOffer(const OfferRecord& offer) override {
+    offers.push_back(offer);
+    return {};
+  }
+  Result<std::vector<OfferRecord>> ListOffers(const std::string& seed,
+                                              const std::string& component) override {
+    ++reads;
+    std::vector<OfferRecord> out;
+    for (const auto& o : offers) {
+      if (o.seed == seed && o.component == component) out.push_back(o);
+    }
+    return out;
   }
   Result<void> UpdateFlags(const std::vector<FlagRecord>& set,
                            const std::vector<FlagRecord>& unset) override {

@@ -138,7 +138,9 @@ TEST(Fleet, CheckinAnswerOffersWhatTheRolloutChoosesWithTheNodesFlags) {
   EXPECT_EQ(answer->releases[0]->record.version, "2.0.0");
 }
 
-TEST(Fleet, RollbacksHaltTheRolloutOnceEnoughNodesReported) {
+// Results reported at check-in feed the waves: the canary halts on its first rollback. (Before
+// waves every rollout waited for 20 results; an immediate rollout still does, rollout_test.)
+TEST(Fleet, ACanaryRollbackReportedAtCheckinHaltsTheRollout) {
   Domain d(HaltPolicy{0.4, 2});
   d.store.releases = {Release("agent", "1.0.0", 1), Release("agent", "2.0.0", 2)};
   d.store.rollouts = {Rollout("agent", "2.0.0", 100)};
@@ -146,28 +148,59 @@ TEST(Fleet, RollbacksHaltTheRolloutOnceEnoughNodesReported) {
   const LastUpdate rolled_back{"1.0.0", "2.0.0", UpdateResult::rolled_back, "crash_loop"};
   const auto a = Enroll(d.fleet, "a");
   const auto b = Enroll(d.fleet, "b");
-
-  ASSERT_TRUE(Checkin(d.fleet, a, {Component("agent", "1.0.0", rolled_back)}));
-  ASSERT_TRUE(Checkin(d.fleet, a, {Component("agent", "1.0.0", rolled_back)}));  // the same
-  ASSERT_EQ(d.store.updates.size(), 1u);
-  EXPECT_EQ(d.store.updates[0].node_id, a.node_id);
-  EXPECT_EQ(d.store.updates[0].update, rolled_back);
-  EXPECT_FALSE(d.rollouts.List()[0].paused);  // one attempt is below the minimum of two
+  ASSERT_EQ(Checkin(d.fleet, a, {Component("agent", "1.0.0")})->releases.size(), 1u);
+  ASSERT_EQ(Checkin(d.fleet, b, {Component("agent", "1.0.0")})->releases.size(), 1u);
+  ASSERT_EQ(d.store.offers.size(), 2u);  // both in the canary, written for a restart
 
   // An update towards another version does not count for this rollout.
   ASSERT_TRUE(Checkin(
       d.fleet, b,
       {Component("agent", "1.0.0", LastUpdate{"0.9.0", "1.0.0", UpdateResult::committed, ""})}));
-  EXPECT_EQ(d.store.updates.size(), 1u);
+  EXPECT_TRUE(d.store.updates.empty());
+  EXPECT_FALSE(d.rollouts.List()[0].paused);
 
-  auto answer = Checkin(d.fleet, b, {Component("agent", "1.0.0", rolled_back)});
-  ASSERT_TRUE(answer);
+  ASSERT_TRUE(Checkin(d.fleet, a, {Component("agent", "1.0.0", rolled_back)}));
+  ASSERT_TRUE(Checkin(d.fleet, a, {Component("agent", "1.0.0", rolled_back)}));  // the same
+  ASSERT_EQ(d.store.updates.size(), 1u);
+  EXPECT_EQ(d.store.updates[0].update, rolled_back);
   const auto halted = d.rollouts.List()[0];
   EXPECT_TRUE(halted.paused);
-  EXPECT_NE(halted.halt_reason.find("halted automatically: 2 of 2 nodes"), std::string::npos)
+  EXPECT_NE(halted.halt_reason.find("the canary wave failed on rolled_back"), std::string::npos)
       << halted.halt_reason;
+  EXPECT_NE(halted.halt_reason.find(a.node_id), std::string::npos) << halted.halt_reason;
   EXPECT_EQ(d.store.rollouts.back().halt_reason, halted.halt_reason);  // written through
-  EXPECT_TRUE(answer->releases.empty());  // a paused rollout moves nobody
+  auto answer = Checkin(d.fleet, b, {Component("agent", "1.0.0")});
+  ASSERT_TRUE(answer);
+  EXPECT_TRUE(answer->releases.empty());  // a halted rollout offers nobody new
+}
+
+// Percent says who, the waves say how many: 30 nodes at 100 % with a canary of 2.
+TEST(Fleet, WavesOfferTheCanaryFirstThenTheNextWaveAfterItCommits) {
+  Domain d;
+  d.store.releases = {Release("agent", "1.0.0", 1), Release("agent", "2.0.0", 2)};
+  auto r = Rollout("agent", "2.0.0", 100);
+  r.waves.canary = 2;
+  d.store.rollouts = {r};
+  d.Load();
+  std::vector<Enrollment> nodes;
+  for (int i = 0; i < 30; ++i) nodes.push_back(Enroll(d.fleet, "m" + std::to_string(i)));
+  auto offered = [&](const std::string& running) {
+    std::vector<Enrollment> out;
+    for (const auto& n : nodes) {
+      auto answer = Checkin(d.fleet, n, {Component("agent", running)});
+      if (answer && !answer->releases.empty()) out.push_back(n);
+    }
+    return out;
+  };
+  const auto canary = offered("1.0.0");
+  ASSERT_EQ(canary.size(), 2u);
+  EXPECT_EQ(offered("1.0.0").size(), 2u);  // the same two again, nobody else
+  const LastUpdate done{"1.0.0", "2.0.0", UpdateResult::committed, ""};
+  for (const auto& n : canary)
+    ASSERT_TRUE(Checkin(d.fleet, n, {Component("agent", "2.0.0", done)}));
+  EXPECT_EQ(offered("1.0.0").size(), 2u + 4u);  // the canary stays, wave 1 holds 4
+  EXPECT_EQ(d.rollouts.List()[0].wave, 1);
+  EXPECT_EQ(d.store.rollouts.back().wave, 1);  // written through
 }
 
 TEST(Wire, CheckinComponentsReadTheLastUpdateTyped) {

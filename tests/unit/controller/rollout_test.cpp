@@ -24,6 +24,18 @@ RolloutRecord Rollout(double percent, std::string minimum = "", bool paused = fa
 
 SemVer V(const char* s) { return *SemVer::Parse(s); }
 
+RolloutChange Change(std::string version, std::optional<std::string> minimum,
+                     std::optional<double> percent, std::optional<bool> paused) {
+  RolloutChange c;
+  c.component = "agent";
+  c.channel = "stable";
+  c.version = std::move(version);
+  c.minimum = std::move(minimum);
+  c.percent = percent;
+  c.paused = paused;
+  return c;
+}
+
 TEST(Bucket, StableForASeedAndNearThePercentOver10000Nodes) {
   const std::string seed = NewSeed();
   for (const double percent : {1.0, 10.0, 50.0, 90.0}) {
@@ -115,7 +127,7 @@ TEST(Rollouts, ChangesNeedPublishedVersionsAndANewTargetIsANewRollout) {
   Domain d;
   d.store.releases = {Published("1.0.0", 1), Published("2.0.0", 2), Published("3.0.0", 3)};
   d.Load();
-  RolloutChange c{"agent", "stable", "2.0.0", std::nullopt, std::nullopt, std::nullopt};
+  auto c = Change("2.0.0", std::nullopt, std::nullopt, std::nullopt);
   auto r = d.rollouts.Apply(c);
   ASSERT_FALSE(r);  // a new rollout needs a percent
   EXPECT_EQ(r.error().code, ErrorCode::bad_request);
@@ -134,29 +146,32 @@ TEST(Rollouts, ChangesNeedPublishedVersionsAndANewTargetIsANewRollout) {
   const auto seed = r->seed;
 
   // Pausing and the percent keep the rollout; a minimum must be below the target.
-  r = d.rollouts.Apply({"agent", "stable", "", "3.0.0", 50, true});
+  r = d.rollouts.Apply(Change("", "3.0.0", 50, true));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::bad_request);
-  r = d.rollouts.Apply({"agent", "stable", "", "1.0.0", 50, true});
+  r = d.rollouts.Apply(Change("", "1.0.0", 50, true));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->seed, seed);
   EXPECT_EQ(r->minimum, "1.0.0");
   EXPECT_TRUE(r->paused);
-  EXPECT_EQ(d.rollouts.Offer("agent", "stable", "0.9.0", "n"), std::nullopt);  // paused
+  EXPECT_EQ(d.Offer("0.9.0", "n"), std::nullopt);  // paused
 
-  r = d.rollouts.Apply({"agent", "stable", "3.0.0", std::nullopt, std::nullopt, std::nullopt});
+  r = d.rollouts.Apply(Change("3.0.0", std::nullopt, std::nullopt, std::nullopt));
   ASSERT_TRUE(r);
   EXPECT_NE(r->seed, seed);
   EXPECT_FALSE(r->paused);
   EXPECT_EQ(r->percent, 50);
-  EXPECT_EQ(d.rollouts.Offer("agent", "stable", "0.9.0", "n"), "1.0.0");  // the minimum first
+  EXPECT_EQ(d.Offer("0.9.0", "n"), "1.0.0");  // the minimum first
   ASSERT_EQ(d.rollouts.List().size(), 1u);
 }
 
-TEST(Rollouts, HaltCountsFirstResultsTowardsTheTargetOnly) {
+// An immediate rollout (no waves) keeps the rule every rollout had before waves: a rollback
+// rate past the limit over at least min_attempts results.
+TEST(Rollouts, ImmediateHaltCountsFirstResultsTowardsTheTargetOnly) {
   Domain d(HaltPolicy{0.5, 2});
   d.store.releases = {Published("2.0.0", 2)};
   RolloutRecord r = Rollout(100);
+  r.waves.immediate = true;
   d.store.rollouts = {r};
   d.Load();
   const LastUpdate back{"1.0.0", "2.0.0", UpdateResult::rolled_back, "crash_loop"};
@@ -183,6 +198,7 @@ TEST(Rollouts, AnUpdateInProgressIsNotAResult) {
   Domain d(HaltPolicy{0.5, 1});
   d.store.releases = {Published("2.0.0", 2)};
   d.store.rollouts = {Rollout(100)};
+  d.store.rollouts[0].waves.immediate = true;
   d.Load();
   d.rollouts.RecordUpdate("n1", "agent", "stable", {"1.0.0", "2.0.0", std::nullopt, ""}, d.Now());
   EXPECT_TRUE(d.store.updates.empty());
@@ -193,6 +209,93 @@ TEST(Rollouts, AnUpdateInProgressIsNotAResult) {
   EXPECT_EQ(counts.attempts, 1);
   EXPECT_EQ(counts.rolled_back, 1);
   EXPECT_TRUE(d.rollouts.List()[0].paused);
+}
+
+std::string Node(int i) { return "n" + std::to_string(i); }
+
+// Offers nodes from..to-1 (on 1.0.0, in a channel of 100) and returns how many got the target.
+int OfferRange(Domain& d, int from, int to) {
+  int n = 0;
+  for (int i = from; i < to; ++i) n += d.Offer("1.0.0", Node(i), 100) == "2.0.0";
+  return n;
+}
+
+void Commit(Domain& d, int i) {
+  d.rollouts.RecordUpdate(Node(i), "agent", "stable",
+                          {"1.0.0", "2.0.0", UpdateResult::committed, ""}, d.Now());
+}
+
+TEST(Rollouts, ARestartedControllerResumesTheSameWaveFromTheStore) {
+  Domain d;
+  d.store.releases = {Published("2.0.0", 2)};
+  auto r = Rollout(100);
+  r.waves.canary = 2;
+  d.store.rollouts = {r};
+  d.Load();
+  EXPECT_EQ(OfferRange(d, 0, 10), 2);
+  Commit(d, 0);
+  Commit(d, 1);
+  d.clock.Advance(std::chrono::seconds(5));
+  EXPECT_EQ(OfferRange(d, 10, 13), 3);  // wave 1 (4 places) started
+  Commit(d, 10);
+
+  Domain again;
+  again.store.releases = d.store.releases;
+  again.store.rollouts = {d.store.rollouts.back()};
+  again.store.offers = d.store.offers;
+  again.store.updates = d.store.updates;
+  again.clock.Advance(std::chrono::seconds(10));
+  again.Load();
+  EXPECT_EQ(again.rollouts.List()[0].wave, 1);
+  EXPECT_EQ(again.Offer("1.0.0", Node(11), 100), "2.0.0");  // an offered node keeps its offer
+  EXPECT_EQ(OfferRange(again, 20, 30), 1);                  // one place left in wave 1
+  const auto progress = again.rollouts.Progress(again.rollouts.List()[0]);
+  EXPECT_EQ(progress.wave, 1);
+  EXPECT_EQ(progress.offered, 6);
+  EXPECT_EQ(progress.committed, 3);
+  EXPECT_EQ(progress.in_flight, 3);
+}
+
+// Replicas reload the rollouts whenever the store's generation moves, our own writes included.
+TEST(Rollouts, AReloadKeepsTheWavesOfOwnWritesAndTakesAnotherControllersChange) {
+  Domain d;
+  d.store.releases = {Published("2.0.0", 2)};
+  auto r = Rollout(100);
+  r.waves.canary = 2;
+  d.store.rollouts = {r};
+  d.Load();
+  EXPECT_EQ(OfferRange(d, 0, 10), 2);
+  ASSERT_TRUE(d.rollouts.Load());
+  EXPECT_EQ(d.rollouts.Progress(r).in_flight, 2);
+  EXPECT_EQ(OfferRange(d, 10, 20), 0);  // the canary is still full
+
+  auto paused = r;
+  paused.paused = true;
+  d.store.rollouts.push_back(paused);  // another controller paused it
+  ASSERT_TRUE(d.rollouts.Load());
+  EXPECT_TRUE(d.rollouts.List()[0].paused);
+  EXPECT_EQ(d.rollouts.Progress(r).offered, 2);  // rebuilt from the stored offers
+  EXPECT_EQ(OfferRange(d, 10, 20), 0);
+}
+
+TEST(Rollouts, ImmediateOffersEveryoneInThePercentAndAPauseNobodyNew) {
+  Domain d;
+  d.store.releases = {Published("2.0.0", 2)};
+  auto r = Rollout(100);
+  r.waves.immediate = true;
+  d.store.rollouts = {r};
+  d.Load();
+  EXPECT_EQ(OfferRange(d, 0, 50), 50);
+  EXPECT_TRUE(d.store.offers.empty());
+
+  auto c = Change("", std::nullopt, std::nullopt, true);
+  c.immediate = false;
+  ASSERT_TRUE(d.rollouts.Apply(c));
+  EXPECT_EQ(OfferRange(d, 0, 50), 0);                  // paused
+  EXPECT_EQ(d.Offer("2.0.0", Node(1), 100), "2.0.0");  // on the target: keeps it
+  c.paused = false;
+  ASSERT_TRUE(d.rollouts.Apply(c));
+  EXPECT_EQ(OfferRange(d, 0, 50), 5);  // waves again: the default canary
 }
 
 }  // namespace

@@ -60,10 +60,13 @@ TEST(SqliteStore, RolloutsResultsAndMembers) {
   test::TempDir dir;
   auto s = OpenStore(Url(dir));
   ASSERT_TRUE(s);
-  RolloutRecord r{"agent", "stable", "2.0.0", "1.0.0", 12.5, false, "", "seed", 7};
+  RolloutRecord r{"agent", "stable", "2.0.0", "1.0.0", 12.5, false, "", "seed", 7, {}, 0, 0};
   ASSERT_TRUE((*s)->PutRollout(r));
   r.paused = true;
   r.halt_reason = "why";
+  r.waves = {3, 40, 600, true};
+  r.wave = 2;
+  r.wave_started_at = 99;
   ASSERT_TRUE((*s)->PutRollout(r));
   auto list = (*s)->ListRollouts();
   ASSERT_TRUE(list);
@@ -71,6 +74,9 @@ TEST(SqliteStore, RolloutsResultsAndMembers) {
   EXPECT_TRUE((*list)[0].paused);
   EXPECT_EQ((*list)[0].percent, 12.5);
   EXPECT_EQ((*list)[0].halt_reason, "why");
+  EXPECT_EQ((*list)[0].waves, (WaveSettings{3, 40, 600, true}));
+  EXPECT_EQ((*list)[0].wave, 2);
+  EXPECT_EQ((*list)[0].wave_started_at, 99);
 
   UpdateRecord u{
       "n1", "agent", "seed", {"1.0.0", "2.0.0", UpdateResult::rolled_back, "crash_loop"}, 1};
@@ -92,6 +98,37 @@ TEST(SqliteStore, RolloutsResultsAndMembers) {
   ASSERT_EQ(live->size(), 1u);
   EXPECT_EQ((*live)[0].url, "http://a");
   EXPECT_TRUE((*s)->Ping());
+}
+
+// What a restarted controller rebuilds a rollout's waves from: its offers (written in batches
+// like the nodes) and its results.
+TEST(SqliteStore, OffersAndResultsOfARolloutSurviveReopen) {
+  test::TempDir dir;
+  {
+    auto s = OpenStore(Url(dir));
+    ASSERT_TRUE(s) << s.error().message;
+    ASSERT_TRUE((*s)->SaveOffer({"seed", "agent", "n2", 0, 5}));
+    ASSERT_TRUE((*s)->SaveOffer({"seed", "agent", "n1", 0, 6}));
+    ASSERT_TRUE((*s)->SaveOffer({"seed", "agent", "n3", 1, 9}));
+    ASSERT_TRUE((*s)->SaveOffer({"other", "agent", "n1", 0, 1}));
+    ASSERT_TRUE((*s)->RecordUpdateResult(
+        {"n2", "agent", "seed", {"1.0.0", "2.0.0", UpdateResult::environment, "x"}, 7}));
+    EXPECT_EQ((*s)->CountUpdateResults("seed", "agent")->environment, 1);
+  }
+  auto s = OpenStore(Url(dir));
+  ASSERT_TRUE(s);
+  auto offers = (*s)->ListOffers("seed", "agent");
+  ASSERT_TRUE(offers) << offers.error().message;
+  ASSERT_EQ(offers->size(), 3u);
+  EXPECT_EQ((*offers)[0].node_id, "n2");  // in the order they were made
+  EXPECT_EQ((*offers)[2].node_id, "n3");
+  EXPECT_EQ((*offers)[2].wave, 1);
+  EXPECT_EQ((*offers)[2].offered_at, 9);
+  auto results = (*s)->ListUpdateResults("seed", "agent");
+  ASSERT_TRUE(results);
+  ASSERT_EQ(results->size(), 1u);
+  EXPECT_EQ((*results)[0].node_id, "n2");
+  EXPECT_EQ((*results)[0].update.result, UpdateResult::environment);
 }
 
 TEST(SqliteStore, FlagChangesAreAtomicAndSurviveReopen) {
@@ -140,7 +177,7 @@ TEST(SqliteStore, TheGenerationTellsAReplicaWhatAnotherChanged) {
   ASSERT_TRUE(
       (*other)->InsertRelease({"agent", "stable", "1.0.0", 1, 1, "{}", {"sig"}, "ab", 5, 6}));
   EXPECT_TRUE(changed());
-  RolloutRecord r{"agent", "stable", "1.0.0", "", 10, false, "", "seed", 7};
+  RolloutRecord r{"agent", "stable", "1.0.0", "", 10, false, "", "seed", 7, {}, 0, 0};
   ASSERT_TRUE((*other)->PutRollout(r));
   EXPECT_TRUE(changed());
   r.paused = true;
