@@ -19,6 +19,7 @@
 #include "controller/releases.hpp"
 #include "controller/rollout.hpp"
 #include "controller/secrets.hpp"
+#include "controller/ui_routes.hpp"
 #include "controller/wire.hpp"
 
 namespace steward::controller {
@@ -41,7 +42,8 @@ class ServiceImpl final : public Service {
         releases_(store, clock, opt_.root, probe_),
         rollouts_(store, clock, releases_, {opt_.halt_rollback_rate, opt_.halt_min_attempts}),
         fleet_(store, clock, rollouts_, releases_, flags_, membership_,
-               {opt_.checkin_interval_s, opt_.roots_json}) {}
+               {opt_.checkin_interval_s, opt_.roots_json}),
+        dashboard_(clock, {opt_.admin_tokens, opt_.viewer_tokens, {.secure_cookie = opt_.tls}}) {}
 
   Result<void> Load() {
     if (auto r = fleet_.Load(); !r) return r;
@@ -74,19 +76,25 @@ class ServiceImpl final : public Service {
         .Add("GET", "/v1/admin/fleet", Admin(bind(&ServiceImpl::FleetView)))
         .Add("GET", "/v1/admin/flags", Admin(bind(&ServiceImpl::GetFlags)))
         .Add("PUT", "/v1/admin/flags", Admin(bind(&ServiceImpl::PutFlags)));
+    dashboard_.AddRoutes(r);
     return r;
   }
 
  private:
   // ---- auth ----------------------------------------------------------------------------------
 
+  // The admin token as a bearer (stewardctl), or a dashboard session cookie with its CSRF
+  // token on changes (controller/sessions.hpp); a viewer session only reads.
   http::Handler Admin(http::Handler inner) {
     return [this, inner = std::move(inner)](const http::Request& req) {
       const auto token = req.BearerToken();
       if (token.empty()) {
-        ++auth_failures_;
-        return Err(ErrorCode::unauthorized,
-                   "missing admin token: send 'Authorization: Bearer <admin token>'");
+        auto session = dashboard_.Authorize(req);
+        if (!session) {
+          ++auth_failures_;
+          return http::Response::FromError(session.error());
+        }
+        return inner(req);
       }
       if (!AnySecretEquals(opt_.admin_tokens, token)) {
         ++auth_failures_;
@@ -131,7 +139,7 @@ class ServiceImpl final : public Service {
             "Enrollments naming an enrolled machine id without its node token (given a new id).",
             takeovers_refused_.load());
     counter("steward_controller_auth_failures_total", "Requests refused for their token.",
-            auth_failures_.load());
+            auth_failures_.load() + dashboard_.refused());
     counter("steward_controller_releases_published_total", "Releases accepted.", published_.load());
     counter("steward_controller_nodes", "Enrolled nodes.", fleet_.size(), "gauge");
     counter("steward_controller_releases", "Published releases.", releases_.size(), "gauge");
@@ -300,6 +308,7 @@ class ServiceImpl final : public Service {
   Releases releases_;
   Rollouts rollouts_;
   Fleet fleet_;
+  Dashboard dashboard_;
 
   std::atomic<std::uint64_t> checkins_{0};
   std::atomic<std::uint64_t> enrollments_{0};
@@ -332,6 +341,21 @@ Result<ServiceOptions> LoadServiceOptions(const Config& config) {
   auto enroll = ReadTokenFile(config.enroll_token_file);
   if (!enroll) return std::unexpected(enroll.error());
   opt.enroll_tokens = std::move(*enroll);
+  if (!config.viewer_token_file.empty()) {
+    auto viewer = ReadTokenFile(config.viewer_token_file);
+    if (!viewer) return std::unexpected(viewer.error());
+    opt.viewer_tokens = std::move(*viewer);
+    for (const auto& t : opt.viewer_tokens) {
+      if (AnySecretEquals(opt.admin_tokens, t)) {
+        return Fail(
+            ErrorCode::config_invalid,
+            config.viewer_token_file +
+                ": holds a token of admin_token_file; a viewer token must differ from "
+                "every admin token (generate one with: head -c 32 /dev/urandom | xxd -p -c 64)");
+      }
+    }
+  }
+  opt.tls = !config.tls_cert_file.empty();
   opt.blob_dir = config.blob_dir;
   opt.public_url = config.public_url;
   opt.checkin_interval_s =
