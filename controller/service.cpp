@@ -26,6 +26,8 @@ namespace steward::controller {
 
 namespace {
 
+constexpr std::size_t kNodeHistory = 50;  // update results shown with a node
+
 http::Response Err(ErrorCode code, std::string_view message) {
   return http::Response::Error(http::StatusFor(code), code, message);
 }
@@ -285,19 +287,24 @@ class ServiceImpl final : public Service {
 
   // ---- admin: nodes and fleet ----------------------------------------------------------------
 
-  http::Response ListNodes(const http::Request&) {
-    return http::Response::Json(200, EncodeNodes(fleet_.Nodes()));
+  // Without a limit, every node that matches (what stewardctl asks for); with one, a page.
+  http::Response ListNodes(const http::Request& req) {
+    auto query = DecodeNodeQuery(req);
+    if (!query) return http::Response::FromError(query.error());
+    return http::Response::Json(200, EncodeNodePage(fleet_.Find(*query)));
   }
 
   http::Response ShowNode(const http::Request& req) {
     const auto& id = req.params.at("id");
     auto node = fleet_.Node(id);
     if (!node) return Err(ErrorCode::not_found, "no node " + id);
-    return http::Response::Json(200, EncodeNode(*node));
+    auto updates = store_.ListNodeUpdates(id, kNodeHistory);
+    if (!updates) return http::Response::FromError(updates.error());
+    return http::Response::Json(200, EncodeNode(*node, *updates));
   }
 
   http::Response FleetView(const http::Request&) {
-    return http::Response::Json(200, EncodeFleet(fleet_.Counts(), Statuses()));
+    return http::Response::Json(200, EncodeFleet(fleet_.Counts(), Statuses(), fleet_.Overview()));
   }
 
   Store& store_;

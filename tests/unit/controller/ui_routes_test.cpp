@@ -10,6 +10,7 @@
 #include "controller/service.hpp"
 #include "controller/ui_assets.hpp"
 #include "tests/unit/controller/fake_store.hpp"
+#include "tests/unit/controller/ui_request.hpp"
 
 namespace steward::controller {
 namespace {
@@ -44,14 +45,7 @@ struct DashboardTest : ::testing::Test {
 
   http::Response Send(std::string method, std::string target, std::string body = "",
                       std::map<std::string, std::string> headers = {}) {
-    http::Request r;
-    r.method = std::move(method);
-    r.target = target;
-    const auto q = target.find('?');
-    r.path = target.substr(0, q);
-    if (q != std::string::npos) r.query = target.substr(q + 1);
-    r.body = std::move(body);
-    r.headers = std::move(headers);
+    auto r = MakeRequest(std::move(method), target, std::move(body), std::move(headers));
     return router.Dispatch(r);
   }
 

@@ -1,0 +1,109 @@
+// The fleet as the admin API lists it (controller/fleet.hpp): node pages with filters and the
+// per-component, per-channel overview the dashboard's fleet page draws. Reads only what the
+// fleet keeps in memory; nothing here touches the store or the check-in path.
+#include <algorithm>
+#include <cctype>
+
+#include "controller/fleet.hpp"
+
+namespace steward::controller {
+
+namespace {
+
+constexpr std::int64_t kLateAfter = 3;     // check-in intervals
+constexpr std::int64_t kSilentAfter = 30;  // check-in intervals
+
+bool ContainsIgnoringCase(std::string_view haystack, std::string_view needle) {
+  return !std::ranges::search(haystack, needle, [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) ==
+                   std::tolower(static_cast<unsigned char>(b));
+          }).empty();
+}
+
+bool Matches(const NodeFilter& f, const NodeState& st, std::int64_t now, std::int64_t interval) {
+  if (!f.hostname.empty() && !ContainsIgnoringCase(st.record.hostname, f.hostname)) return false;
+  if (f.checkin && CheckinOf(st.record.last_seen, now, interval) != *f.checkin) return false;
+  if (f.component.empty() && f.channel.empty() && f.version.empty() && f.state.empty()) {
+    return true;
+  }
+  return std::ranges::any_of(st.components, [&](const ComponentReport& c) {
+    return (f.component.empty() || c.name == f.component) &&
+           (f.channel.empty() || c.channel == f.channel) &&
+           (f.version.empty() || c.running_version == f.version) &&
+           (f.state.empty() || c.state == f.state);
+  });
+}
+
+}  // namespace
+
+std::string_view CheckinName(Checkin c) {
+  switch (c) {
+    case Checkin::ok:
+      return "ok";
+    case Checkin::late:
+      return "late";
+    case Checkin::silent:
+      return "silent";
+  }
+  return "ok";
+}
+
+std::optional<Checkin> CheckinFromName(std::string_view name) {
+  for (auto c : {Checkin::ok, Checkin::late, Checkin::silent}) {
+    if (CheckinName(c) == name) return c;
+  }
+  return std::nullopt;
+}
+
+Checkin CheckinOf(std::int64_t last_seen, std::int64_t now, std::int64_t interval_s) {
+  if (last_seen == 0) return Checkin::silent;
+  const auto missed = (now - last_seen) / std::max<std::int64_t>(interval_s, 1);
+  if (missed >= kSilentAfter) return Checkin::silent;
+  return missed >= kLateAfter ? Checkin::late : Checkin::ok;
+}
+
+NodePage Fleet::Find(const NodeQuery& q) const {
+  NodePage out;
+  const auto now = UnixSeconds(clock_.Now());
+  std::lock_guard lock(mu_);
+  for (auto it = ids_.upper_bound(q.after); it != ids_.end(); ++it) {
+    const auto& st = nodes_.at(*it);
+    if (!Matches(q.filter, st, now, opt_.checkin_interval_s)) continue;
+    if (q.limit != 0 && out.nodes.size() == q.limit) {
+      out.next = out.nodes.back().record.id;
+      break;
+    }
+    out.nodes.push_back(st);
+  }
+  return out;
+}
+
+FleetOverview Fleet::Overview() const {
+  FleetOverview out;
+  out.checkin_interval_s = opt_.checkin_interval_s;
+  std::map<std::pair<std::string, std::string>, FleetGroup> groups;
+  const auto now = UnixSeconds(clock_.Now());
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, st] : nodes_) {
+      const auto checkin = CheckinOf(st.record.last_seen, now, opt_.checkin_interval_s);
+      ++(checkin == Checkin::ok ? out.ok : checkin == Checkin::late ? out.late : out.silent);
+      for (const auto& c : st.components) {
+        auto& g = groups[{c.name, c.channel}];
+        ++g.nodes;
+        ++g.versions[c.running_version.empty() ? "none" : c.running_version];
+        ++g.states[c.state.empty() ? "unknown" : c.state];
+        if (checkin == Checkin::late) ++g.late;
+        if (checkin == Checkin::silent) ++g.silent;
+      }
+    }
+  }
+  for (auto& [key, g] : groups) {
+    g.component = key.first;
+    g.channel = key.second;
+    out.groups.push_back(std::move(g));
+  }
+  return out;
+}
+
+}  // namespace steward::controller
