@@ -354,11 +354,11 @@ Result<ServiceOptions> LoadServiceOptions(const Config& config) {
     opt.viewer_tokens = std::move(*viewer);
     for (const auto& t : opt.viewer_tokens) {
       if (AnySecretEquals(opt.admin_tokens, t)) {
-        return Fail(
-            ErrorCode::config_invalid,
-            config.viewer_token_file +
-                ": holds a token of admin_token_file; a viewer token must differ from "
-                "every admin token (generate one with: head -c 32 /dev/urandom | xxd -p -c 64)");
+        return Fail(ErrorCode::config_invalid,
+                    config.viewer_token_file +
+                        ": holds a token of admin_token_file; a viewer token must differ from "
+                        "every admin token (make one with: head -c 32 /dev/urandom | od -An -tx1 | "
+                        "tr -d ' \\n')");
       }
     }
   }

@@ -7,8 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/minisign.hpp"
+#include "common/rfc3339.hpp"
 #include "controller/service.hpp"
 #include "controller/ui_assets.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tests/unit/controller/fake_store.hpp"
 #include "tests/unit/controller/ui_request.hpp"
 
@@ -191,6 +194,69 @@ TEST(UiAssets, EveryFileHasATypeAndItsHashAsEtag) {
     EXPECT_FALSE(a.bytes.empty()) << a.name;
     EXPECT_EQ(a.etag.size(), 66u) << a.name;
   }
+}
+
+// A config whose root and token files load, with a viewer token file holding `viewer`.
+Config ViewerConfig(test::TempDir& dir, const std::string& viewer) {
+  const auto key = minisign::SecretKey::Generate();
+  json root{{"schema", "steward.root/1"},
+            {"version", 1},
+            {"expires", FormatRfc3339(std::chrono::system_clock::now() + std::chrono::hours(24))},
+            {"keys", {{"k", key.public_key().ToBase64()}}},
+            {"roles",
+             {{"root", {{"keys", {"k"}}, {"threshold", 1}}},
+              {"release", {{"keys", {"k"}}, {"threshold", 1}}}}}};
+  Config cfg;
+  cfg.root = dir.Write("root.json", root.dump());
+  auto sig = minisign::SignBytes(key, root.dump(), minisign::DefaultTrustedComment(0, "root"));
+  EXPECT_TRUE(sig);
+  dir.Write("root.json.k.minisig", sig->ToFile());
+  cfg.admin_token_file = dir.Write("admin-token", std::string(kAdmin) + "\n");
+  cfg.enroll_token_file = dir.Write("enroll-token", "enroll-token-0123456789abcdef\n");
+  cfg.viewer_token_file = dir.Write("viewer-token", "# viewers\n" + viewer + "\n");
+  return cfg;
+}
+
+TEST(DashboardConfig, ViewerTokensAreReadFromTheirFile) {
+  test::TempDir dir;
+  auto cfg = ViewerConfig(dir, kViewer);
+  cfg.tls_cert_file = "cert.pem";
+  auto opt = LoadServiceOptions(cfg);
+  ASSERT_TRUE(opt) << opt.error().message;
+  EXPECT_EQ(opt->viewer_tokens, std::vector<std::string>{kViewer});
+  EXPECT_TRUE(opt->tls);
+  cfg.viewer_token_file.clear();  // the key is optional
+  opt = LoadServiceOptions(cfg);
+  ASSERT_TRUE(opt) << opt.error().message;
+  EXPECT_TRUE(opt->viewer_tokens.empty());
+}
+
+TEST(DashboardConfig, AViewerTokenThatIsAnAdminTokenIsRefused) {
+  test::TempDir dir;
+  auto opt = LoadServiceOptions(ViewerConfig(dir, kAdmin));
+  ASSERT_FALSE(opt);
+  EXPECT_EQ(opt.error().code, ErrorCode::config_invalid);
+  EXPECT_NE(opt.error().message.find("viewer-token"), std::string::npos) << opt.error().message;
+  EXPECT_NE(opt.error().message.find("must differ from every admin token"), std::string::npos);
+}
+
+TEST(DashboardConfig, AMissingOrShortViewerTokenFileIsNamed) {
+  test::TempDir dir;
+  auto cfg = ViewerConfig(dir, "short");
+  auto opt = LoadServiceOptions(cfg);
+  ASSERT_FALSE(opt);
+  EXPECT_NE(opt.error().message.find("viewer-token"), std::string::npos) << opt.error().message;
+  cfg.viewer_token_file = (dir / "absent").string();
+  opt = LoadServiceOptions(cfg);
+  ASSERT_FALSE(opt);
+  EXPECT_NE(opt.error().message.find("absent"), std::string::npos) << opt.error().message;
+}
+
+TEST(DashboardConfig, TheKeyIsReadFromControllerToml) {
+  auto cfg = ParseConfig("viewer_token_file = \"/etc/steward/viewer-token\"\n", "c.toml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg->viewer_token_file, "/etc/steward/viewer-token");
+  EXPECT_TRUE(ParseConfig("", "c.toml")->viewer_token_file.empty());
 }
 
 }  // namespace
