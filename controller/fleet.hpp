@@ -86,10 +86,10 @@ struct FleetCounts {
 
 // How recently a node checked in, in check-in intervals: late after 3 missed check-ins, silent
 // after 30 (or never checked in). Shown apart from failures: a late node may be fine and cut off.
-enum class Checkin { ok, late, silent };
-std::string_view CheckinName(Checkin c);
-std::optional<Checkin> CheckinFromName(std::string_view name);
-Checkin CheckinOf(std::int64_t last_seen, std::int64_t now, std::int64_t interval_s);
+enum class Freshness { ok, late, silent };
+std::string_view FreshnessName(Freshness c);
+std::optional<Freshness> FreshnessFromName(std::string_view name);
+Freshness FreshnessOf(std::int64_t last_seen, std::int64_t now, std::int64_t interval_s);
 
 // GET /v1/admin/nodes filters; empty fields match everything. A node matches when one of its
 // components matches component, channel, version and state together.
@@ -99,7 +99,7 @@ struct NodeFilter {
   std::string version;  // running version
   std::string state;
   std::string hostname;  // a substring, ASCII case ignored
-  std::optional<Checkin> checkin;
+  std::optional<Freshness> checkin;
 };
 
 struct NodeQuery {

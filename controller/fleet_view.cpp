@@ -22,7 +22,7 @@ bool ContainsIgnoringCase(std::string_view haystack, std::string_view needle) {
 
 bool Matches(const NodeFilter& f, const NodeState& st, std::int64_t now, std::int64_t interval) {
   if (!f.hostname.empty() && !ContainsIgnoringCase(st.record.hostname, f.hostname)) return false;
-  if (f.checkin && CheckinOf(st.record.last_seen, now, interval) != *f.checkin) return false;
+  if (f.checkin && FreshnessOf(st.record.last_seen, now, interval) != *f.checkin) return false;
   if (f.component.empty() && f.channel.empty() && f.version.empty() && f.state.empty()) {
     return true;
   }
@@ -36,30 +36,30 @@ bool Matches(const NodeFilter& f, const NodeState& st, std::int64_t now, std::in
 
 }  // namespace
 
-std::string_view CheckinName(Checkin c) {
+std::string_view FreshnessName(Freshness c) {
   switch (c) {
-    case Checkin::ok:
+    case Freshness::ok:
       return "ok";
-    case Checkin::late:
+    case Freshness::late:
       return "late";
-    case Checkin::silent:
+    case Freshness::silent:
       return "silent";
   }
   return "ok";
 }
 
-std::optional<Checkin> CheckinFromName(std::string_view name) {
-  for (auto c : {Checkin::ok, Checkin::late, Checkin::silent}) {
-    if (CheckinName(c) == name) return c;
+std::optional<Freshness> FreshnessFromName(std::string_view name) {
+  for (auto c : {Freshness::ok, Freshness::late, Freshness::silent}) {
+    if (FreshnessName(c) == name) return c;
   }
   return std::nullopt;
 }
 
-Checkin CheckinOf(std::int64_t last_seen, std::int64_t now, std::int64_t interval_s) {
-  if (last_seen == 0) return Checkin::silent;
+Freshness FreshnessOf(std::int64_t last_seen, std::int64_t now, std::int64_t interval_s) {
+  if (last_seen == 0) return Freshness::silent;
   const auto missed = (now - last_seen) / std::max<std::int64_t>(interval_s, 1);
-  if (missed >= kSilentAfter) return Checkin::silent;
-  return missed >= kLateAfter ? Checkin::late : Checkin::ok;
+  if (missed >= kSilentAfter) return Freshness::silent;
+  return missed >= kLateAfter ? Freshness::late : Freshness::ok;
 }
 
 NodePage Fleet::Find(const NodeQuery& q) const {
@@ -86,15 +86,15 @@ FleetOverview Fleet::Overview() const {
   {
     std::lock_guard lock(mu_);
     for (const auto& [id, st] : nodes_) {
-      const auto checkin = CheckinOf(st.record.last_seen, now, opt_.checkin_interval_s);
-      ++(checkin == Checkin::ok ? out.ok : checkin == Checkin::late ? out.late : out.silent);
+      const auto checkin = FreshnessOf(st.record.last_seen, now, opt_.checkin_interval_s);
+      ++(checkin == Freshness::ok ? out.ok : checkin == Freshness::late ? out.late : out.silent);
       for (const auto& c : st.components) {
         auto& g = groups[{c.name, c.channel}];
         ++g.nodes;
         ++g.versions[c.running_version.empty() ? "none" : c.running_version];
         ++g.states[c.state.empty() ? "unknown" : c.state];
-        if (checkin == Checkin::late) ++g.late;
-        if (checkin == Checkin::silent) ++g.silent;
+        if (checkin == Freshness::late) ++g.late;
+        if (checkin == Freshness::silent) ++g.silent;
       }
     }
   }

@@ -228,7 +228,7 @@ Result<NodeQuery> DecodeNodeQuery(const http::Request& req) {
     *field = std::move(*v);
   }
   if (auto c = req.Query("checkin"); c && !c->empty()) {
-    q.filter.checkin = CheckinFromName(*c);
+    q.filter.checkin = FreshnessFromName(*c);
     if (!q.filter.checkin) {
       return Fail(ErrorCode::bad_request, "query 'checkin' must be ok, late or silent");
     }

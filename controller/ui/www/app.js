@@ -43,14 +43,18 @@ function signedIn(s) {
   }
 }
 
-async function render() {
+async function render(fromTimer = false) {
   clearTimeout(timer);
   if (!session) return;
+  if (fromTimer && busy()) {
+    timer = setTimeout(() => refresh(true), REFRESH_MS);
+    return;
+  }
   const r = route();
   for (const a of document.querySelectorAll("#nav a")) {
     a.toggleAttribute("aria-current", a.getAttribute("href") === `#/${r.name}`);
   }
-  const ctx = { role: session.role, params: r.params, id: r.id, show, refresh: () => render() };
+  const ctx = { role: session.role, params: r.params, id: r.id, show, refresh: () => refresh() };
   try {
     await r.mod.render($("page"), ctx);
     $("page").dataset.page = r.name;
@@ -63,12 +67,20 @@ async function render() {
     }
     show(`Could not load: ${e.message}`, true);
   }
-  if (r.live) timer = setTimeout(() => refresh(), REFRESH_MS);
+  if (r.live) timer = setTimeout(() => refresh(true), REFRESH_MS);
+}
+
+// While the operator types into the page or answers the confirmation, a refresh would throw
+// the input away: it waits for the next turn.
+function busy() {
+  const active = document.activeElement;
+  return $("confirm").open || (active && active.tagName === "INPUT" && $("page").contains(active));
 }
 
 // One render at a time: a refresh waits for the one in flight.
-function refresh() {
-  rendering = rendering.then(render, render);
+function refresh(fromTimer = false) {
+  const next = () => render(fromTimer);
+  rendering = rendering.then(next, next);
   return rendering;
 }
 

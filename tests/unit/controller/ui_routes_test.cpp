@@ -103,8 +103,10 @@ TEST_F(DashboardTest, TheAdminApiAcceptsASessionAndChecksCsrfOnChanges) {
   res = Send("PUT", "/v1/admin/rollouts/agent/stable", change, {{"cookie", admin.cookie}});
   EXPECT_EQ(res.status, 403) << res.body;
   EXPECT_NE(res.body.find("CSRF"), std::string::npos);
+  auto wrong = admin.csrf;
+  wrong[0] = wrong[0] == '0' ? '1' : '0';  // one digit off
   res = Send("PUT", "/v1/admin/rollouts/agent/stable", change,
-             {{"cookie", admin.cookie}, {"x-steward-csrf", "0" + admin.csrf.substr(1)}});
+             {{"cookie", admin.cookie}, {"x-steward-csrf", wrong}});
   EXPECT_EQ(res.status, 403) << res.body;
   // Past authorization, the handler judges the body.
   res = Send("PUT", "/v1/admin/rollouts/agent/stable", change,
