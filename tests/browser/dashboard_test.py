@@ -153,7 +153,7 @@ checkin_interval = "60s"
             raise Failure(f"{method} {path}: {status} {raw!r}")
         return json.loads(raw)
 
-    def publish(self, version, sequence):
+    def publish(self, version, sequence, expires="30d"):
         content = f"steward agent {version}\n".encode()
         sha = hashlib.sha256(content).hexdigest()
         open(f"{self.work}/blobs/{sha}", "wb").write(content)
@@ -162,7 +162,7 @@ checkin_interval = "60s"
         manifest = f"{self.work}/agent-{version}.json"
         self.ctl("release", "create", "--component", "agent", "--channel", "stable", "--version",
                  version, "--sequence", str(sequence), "--artifact", f"linux-x86_64={art}",
-                 "--url", f"linux-x86_64={self.url}/v1/artifacts/{sha}", "--expires", "30d",
+                 "--url", f"linux-x86_64={self.url}/v1/artifacts/{sha}", "--expires", expires,
                  "-o", manifest)
         self.ctl("sign", "-s", f"{self.work}/rel1.key", "--label", "rel1", manifest)
         self.ctl("release", "publish", manifest)
@@ -308,6 +308,16 @@ def run_checks(c, d, shots):
     check(c.admin("GET", "rollouts")["rollouts"][0]["paused"] is False,
           "cancelling the confirmation sends nothing")
 
+    # Releases, with the one about to expire flagged in words.
+    d.get(c.url + "/ui/#/releases")
+    row = lambda v: d.find_element(By.CSS_SELECTOR, f'[data-release="agent/stable/{v}"]')
+    wait_until(lambda: row("1.1.0"), "the releases page lists agent/stable 1.1.0")
+    check("expires in 29 days" in row("1.1.0").text and "publish" not in row("1.1.0").text,
+          f"1.1.0 expires in 29 days ({row('1.1.0').text!r})")
+    check("expires in 2 days: publish a newly signed release" in row("1.2.0").text,
+          f"1.2.0, expiring in 3 days, is flagged ({row('1.2.0').text!r})")
+    d.save_screenshot(f"{shots}/releases.png")
+
     # Without the CSRF token the session cannot change anything.
     cookie = f"steward_session={session_cookie(d)['value']}"
     status, _, _ = c.request("PUT", "/v1/admin/rollouts/agent/stable", {"paused": True},
@@ -431,6 +441,7 @@ def main():
     try:
         c.start()
         c.publish("1.1.0", 1)
+        c.publish("1.2.0", 2, "3d")
         c.ctl("rollout", "set", "--component", "agent", "--channel", "stable", "--version",
               "1.1.0", "--percent", "50")
         for host, channel, version, state in FLEET:

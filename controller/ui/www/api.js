@@ -66,6 +66,7 @@ const seg = encodeURIComponent;
 export const api = {
   fleet: () => call("GET", "/v1/admin/fleet"),
   rollouts: () => call("GET", "/v1/admin/rollouts"),
+  releases: () => call("GET", "/v1/admin/releases"),
   nodes: (query) => call("GET", "/v1/admin/nodes?" + new URLSearchParams(query)),
   node: (id) => call("GET", "/v1/admin/nodes/" + seg(id)),
   changeRollout: (component, channel, change) =>

@@ -1,9 +1,10 @@
 // The dashboard's entry point: sign-in, the page chosen by the address (#/fleet, #/rollouts,
-// #/nodes?…, #/node/<id>), refreshing the live pages every few seconds, sign-out.
+// #/releases, #/nodes?…, #/node/<id>), refreshing the live pages every few seconds, sign-out.
 import { ApiError, currentSession, signIn, signOut } from "./api.js";
 import * as fleet from "./fleet.js";
 import * as node from "./node.js";
 import * as nodes from "./nodes.js";
+import * as releases from "./releases.js";
 import * as rollouts from "./rollouts.js";
 
 const REFRESH_MS = 5000;
@@ -27,6 +28,7 @@ function route() {
     return { mod: node, live: true, id: decodeURIComponent(path.slice(5)), params, name: "node" };
   }
   if (path === "rollouts") return { mod: rollouts, live: true, params, name: "rollouts" };
+  if (path === "releases") return { mod: releases, live: true, params, name: "releases" };
   if (path === "nodes") return { mod: nodes, live: false, params, name: "nodes" };
   return { mod: fleet, live: true, params, name: "fleet" };
 }
