@@ -2,7 +2,6 @@
 // per-component, per-channel overview the dashboard's fleet page draws. Reads only what the
 // fleet keeps in memory; nothing here touches the store or the check-in path.
 #include <algorithm>
-#include <cctype>
 
 #include "controller/fleet.hpp"
 
@@ -13,13 +12,20 @@ namespace {
 constexpr std::int64_t kLateAfter = 3;     // check-in intervals
 constexpr std::int64_t kSilentAfter = 30;  // check-in intervals
 
-bool ContainsIgnoringCase(std::string_view haystack, std::string_view needle) {
-  return !std::ranges::search(haystack, needle, [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) ==
-                   std::tolower(static_cast<unsigned char>(b));
-          }).empty();
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// `lower_needle` is already lower case: a scan of the whole fleet lowers only the hostnames.
+bool ContainsIgnoringCase(std::string_view haystack, std::string_view lower_needle) {
+  if (lower_needle.size() > haystack.size()) return false;
+  for (std::size_t i = 0; i + lower_needle.size() <= haystack.size(); ++i) {
+    std::size_t j = 0;
+    while (j < lower_needle.size() && Lower(haystack[i + j]) == lower_needle[j]) ++j;
+    if (j == lower_needle.size()) return true;
+  }
+  return false;
 }
 
+// f.hostname in lower case.
 bool Matches(const NodeFilter& f, const NodeState& st, std::int64_t now, std::int64_t interval) {
   if (!f.hostname.empty() && !ContainsIgnoringCase(st.record.hostname, f.hostname)) return false;
   if (f.checkin && FreshnessOf(st.record.last_seen, now, interval) != *f.checkin) return false;
@@ -62,8 +68,10 @@ Freshness FreshnessOf(std::int64_t last_seen, std::int64_t now, std::int64_t int
   return missed >= kLateAfter ? Freshness::late : Freshness::ok;
 }
 
-NodePage Fleet::Find(const NodeQuery& q) const {
+NodePage Fleet::Find(const NodeQuery& query) const {
   NodePage out;
+  NodeQuery q = query;
+  std::ranges::transform(q.filter.hostname, q.filter.hostname.begin(), Lower);
   const auto now = UnixSeconds(clock_.Now());
   std::lock_guard lock(mu_);
   for (auto it = ids_.upper_bound(q.after); it != ids_.end(); ++it) {

@@ -104,6 +104,8 @@ viewer_token_file = "{work}/viewer-token"
 enroll_token_file = "{work}/enroll-token"
 blob_dir = "{work}/blobs"
 checkin_interval = "60s"
+[rollout]
+halt_min_attempts = 1
 """)
 
     def ctl(self, *args):
@@ -153,14 +155,14 @@ checkin_interval = "60s"
             raise Failure(f"{method} {path}: {status} {raw!r}")
         return json.loads(raw)
 
-    def publish(self, version, sequence, expires="30d"):
+    def publish(self, version, sequence, expires="30d", channel="stable"):
         content = f"steward agent {version}\n".encode()
         sha = hashlib.sha256(content).hexdigest()
         open(f"{self.work}/blobs/{sha}", "wb").write(content)
         art = f"{self.work}/agent-{version}.bin"
         open(art, "wb").write(content)
-        manifest = f"{self.work}/agent-{version}.json"
-        self.ctl("release", "create", "--component", "agent", "--channel", "stable", "--version",
+        manifest = f"{self.work}/agent-{channel}-{version}.json"
+        self.ctl("release", "create", "--component", "agent", "--channel", channel, "--version",
                  version, "--sequence", str(sequence), "--artifact", f"linux-x86_64={art}",
                  "--url", f"linux-x86_64={self.url}/v1/artifacts/{sha}", "--expires", expires,
                  "-o", manifest)
@@ -177,24 +179,34 @@ def enroll(c, hostname):
     return json.loads(raw)
 
 
-def checkin(c, node, channel, version, state):
+def checkin(c, node, channel, version, state, update=None):
+    component = {"name": "agent", "channel": channel, "running_version": version,
+                 "installed_version": version, "state": state, "desired_state": "running",
+                 "restarts": 1, "crash_loop": state == "crash_loop",
+                 "last_exit": {"kind": "crash", "code": None, "signal": 11,
+                               "at": "2026-01-02T03:04:05Z"}}
+    if update:
+        component["last_update"] = update
     report = {"node_id": node["node_id"], "updater": {"version": "0.9.1"},
-              "components": [{"name": "agent", "channel": channel, "running_version": version,
-                              "installed_version": version, "state": state,
-                              "desired_state": "running", "restarts": 1,
-                              "crash_loop": state == "crash_loop",
-                              "last_exit": {"kind": "crash", "code": None, "signal": 11,
-                                            "at": "2026-01-02T03:04:05Z"}}],
+              "components": [component],
               "host": {"os": "linux", "arch": "x86_64", "kernel": "6.1", "uptime_s": 100}}
     status, _, raw = c.request("POST", "/v1/checkin", report, node["node_token"])
     if status != 200:
         raise Failure(f"check-in: {status} {raw!r}")
 
 
-# The fleet: hostname, channel, running version, state. One more node enrolls and never checks in.
-FLEET = [("web-1", "stable", "1.0.0", "running"), ("web-2", "stable", "1.0.0", "running"),
-         ("web-3", "stable", "1.0.0", "stopped"), ("api-1", "stable", "1.1.0", "running"),
-         ("api-2", "stable", "1.1.0", "crash_loop"), ("beta-1", "beta", "1.1.0", "running")]
+# The fleet: hostname, channel, running version, state, last update. api-1 committed the stable
+# rollout's 1.1.0; beta-1 rolled back from beta's 1.1.0, which halts that rollout (one attempt
+# is enough here). One more node enrolls and never checks in.
+COMMITTED = {"from": "1.0.0", "to": "1.1.0", "result": "committed"}
+ROLLED_BACK = {"from": "1.0.0", "to": "1.1.0", "result": "rolled_back",
+               "error_code": "health_gate_failed", "error": "crash loop inside the grace period"}
+FLEET = [("web-1", "stable", "1.0.0", "running", None),
+         ("web-2", "stable", "1.0.0", "running", None),
+         ("web-3", "stable", "1.0.0", "stopped", None),
+         ("api-1", "stable", "1.1.0", "running", COMMITTED),
+         ("api-2", "stable", "1.1.0", "crash_loop", None),
+         ("beta-1", "beta", "1.0.0", "running", ROLLED_BACK)]
 
 
 def browser(profile):
@@ -222,8 +234,11 @@ def counts(d, group, kind):
     return out
 
 
-def rollout_row(d):
-    return d.find_element(By.CSS_SELECTOR, '[data-rollout="agent/stable"]')
+def rollout_row(d, channel="stable"):
+    return d.find_element(By.CSS_SELECTOR, f'[data-rollout="agent/{channel}"]')
+
+
+
 
 
 def confirm_click(d, button_class):
@@ -250,7 +265,11 @@ def no_token_anywhere(d, token):
           "the page's script cannot read the session cookie (HttpOnly)")
 
 
-def run_checks(c, d, shots):
+def stable(c):
+    return [r for r in c.admin("GET", "rollouts")["rollouts"] if r["channel"] == "stable"][0]
+
+
+def run_checks(c, d, shots, nodes):
     # Headers of the page itself.
     status, headers, _ = c.request("GET", "/ui/")
     csp = headers.get("Content-Security-Policy", "")
@@ -274,11 +293,14 @@ def run_checks(c, d, shots):
           "the stable bar counts 3 nodes on 1.0.0 and 2 on 1.1.0")
     check(counts(d, "agent/stable", "states") == {"running": 3, "stopped": 1, "crash_loop": 1},
           "the states: 3 running, 1 stopped, 1 crash loop")
-    check(counts(d, "agent/beta", "versions") == {"1.1.0": 1}, "beta: 1 node on 1.1.0")
+    check(counts(d, "agent/beta", "versions") == {"1.0.0": 1}, "beta: 1 node on 1.0.0")
     segs = d.find_elements(By.CSS_SELECTOR, '[data-group="agent/stable"] .bar .seg')
     check([s.text for s in segs] == ["1.0.0 (3)", "1.1.0 (2)"], "the bar's segments are labelled")
     w = [s.size["width"] for s in segs]
     check(w[0] > w[1], f"the bar's 1.0.0 segment is the wider ({w})")
+    beta = d.find_element(By.CSS_SELECTOR, '[data-group="agent/beta"] .rollout').text
+    check(beta.startswith("Rollout to 1.1.0 at 100 %: Halted automatically"),
+          f"the fleet page shows the beta rollout halted ({beta!r})")
     summary = d.find_element(By.ID, "fleet-summary").text
     check("7 nodes" in summary and "silent: 1" in summary,
           f"the summary shows 7 nodes, one silent ({summary!r})")
@@ -289,24 +311,42 @@ def run_checks(c, d, shots):
     d.get(c.url + "/ui/#/rollouts")
     wait_until(lambda: rollout_row(d), "the rollouts page lists agent/stable")
     check("50 %" in rollout_row(d).text, "the rollout shows its percent")
+    check("1 rolled back of 1 attempts" in rollout_row(d, "beta").text
+          and "Halted automatically: 1 of 1 nodes" in rollout_row(d, "beta").text,
+          f"the beta rollout shows its halt and why ({rollout_row(d, 'beta').text!r})")
     confirm_click(d, "pause")
     wait_until(lambda: rollout_row(d).get_attribute("data-paused") == "true",
                "the page shows the rollout paused")
-    check(c.admin("GET", "rollouts")["rollouts"][0]["paused"] is True,
+    check(stable(c)["paused"] is True,
           "the API reports the rollout paused")
     d.save_screenshot(f"{shots}/rollouts.png")
     confirm_click(d, "resume")
     wait_until(lambda: rollout_row(d).get_attribute("data-paused") == "false",
                "the page shows the rollout resumed")
-    check(c.admin("GET", "rollouts")["rollouts"][0]["paused"] is False,
+    check(stable(c)["paused"] is False,
           "the API reports the rollout resumed")
     # Cancelling the confirmation changes nothing.
     rollout_row(d).find_element(By.CSS_SELECTOR, "button.pause").click()
     WebDriverWait(d, WAIT_S).until(EC.visibility_of_element_located((By.ID, "confirm-cancel")))
     d.find_element(By.ID, "confirm-cancel").click()
     time.sleep(0.3)  # a change, were one sent, would be in by now
-    check(c.admin("GET", "rollouts")["rollouts"][0]["paused"] is False,
+    check(stable(c)["paused"] is False,
           "cancelling the confirmation sends nothing")
+
+    # Set percent through the page.
+    box = rollout_row(d).find_element(By.CSS_SELECTOR, "input.percent")
+    box.clear()
+    box.send_keys("60")
+    confirm_click(d, "set-percent")
+    wait_until(lambda: "60 %" in rollout_row(d).text, "the page shows the new percent")
+    check(stable(c)["percent"] == 60, "the API reports the rollout at 60 %")
+
+    # A halt shows up on the open page by itself: web-3 reports a rollback from 1.1.0, which
+    # with api-1's commit is 1 of 2 attempts, over the 5 % limit.
+    checkin(c, nodes["web-3"], "stable", "1.0.0", "stopped", ROLLED_BACK)
+    check(stable(c)["halt_reason"] != "", "the check-in halted the stable rollout")
+    wait_until(lambda: "Halted automatically: 1 of 2 nodes" in rollout_row(d).text,
+               "the open rollouts page shows the halt without a reload", 10)
 
     # Releases, with the one about to expire flagged in words.
     d.get(c.url + "/ui/#/releases")
@@ -326,8 +366,8 @@ def run_checks(c, d, shots):
 
     # Nodes: filtered on the server; a row opens its node.
     d.get(c.url + "/ui/#/nodes?version=1.1.0")
-    wait_until(lambda: len(d.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")) == 3,
-               "filtering the nodes by version 1.1.0 lists 3")
+    wait_until(lambda: len(d.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")) == 2,
+               "filtering the nodes by version 1.1.0 lists 2")
     d.save_screenshot(f"{shots}/nodes.png")
     d.find_element(By.LINK_TEXT, "api-2").click()
     wait_until(lambda: d.find_element(By.ID, "node-hostname").text == "api-2",
@@ -335,6 +375,15 @@ def run_checks(c, d, shots):
     page = d.find_element(By.ID, "page").text
     check("0.9.1" in page and "crash, signal 11" in page and "(crash loop)" in page,
           "the node page shows its updater version, last exit and crash loop")
+    d.get(c.url + "/ui/#/nodes?hostname=BETA")
+    wait_until(lambda: len(d.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")) == 1,
+               "filtering by hostname ignores case")
+    d.find_element(By.LINK_TEXT, "beta-1").click()
+    wait_until(lambda: d.find_element(By.ID, "node-hostname").text == "beta-1", "beta-1 opens")
+    history = wait_until(lambda: d.find_element(By.CSS_SELECTOR, "#updates tbody tr").text,
+                         "beta-1 shows its update history")
+    check("1.0.0 1.1.0 rolled back health_gate_failed" in history,
+          f"the history shows the rollback and its code ({history!r})")
     d.save_screenshot(f"{shots}/node.png")
 
     # Sign out: the page and the API forget the session.
@@ -351,11 +400,18 @@ def run_checks(c, d, shots):
     check("viewer" in d.find_element(By.ID, "role").text, "the page says the role is viewer")
     d.get(c.url + "/ui/#/rollouts")
     wait_until(lambda: rollout_row(d), "a viewer sees the rollouts")
-    confirm_click(d, "pause")
+    box = rollout_row(d).find_element(By.CSS_SELECTOR, "input.percent")
+    box.clear()
+    box.send_keys("70")
+    confirm_click(d, "set-percent")
     wait_until(lambda: "refused" in d.find_element(By.ID, "message").text,
-               "the viewer's pause is refused on the page")
-    check(c.admin("GET", "rollouts")["rollouts"][0]["paused"] is False,
-          "the API did not pause the rollout for the viewer")
+               "the viewer's change of percent is refused on the page")
+    check(stable(c)["percent"] == 60, "the API did not change the rollout for the viewer")
+    d.execute_script("document.getElementById('message').textContent = ''")
+    confirm_click(d, "resume")
+    wait_until(lambda: "a viewer session can only read" in d.find_element(By.ID, "message").text,
+               "the viewer's resume is refused, and the page says why")
+    check(stable(c)["paused"] is True, "the API did not resume the rollout for the viewer")
     no_token_anywhere(d, VIEWER)
 
 
@@ -444,14 +500,19 @@ def main():
         c.publish("1.2.0", 2, "3d")
         c.ctl("rollout", "set", "--component", "agent", "--channel", "stable", "--version",
               "1.1.0", "--percent", "50")
-        for host, channel, version, state in FLEET:
-            checkin(c, enroll(c, host), channel, version, state)
+        c.publish("1.1.0", 1, channel="beta")
+        c.ctl("rollout", "set", "--component", "agent", "--channel", "beta", "--version",
+              "1.1.0", "--percent", "100")
+        nodes = {}
+        for host, channel, version, state, update in FLEET:
+            nodes[host] = enroll(c, host)
+            checkin(c, nodes[host], channel, version, state, update)
         enroll(c, "never-1")  # enrolled, never checked in: silent
         d = browser(os.path.join(work, "profile"))
         if args.bench:
             bench(c, d, args.bench)
         else:
-            run_checks(c, d, shots)
+            run_checks(c, d, shots, nodes)
         print(f"PASS in {time.monotonic() - started:.1f} s; screenshots in {shots}")
         return 0
     except Failure as e:

@@ -2,6 +2,7 @@
 // silent nodes apart from failures (a late node may be healthy and cut off).
 import { api } from "./api.js";
 import { el, table, fill } from "./dom.js";
+import { rolloutStatus } from "./rollouts.js";
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -20,7 +21,14 @@ function bar(versions) {
   );
 }
 
-function group(g) {
+function rolloutLine(r) {
+  if (!r) return null;
+  return el("p", { class: "rollout" },
+    el("a", { href: "#/rollouts" }, `Rollout to ${r.version} at ${r.percent} %`), ": ",
+    rolloutStatus(r));
+}
+
+function group(g, rollout) {
   const key = `${g.component}/${g.channel}`;
   const filter = new URLSearchParams({ component: g.component, channel: g.channel });
   const link = (checkin, n) =>
@@ -29,6 +37,7 @@ function group(g) {
     "section",
     { class: "group", "data-group": key },
     el("h3", {}, `${g.component} on ${g.channel}`, el("small", {}, ` · ${plural(g.nodes, "node")}`)),
+    rolloutLine(rollout),
     bar(g.versions),
     el("div", { class: "columns" },
       table(["Version", "Nodes"],
@@ -57,7 +66,8 @@ export async function render(page) {
       el("span", { "data-count": f.nodes, id: "fleet-nodes" }, plural(f.nodes, "node")),
       ` enrolled · checking in: ${c.ok} · late: ${c.late} · silent: ${c.silent}`),
     f.groups.length
-      ? f.groups.map(group)
+      ? f.groups.map((g) => group(g, f.rollouts.find(
+          (r) => r.component === g.component && r.channel === g.channel)))
       : el("p", {}, "No node has reported a component yet."),
   );
 }

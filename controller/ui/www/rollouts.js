@@ -3,8 +3,14 @@
 import { api } from "./api.js";
 import { confirmChange, el, table, fill } from "./dom.js";
 
-function status(r) {
-  if (r.halt_reason) return el("span", { class: "halted" }, "Halted: ", r.halt_reason);
+// "Halted …" with the controller's reason in words, "Paused" or "Rolling out".
+export function rolloutStatus(r) {
+  if (r.halt_reason) {
+    const why = r.halt_reason.startsWith("halted")
+      ? r.halt_reason[0].toUpperCase() + r.halt_reason.slice(1)
+      : `Halted: ${r.halt_reason}`;
+    return el("span", { class: "halted" }, why);
+  }
   return r.paused ? el("span", { class: "paused" }, "Paused") : el("span", {}, "Rolling out");
 }
 
@@ -55,7 +61,7 @@ export async function render(page, ctx) {
             el("td", {},
               `${r.nodes_on_target} of ${r.nodes} on target, ${r.nodes_in_bucket} in the rollout; `,
               `${r.rolled_back} rolled back of ${r.update_attempts} attempts`),
-            el("td", { class: "status" }, status(r)),
+            el("td", { class: "status" }, rolloutStatus(r)),
             actions(r, ctx))),
           { id: "rollouts" })
       : el("p", {}, "No rollouts yet (stewardctl rollout set)."),
