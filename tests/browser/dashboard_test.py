@@ -386,6 +386,17 @@ def run_checks(c, d, shots, nodes):
           f"the history shows the rollback and its code ({history!r})")
     d.save_screenshot(f"{shots}/node.png")
 
+    # A phone-width screen: the fleet page fits without scrolling sideways.
+    d.set_window_size(390, 844)
+    d.get(c.url + "/ui/#/fleet")
+    wait_until(lambda: counts(d, "agent/stable", "versions") == {"1.0.0": 3, "1.1.0": 2},
+               "the fleet page renders at phone width")
+    widths = d.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    check(widths[0] <= widths[1], f"nothing overflows sideways at phone width ({widths})")
+    d.save_screenshot(f"{shots}/fleet-phone.png")
+    d.set_window_size(1280, 900)
+
     # Sign out: the page and the API forget the session.
     d.find_element(By.ID, "sign-out").click()
     wait_until(lambda: d.find_element(By.ID, "token").is_displayed(), "sign-out shows sign-in")
