@@ -133,6 +133,10 @@ struct FleetOverview {
   std::int64_t checkin_interval_s = 0;
 };
 
+// The per-component counts of GET fleet (FleetCounts), summed from the overview's groups, so
+// the fleet view walks the nodes once.
+FleetCounts CountsOf(const FleetOverview& overview);
+
 struct FleetOptions {
   std::int64_t checkin_interval_s = 60;
   std::string roots_json = "[]";

@@ -2,6 +2,7 @@
 // per-component, per-channel overview the dashboard's fleet page draws. Reads only what the
 // fleet keeps in memory; nothing here touches the store or the check-in path.
 #include <algorithm>
+#include <tuple>
 
 #include "controller/fleet.hpp"
 
@@ -86,30 +87,68 @@ NodePage Fleet::Find(const NodeQuery& query) const {
   return out;
 }
 
+// One pass over the fleet under the lock. A fleet has a handful of (component, channel)
+// groups: a linear search that usually hits the previous node's group beats a map keyed by
+// string pairs at 100 000 nodes.
 FleetOverview Fleet::Overview() const {
   FleetOverview out;
   out.checkin_interval_s = opt_.checkin_interval_s;
-  std::map<std::pair<std::string, std::string>, FleetGroup> groups;
   const auto now = UnixSeconds(clock_.Now());
+  auto& groups = out.groups;
+  std::size_t last = 0;
+  auto group_of = [&](const ComponentReport& c) -> FleetGroup& {
+    if (last < groups.size() && groups[last].component == c.name &&
+        groups[last].channel == c.channel) {
+      return groups[last];
+    }
+    auto it = std::ranges::find_if(groups, [&](const FleetGroup& g) {
+      return g.component == c.name && g.channel == c.channel;
+    });
+    if (it == groups.end()) {
+      FleetGroup g;
+      g.component = c.name;
+      g.channel = c.channel;
+      it = groups.insert(groups.end(), std::move(g));
+    }
+    last = static_cast<std::size_t>(it - groups.begin());
+    return *it;
+  };
+  auto count = [](std::map<std::string, std::int64_t>& m, const std::string& key,
+                  const char* if_empty) {
+    if (key.empty()) {
+      ++m[if_empty];
+    } else if (auto it = m.find(key); it != m.end()) {
+      ++it->second;
+    } else {
+      m.emplace(key, 1);
+    }
+  };
   {
     std::lock_guard lock(mu_);
     for (const auto& [id, st] : nodes_) {
       const auto checkin = FreshnessOf(st.record.last_seen, now, opt_.checkin_interval_s);
       ++(checkin == Freshness::ok ? out.ok : checkin == Freshness::late ? out.late : out.silent);
       for (const auto& c : st.components) {
-        auto& g = groups[{c.name, c.channel}];
+        auto& g = group_of(c);
         ++g.nodes;
-        ++g.versions[c.running_version.empty() ? "none" : c.running_version];
-        ++g.states[c.state.empty() ? "unknown" : c.state];
+        count(g.versions, c.running_version, "none");
+        count(g.states, c.state, "unknown");
         if (checkin == Freshness::late) ++g.late;
         if (checkin == Freshness::silent) ++g.silent;
       }
     }
   }
-  for (auto& [key, g] : groups) {
-    g.component = key.first;
-    g.channel = key.second;
-    out.groups.push_back(std::move(g));
+  std::ranges::sort(groups, {},
+                    [](const FleetGroup& g) { return std::tie(g.component, g.channel); });
+  return out;
+}
+
+FleetCounts CountsOf(const FleetOverview& overview) {
+  FleetCounts out;
+  out.nodes = static_cast<std::size_t>(overview.ok + overview.late + overview.silent);
+  for (const auto& g : overview.groups) {
+    for (const auto& [v, n] : g.versions) out.versions[g.component][v] += n;
+    for (const auto& [s, n] : g.states) out.states[g.component][s] += n;
   }
   return out;
 }

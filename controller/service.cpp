@@ -304,7 +304,8 @@ class ServiceImpl final : public Service {
   }
 
   http::Response FleetView(const http::Request&) {
-    return http::Response::Json(200, EncodeFleet(fleet_.Counts(), Statuses(), fleet_.Overview()));
+    auto overview = fleet_.Overview();
+    return http::Response::Json(200, EncodeFleet(CountsOf(overview), Statuses(), overview));
   }
 
   Store& store_;
