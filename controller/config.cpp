@@ -20,6 +20,7 @@ Result<Config> FromDocument(Result<config::Document> doc, const std::string& nam
   root.Get("root", cfg.root);
   root.Get("admin_token_file", cfg.admin_token_file);
   root.Get("enroll_token_file", cfg.enroll_token_file);
+  root.Get("viewer_token_file", cfg.viewer_token_file);
   root.Get("blob_dir", cfg.blob_dir);
   root.GetEnum("log_level", cfg.log_level,
                {"trace", "debug", "info", "warn", "error", "critical", "off"});

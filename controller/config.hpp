@@ -16,6 +16,7 @@ struct Config {
   std::string root = "/etc/steward/root.json";
   std::string admin_token_file = "/etc/steward/admin-token";
   std::string enroll_token_file = "/etc/steward/enroll-token";
+  std::string viewer_token_file;  // dashboard read-only sign-in tokens; "": no viewers
   std::string blob_dir = "/var/lib/steward-controller/blobs";
   std::string log_level = "info";
   std::string log_format = "text";

@@ -175,6 +175,7 @@ Fleet::TokenIndex::iterator Fleet::AdoptFromStore(const std::string& id, const s
 void Fleet::IndexNode(const NodeRecord& r) {
   by_token_[r.token_hash] = r.id;
   by_machine_.try_emplace(r.machine_id, r.id);  // a machine id names the node that had it first
+  ids_.insert(r.id);
 }
 
 namespace {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -84,6 +85,59 @@ struct FleetCounts {
   std::map<std::string, std::map<std::string, std::int64_t>> states;
 };
 
+// How recently a node checked in, in check-in intervals: late after 3 missed check-ins, silent
+// after 30 (or never checked in). Shown apart from failures: a late node may be fine and cut off.
+enum class Freshness { ok, late, silent };
+std::string_view FreshnessName(Freshness c);
+std::optional<Freshness> FreshnessFromName(std::string_view name);
+Freshness FreshnessOf(std::int64_t last_seen, std::int64_t now, std::int64_t interval_s);
+
+// GET /v1/admin/nodes filters; empty fields match everything. A node matches when one of its
+// components matches component, channel, version and state together.
+struct NodeFilter {
+  std::string component;
+  std::string channel;
+  std::string version;  // running version
+  std::string state;
+  std::string hostname;  // a substring, ASCII case ignored
+  std::optional<Freshness> checkin;
+};
+
+struct NodeQuery {
+  NodeFilter filter;
+  std::string after;      // the cursor: ids greater than this
+  std::size_t limit = 0;  // 0: every match
+};
+
+struct NodePage {
+  std::vector<NodeState> nodes;  // ordered by id
+  std::string next;              // the cursor of the next page, "" after the last
+};
+
+// One component on one channel across the fleet: nodes per running version and per state, and
+// the nodes among them that are late or silent.
+struct FleetGroup {
+  std::string component;
+  std::string channel;
+  std::int64_t nodes = 0;
+  std::map<std::string, std::int64_t> versions;
+  std::map<std::string, std::int64_t> states;
+  std::int64_t late = 0;
+  std::int64_t silent = 0;
+};
+
+struct FleetOverview {
+  std::vector<FleetGroup> groups;  // by component, then channel
+  std::int64_t ok = 0;             // nodes by check-in freshness
+  std::int64_t late = 0;
+  std::int64_t silent = 0;
+  std::int64_t checkin_interval_s = 0;
+};
+
+// The per-component counts of GET fleet (FleetCounts), summed from the overview's groups, so
+// the fleet view walks the nodes once.
+FleetCounts CountsOf(const FleetOverview& overview);
+
 struct FleetOptions {
   std::int64_t checkin_interval_s = 60;
   std::string roots_json = "[]";
@@ -110,6 +164,10 @@ class Fleet {
   std::size_t size() const;
   RolloutReach Reach(const RolloutRecord& rollout) const;
   FleetCounts Counts() const;
+  // Node listing for the admin API and the dashboard (controller/fleet_view.cpp): a page in id
+  // order from an ordered index, so an unfiltered page costs its size, not the fleet's.
+  NodePage Find(const NodeQuery& query) const;
+  FleetOverview Overview() const;
 
  private:
   using TokenIndex = std::unordered_map<std::string, std::string>;  // token hash -> node id
@@ -136,6 +194,7 @@ class Fleet {
   std::unordered_map<std::string, std::string> by_machine_;  // machine id -> node id
   // "component\0channel" -> nodes reporting it: the waves are sized by it (controller/waves.hpp).
   std::unordered_map<std::string, std::int64_t> on_channel_;
+  std::set<std::string> ids_;                                // every node id, ordered for paging
 };
 
 }  // namespace steward::controller

@@ -19,11 +19,14 @@
 #include "controller/releases.hpp"
 #include "controller/rollout.hpp"
 #include "controller/secrets.hpp"
+#include "controller/ui_routes.hpp"
 #include "controller/wire.hpp"
 
 namespace steward::controller {
 
 namespace {
+
+constexpr std::size_t kNodeHistory = 50;  // update results shown with a node
 
 http::Response Err(ErrorCode code, std::string_view message) {
   return http::Response::Error(http::StatusFor(code), code, message);
@@ -42,7 +45,8 @@ class ServiceImpl final : public Service {
         rollouts_(store, clock, releases_,
                   {opt_.halt_rollback_rate, opt_.halt_min_attempts, opt_.checkin_interval_s}),
         fleet_(store, clock, rollouts_, releases_, flags_, membership_,
-               {opt_.checkin_interval_s, opt_.roots_json}) {}
+               {opt_.checkin_interval_s, opt_.roots_json}),
+        dashboard_(clock, {opt_.admin_tokens, opt_.viewer_tokens, {.secure_cookie = opt_.tls}}) {}
 
   Result<void> Load() {
     // The generation first: a change made while loading is loaded again by the next Sync.
@@ -94,19 +98,25 @@ class ServiceImpl final : public Service {
         .Add("GET", "/v1/admin/fleet", Admin(bind(&ServiceImpl::FleetView)))
         .Add("GET", "/v1/admin/flags", Admin(bind(&ServiceImpl::GetFlags)))
         .Add("PUT", "/v1/admin/flags", Admin(bind(&ServiceImpl::PutFlags)));
+    dashboard_.AddRoutes(r);
     return r;
   }
 
  private:
   // ---- auth ----------------------------------------------------------------------------------
 
+  // The admin token as a bearer (stewardctl), or a dashboard session cookie with its CSRF
+  // token on changes (controller/sessions.hpp); a viewer session only reads.
   http::Handler Admin(http::Handler inner) {
     return [this, inner = std::move(inner)](const http::Request& req) {
       const auto token = req.BearerToken();
       if (token.empty()) {
-        ++auth_failures_;
-        return Err(ErrorCode::unauthorized,
-                   "missing admin token: send 'Authorization: Bearer <admin token>'");
+        auto session = dashboard_.Authorize(req);
+        if (!session) {
+          ++auth_failures_;
+          return http::Response::FromError(session.error());
+        }
+        return inner(req);
       }
       if (!AnySecretEquals(opt_.admin_tokens, token)) {
         ++auth_failures_;
@@ -151,7 +161,7 @@ class ServiceImpl final : public Service {
             "Enrollments naming an enrolled machine id without its node token (given a new id).",
             takeovers_refused_.load());
     counter("steward_controller_auth_failures_total", "Requests refused for their token.",
-            auth_failures_.load());
+            auth_failures_.load() + dashboard_.refused());
     counter("steward_controller_releases_published_total", "Releases accepted.", published_.load());
     counter("steward_controller_nodes", "Enrolled nodes.", fleet_.size(), "gauge");
     counter("steward_controller_releases", "Published releases.", releases_.size(), "gauge");
@@ -302,19 +312,25 @@ class ServiceImpl final : public Service {
 
   // ---- admin: nodes and fleet ----------------------------------------------------------------
 
-  http::Response ListNodes(const http::Request&) {
-    return http::Response::Json(200, EncodeNodes(fleet_.Nodes()));
+  // Without a limit, every node that matches (what stewardctl asks for); with one, a page.
+  http::Response ListNodes(const http::Request& req) {
+    auto query = DecodeNodeQuery(req);
+    if (!query) return http::Response::FromError(query.error());
+    return http::Response::Json(200, EncodeNodePage(fleet_.Find(*query)));
   }
 
   http::Response ShowNode(const http::Request& req) {
     const auto& id = req.params.at("id");
     auto node = fleet_.Node(id);
     if (!node) return Err(ErrorCode::not_found, "no node " + id);
-    return http::Response::Json(200, EncodeNode(*node));
+    auto updates = store_.ListNodeUpdates(id, kNodeHistory);
+    if (!updates) return http::Response::FromError(updates.error());
+    return http::Response::Json(200, EncodeNode(*node, *updates));
   }
 
   http::Response FleetView(const http::Request&) {
-    return http::Response::Json(200, EncodeFleet(fleet_.Counts(), Statuses()));
+    auto overview = fleet_.Overview();
+    return http::Response::Json(200, EncodeFleet(CountsOf(overview), Statuses(), overview));
   }
 
   Store& store_;
@@ -326,6 +342,7 @@ class ServiceImpl final : public Service {
   Releases releases_;
   Rollouts rollouts_;
   Fleet fleet_;
+  Dashboard dashboard_;
 
   std::atomic<std::uint64_t> checkins_{0};
   std::atomic<std::uint64_t> enrollments_{0};
@@ -358,6 +375,21 @@ Result<ServiceOptions> LoadServiceOptions(const Config& config) {
   auto enroll = ReadTokenFile(config.enroll_token_file);
   if (!enroll) return std::unexpected(enroll.error());
   opt.enroll_tokens = std::move(*enroll);
+  if (!config.viewer_token_file.empty()) {
+    auto viewer = ReadTokenFile(config.viewer_token_file);
+    if (!viewer) return std::unexpected(viewer.error());
+    opt.viewer_tokens = std::move(*viewer);
+    for (const auto& t : opt.viewer_tokens) {
+      if (AnySecretEquals(opt.admin_tokens, t)) {
+        return Fail(ErrorCode::config_invalid,
+                    config.viewer_token_file +
+                        ": holds a token of admin_token_file; a viewer token must differ from "
+                        "every admin token (make one with: head -c 32 /dev/urandom | od -An -tx1 | "
+                        "tr -d ' \\n')");
+      }
+    }
+  }
+  opt.tls = !config.tls_cert_file.empty();
   opt.blob_dir = config.blob_dir;
   opt.public_url = config.public_url;
   opt.checkin_interval_s =

@@ -24,6 +24,8 @@ struct ServiceOptions {
   trust::Root root;
   std::vector<std::string> admin_tokens;
   std::vector<std::string> enroll_tokens;
+  std::vector<std::string> viewer_tokens;  // dashboard sign-in, read only; empty: none
+  bool tls = false;                        // the listener is HTTPS: session cookies are Secure
   std::string blob_dir;
   std::string public_url;  // this controller, as listed to nodes
   std::int64_t checkin_interval_s = 60;

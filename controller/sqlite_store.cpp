@@ -115,6 +115,10 @@ CREATE TABLE rollout_offers (
   PRIMARY KEY (seed, component, node_id)
 );
 )sql",
+    // A node's update history (GET /v1/admin/nodes/{id}) without a scan of every result.
+    R"sql(
+CREATE INDEX update_results_by_node ON update_results (node_id, at);
+)sql",
 };
 
 // Signatures are stored as one text: minisig files never contain a form feed.
@@ -379,6 +383,28 @@ class SqliteStore final : public Store {
       if (!row) return std::unexpected(row.error());
       if (!*row) break;
       out.push_back(OfferRecord{seed, component, s->Text(0), s->Int(1), s->Int(2)});
+    }
+    return out;
+  }
+
+  Result<std::vector<UpdateRecord>> ListNodeUpdates(const std::string& node_id,
+                                                    std::size_t limit) override {
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare(
+        "SELECT seed, component, from_version, to_version, result, error_code, at "
+        "FROM update_results WHERE node_id = ?1 ORDER BY at DESC, component LIMIT ?2");
+    if (!s) return std::unexpected(s.error());
+    s->Bind(1, node_id).Bind(2, static_cast<std::int64_t>(limit));
+    std::vector<UpdateRecord> out;
+    while (true) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      auto result = ResultFromName(s->Text(4));
+      out.push_back(UpdateRecord{
+          node_id, s->Text(1), s->Text(0),
+          LastUpdate{s->Text(2), s->Text(3), result ? *result : std::nullopt, s->Text(5)},
+          s->Int(6)});
     }
     return out;
   }

@@ -140,6 +140,9 @@ class Store {
   // One rollout's offers in the order they were made.
   virtual Result<std::vector<OfferRecord>> ListOffers(const std::string& seed,
                                                       const std::string& component) = 0;
+  // One node's recorded results, newest first, at most `limit` (a node's update history).
+  virtual Result<std::vector<UpdateRecord>> ListNodeUpdates(const std::string& node_id,
+                                                            std::size_t limit) = 0;
 
   // Writes one change of flags at once, all or nothing: `set` rows are inserted or replaced,
   // `unset` rows (channel and name) are deleted.

@@ -1,6 +1,7 @@
 #include "controller/wire.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "common/protocol.hpp"
@@ -245,25 +246,87 @@ std::string EncodeRollouts(const std::vector<RolloutStatus>& statuses) {
   return json{{"rollouts", RolloutsJson(statuses)}}.dump();
 }
 
-std::string EncodeNodes(const std::vector<NodeState>& nodes) {
-  json out = json::array();
-  for (const auto& st : nodes) out.push_back(NodeJson(st));
-  return json{{"nodes", out}}.dump();
+Result<NodeQuery> DecodeNodeQuery(const http::Request& req) {
+  NodeQuery q;
+  if (auto limit = req.Query("limit")) {
+    std::size_t n = 0;
+    const auto* end = limit->data() + limit->size();
+    const auto [ptr, ec] = std::from_chars(limit->data(), end, n);
+    if (ec != std::errc() || ptr != end || n < 1 || n > kMaxNodePage) {
+      return Fail(ErrorCode::bad_request,
+                  "query 'limit' must be a whole number from 1 to " + std::to_string(kMaxNodePage));
+    }
+    q.limit = n;
+  }
+  const std::pair<const char*, std::string*> fields[] = {{"after", &q.after},
+                                                         {"component", &q.filter.component},
+                                                         {"channel", &q.filter.channel},
+                                                         {"version", &q.filter.version},
+                                                         {"state", &q.filter.state},
+                                                         {"hostname", &q.filter.hostname}};
+  for (const auto& [name, field] : fields) {
+    auto v = req.Query(name);
+    if (!v) continue;
+    if (v->size() > 256) {
+      return Fail(ErrorCode::bad_request,
+                  "query '" + std::string(name) + "' is longer than 256 bytes");
+    }
+    *field = std::move(*v);
+  }
+  if (auto c = req.Query("checkin"); c && !c->empty()) {
+    q.filter.checkin = FreshnessFromName(*c);
+    if (!q.filter.checkin) {
+      return Fail(ErrorCode::bad_request, "query 'checkin' must be ok, late or silent");
+    }
+  }
+  return q;
 }
 
-std::string EncodeNode(const NodeState& st) {
+std::string EncodeNodePage(const NodePage& page) {
+  json nodes = json::array();
+  for (const auto& st : page.nodes) nodes.push_back(NodeJson(st));
+  return json{{"nodes", nodes}, {"next", page.next.empty() ? json(nullptr) : json(page.next)}}
+      .dump();
+}
+
+std::string EncodeNode(const NodeState& st, const std::vector<UpdateRecord>& updates) {
   auto out = NodeJson(st);
   out["machine_id"] = st.record.machine_id;
   out["report"] =
       st.record.report.empty() ? json(nullptr) : json::parse(st.record.report, nullptr, false);
+  json history = json::array();
+  for (const auto& u : updates) {
+    history.push_back(json{{"component", u.component},
+                           {"from", u.update.from},
+                           {"to", u.update.to},
+                           {"result", ResultName(u.update.result)},
+                           {"error_code", u.update.error_code},
+                           {"at", Rfc3339(u.at)}});
+  }
+  out["updates"] = std::move(history);
   return out.dump();
 }
 
-std::string EncodeFleet(const FleetCounts& counts, const std::vector<RolloutStatus>& rollouts) {
-  return json{{"nodes", counts.nodes},
-              {"versions", counts.versions.empty() ? json::object() : json(counts.versions)},
-              {"states", counts.states.empty() ? json::object() : json(counts.states)},
-              {"rollouts", RolloutsJson(rollouts)}}
+std::string EncodeFleet(const FleetCounts& counts, const std::vector<RolloutStatus>& rollouts,
+                        const FleetOverview& overview) {
+  json groups = json::array();
+  for (const auto& g : overview.groups) {
+    groups.push_back(json{{"component", g.component},
+                          {"channel", g.channel},
+                          {"nodes", g.nodes},
+                          {"versions", g.versions},
+                          {"states", g.states},
+                          {"late", g.late},
+                          {"silent", g.silent}});
+  }
+  return json{
+      {"nodes", counts.nodes},
+      {"versions", counts.versions.empty() ? json::object() : json(counts.versions)},
+      {"states", counts.states.empty() ? json::object() : json(counts.states)},
+      {"rollouts", RolloutsJson(rollouts)},
+      {"groups", groups},
+      {"checkins", {{"ok", overview.ok}, {"late", overview.late}, {"silent", overview.silent}}},
+      {"checkin_interval_s", overview.checkin_interval_s}}
       .dump();
 }
 

@@ -17,6 +17,7 @@
 namespace steward::controller {
 
 inline constexpr std::size_t kMaxCheckinBody = 64 * 1024;
+inline constexpr std::size_t kMaxNodePage = 1000;  // GET /v1/admin/nodes?limit=
 
 // The protocol's messages (common/protocol.hpp) read into, and written from, what the domain
 // keeps of them.
@@ -45,9 +46,13 @@ std::string EncodeRollout(const RolloutStatus& status);
 std::string EncodeRollouts(const std::vector<RolloutStatus>& statuses);
 
 // GET /v1/admin/nodes, /v1/admin/nodes/{id} and /v1/admin/fleet.
-std::string EncodeNodes(const std::vector<NodeState>& nodes);
-std::string EncodeNode(const NodeState& node);  // with its machine id and last report
-std::string EncodeFleet(const FleetCounts& counts, const std::vector<RolloutStatus>& rollouts);
+// ?limit=&after=&component=&channel=&version=&state=&hostname=&checkin= (docs/protocol.md).
+Result<NodeQuery> DecodeNodeQuery(const http::Request& req);
+std::string EncodeNodePage(const NodePage& page);  // {"nodes":[…],"next":cursor|null}
+// With its machine id, last report and update history (newest first).
+std::string EncodeNode(const NodeState& node, const std::vector<UpdateRecord>& updates = {});
+std::string EncodeFleet(const FleetCounts& counts, const std::vector<RolloutStatus>& rollouts,
+                        const FleetOverview& overview = {});
 
 // A number as JSON writes it (metrics share the format).
 std::string EncodeNumber(double value);

@@ -63,6 +63,14 @@ class FakeStore final : public Store {
     updates.push_back(u);
     return true;
   }
+  Result<std::vector<UpdateRecord>> ListNodeUpdates(const std::string& node_id,
+                                                    std::size_t limit) override {
+    std::vector<UpdateRecord> out;
+    for (auto it = updates.rbegin(); it != updates.rend() && out.size() < limit; ++it) {
+      if (it->node_id == node_id) out.push_back(*it);
+    }
+    return out;
+  }
   Result<UpdateCounts> CountUpdateResults(const std::string& seed,
                                           const std::string& component) override {
     ++reads;
