@@ -511,11 +511,13 @@ def main():
         c.start()
         c.publish("1.1.0", 1)
         c.publish("1.2.0", 2, "3d")
+        # Immediate rollouts (no waves): the fabricated reports below count as they are, so
+        # the halts the page must show come from the simple rate rule (halt_min_attempts = 1).
         c.ctl("rollout", "set", "--component", "agent", "--channel", "stable", "--version",
-              "1.1.0", "--percent", "50")
+              "1.1.0", "--percent", "50", "--immediate")
         c.publish("1.1.0", 1, channel="beta")
         c.ctl("rollout", "set", "--component", "agent", "--channel", "beta", "--version",
-              "1.1.0", "--percent", "100")
+              "1.1.0", "--percent", "100", "--immediate")
         nodes = {}
         for host, channel, version, state, update in FLEET:
             nodes[host] = enroll(c, host)
