@@ -49,6 +49,8 @@ wait_status() {
 
 running='"running_version":[^,]*,"state":"running"'
 stopped='"running_version":[^,]*,"state":"stopped"'
+# An update to version $1 that passed its health gate.
+committed() { echo '"result":"committed","state":"committed",("superseded":[^,]*,)?"to":"'"$1"'"'; }
 
 rm -rf "$work"
 mkdir -p "$work"
@@ -159,7 +161,7 @@ TOML
   "$bin/steward-updater" run --config "$work/host$h/updater.toml" >"$work/host$h/updater.log" 2>&1 &
   pids+=($!)
 done
-for h in 1 2 3; do wait_status "$h" '"result":"committed","state":"committed","to":"1.0.0"'; done
+for h in 1 2 3; do wait_status "$h" "$(committed 1.0.0)"; done
 for h in 1 2 3; do echo "host$h:"; "$bin/steward-updater" status --socket "$work/host$h/api.sock"; done
 run "$bin/stewardctl" nodes list
 
@@ -180,7 +182,7 @@ run "$bin/stewardctl" fleet
 
 step "Rollout of 1.1.0 to 100 %: host 2 is updated too, and stays stopped (unverified)"
 run "$bin/stewardctl" rollout set --component agent --channel stable --version 1.1.0 --percent 100
-for h in 1 3; do wait_status "$h" '"result":"committed","state":"committed","to":"1.1.0"'; done
+for h in 1 3; do wait_status "$h" "$(committed 1.1.0)"; done
 wait_status 2 '"installed_version":"1.1.0"'
 for h in 1 2 3; do echo "host$h:"; "$bin/steward-updater" status --socket "$work/host$h/api.sock"; done
 
