@@ -200,16 +200,6 @@ std::int64_t Fleet::ChannelNodes(const ComponentReport& c) const {
   return it == on_channel_.end() ? 0 : it->second;
 }
 
-std::vector<NodeState> Fleet::Nodes() const {
-  std::map<std::string, const NodeState*> sorted;
-  std::lock_guard lock(mu_);
-  for (const auto& [id, st] : nodes_) sorted.emplace(id, &st);
-  std::vector<NodeState> out;
-  out.reserve(sorted.size());
-  for (const auto& [id, st] : sorted) out.push_back(*st);
-  return out;
-}
-
 std::optional<NodeState> Fleet::Node(const std::string& id) const {
   std::lock_guard lock(mu_);
   auto it = nodes_.find(id);
@@ -231,19 +221,6 @@ RolloutReach Fleet::Reach(const RolloutRecord& r) const {
       ++out.nodes;
       if (c.running_version == r.version) ++out.on_target;
       if (InRollout(Bucket(r.seed, id), r.percent)) ++out.in_bucket;
-    }
-  }
-  return out;
-}
-
-FleetCounts Fleet::Counts() const {
-  FleetCounts out;
-  std::lock_guard lock(mu_);
-  out.nodes = nodes_.size();
-  for (const auto& [id, st] : nodes_) {
-    for (const auto& c : st.components) {
-      ++out.versions[c.name][c.running_version.empty() ? "none" : c.running_version];
-      ++out.states[c.name][c.state.empty() ? "unknown" : c.state];
     }
   }
   return out;

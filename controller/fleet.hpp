@@ -159,11 +159,9 @@ class Fleet {
   // reported update results towards their rollouts before answering.
   Result<CheckinAnswer> Checkin(std::string_view node_token, CheckinReport report);
 
-  std::vector<NodeState> Nodes() const;  // ordered by id
   std::optional<NodeState> Node(const std::string& id) const;
   std::size_t size() const;
   RolloutReach Reach(const RolloutRecord& rollout) const;
-  FleetCounts Counts() const;
   // Node listing for the admin API and the dashboard (controller/fleet_view.cpp): a page in id
   // order from an ordered index, so an unfiltered page costs its size, not the fleet's.
   NodePage Find(const NodeQuery& query) const;
