@@ -264,6 +264,14 @@ Result<ReleaseOffer> ReadReleaseOffer(const Reader& r) {
   return o;
 }
 
+Result<UpdateWindows> ReadUpdateWindows(const Reader& r) {
+  UpdateWindows w;
+  STEWARD_READ(w.component, r.String("component", true));
+  STEWARD_READ(w.windows, r.Strings("windows", true));
+  STEWARD_READ(w.max_wait_s, r.Int("max_wait_s"));
+  return w;
+}
+
 Result<RootOffer> ReadRootOffer(const Reader& r) {
   RootOffer o;
   STEWARD_READ(o.root, r.String("root", true));
@@ -393,6 +401,16 @@ std::string Encode(const std::vector<RootOffer>& roots) {
   return Dump(out);
 }
 
+std::string Encode(const std::vector<UpdateWindows>& windows) {
+  json out = json::array();
+  for (const auto& w : windows) {
+    json one{{"component", w.component}, {"windows", w.windows}};
+    if (w.max_wait_s) one["max_wait_s"] = *w.max_wait_s;
+    out.push_back(std::move(one));
+  }
+  return Dump(out);
+}
+
 std::string EncodeControllers(const std::vector<std::string>& urls) { return Dump(json(urls)); }
 
 // Written piece by piece, in the order docs/protocol.md shows, so that the pieces (already JSON
@@ -412,6 +430,10 @@ std::string Encode(const EncodedCheckinAnswer& answer) {
   }
   out += R"(,"roots":)";
   out += answer.roots;
+  if (!answer.windows.empty() && answer.windows != "[]") {
+    out += R"(,"windows":)";
+    out += answer.windows;
+  }
   out += '}';
   return out;
 }
@@ -421,11 +443,13 @@ std::string Encode(const CheckinAnswer& answer) {
   for (const auto& r : answer.releases) releases.push_back(Encode(r));
   const std::string controllers = EncodeControllers(answer.controllers);
   const std::string roots = Encode(answer.roots);
+  const std::string windows = Encode(answer.windows);
   return Encode(EncodedCheckinAnswer{{releases.begin(), releases.end()},
                                      answer.flags,
                                      controllers,
                                      answer.checkin_interval_s,
-                                     roots});
+                                     roots,
+                                     windows});
 }
 
 Result<CheckinAnswer> DecodeCheckinAnswer(std::string_view body) {
@@ -440,6 +464,7 @@ Result<CheckinAnswer> DecodeCheckinAnswer(std::string_view body) {
   STEWARD_READ(out.checkin_interval_s, r.Int("checkin_interval_s"));
   STEWARD_READ(out.controllers, r.Strings("controllers"));
   STEWARD_READ(out.roots, r.Objects<RootOffer>("roots", false, ReadRootOffer));
+  STEWARD_READ(out.windows, r.Objects<UpdateWindows>("windows", false, ReadUpdateWindows));
   return out;
 }
 

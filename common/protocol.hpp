@@ -149,12 +149,24 @@ struct RootOffer {
 };
 std::string Encode(const std::vector<RootOffer>& roots);
 
+// When the node may begin the update an offer for `component` asks for: only inside one of the
+// maintenance windows (their text form, common/maintenance_window.hpp), unless the offer has
+// waited max_wait_s since the node first held it back. Checked by the node, not the decoder.
+struct UpdateWindows {
+  std::string component;
+  std::vector<std::string> windows;
+  std::optional<std::int64_t> max_wait_s;
+  bool operator==(const UpdateWindows&) const = default;
+};
+std::string Encode(const std::vector<UpdateWindows>& windows);
+
 struct CheckinAnswer {
   std::vector<ReleaseOffer> releases;  // required
   std::string flags = "{}";            // the flags object, compact JSON text
   std::vector<std::string> controllers;
   std::optional<std::int64_t> checkin_interval_s;  // unclamped; huge values saturate
   std::vector<RootOffer> roots;
+  std::vector<UpdateWindows> windows;  // on the wire only when not empty
   bool operator==(const CheckinAnswer&) const = default;
 };
 std::string Encode(const CheckinAnswer& answer);
@@ -169,6 +181,7 @@ struct EncodedCheckinAnswer {
   std::string_view controllers = "[]";     // EncodeControllers
   std::optional<std::int64_t> checkin_interval_s;
   std::string_view roots = "[]";  // Encode(std::vector<RootOffer>)
+  std::string_view windows = {};  // Encode(std::vector<UpdateWindows>); written when not empty
 };
 std::string Encode(const EncodedCheckinAnswer& answer);
 std::string EncodeControllers(const std::vector<std::string>& urls);

@@ -267,6 +267,17 @@ TEST(ProtocolCheckinAnswer, DecodesTheDocumentedExampleAndRoundTrips) {
   EXPECT_EQ(j, json::parse(R"({"releases":[],"flags":{},"controllers":[],
                                "roots":[{"root":"{\"version\": 2}","signatures":["s1","s2"]}]})"));
   EXPECT_EQ(DecodeCheckinAnswer(Encode(rotated)), rotated);
+
+  CheckinAnswer windowed;
+  windowed.windows = {UpdateWindows{"agent", {"mon-fri 02:00 2h Europe/Berlin"}, 259200},
+                      UpdateWindows{"db", {"sat,sun 03:00 1h UTC", "daily 12:00 1m UTC"}, {}}};
+  EXPECT_EQ(json::parse(Encode(windowed))["windows"],
+            json::parse(R"([{"component":"agent","windows":["mon-fri 02:00 2h Europe/Berlin"],
+                             "max_wait_s":259200},
+                            {"component":"db","windows":["sat,sun 03:00 1h UTC","daily 12:00 1m UTC"]}])"));
+  EXPECT_EQ(DecodeCheckinAnswer(Encode(windowed)), windowed);
+  // No windows: the answer's bytes are what they were before windows existed.
+  EXPECT_FALSE(json::parse(Encode(rotated)).contains("windows"));
 }
 
 TEST(ProtocolCheckinAnswer, HostileAnswersAreRefusedNamingTheField) {
@@ -293,6 +304,13 @@ TEST(ProtocolCheckinAnswer, HostileAnswersAreRefusedNamingTheField) {
       {R"({"releases":[],"controllers":["http://a",7]})", "controllers[1] of type number"},
       {R"({"releases":[],"roots":{}})", "roots of type object"},
       {R"({"releases":[],"roots":[{"signatures":[]}]})", "lacks roots[0].root"},
+      {R"({"releases":[],"windows":{}})", "windows of type object"},
+      {R"({"releases":[],"windows":[{"windows":[]}]})", "lacks windows[0].component"},
+      {R"({"releases":[],"windows":[{"component":"a"}]})", "lacks windows[0].windows"},
+      {R"({"releases":[],"windows":[{"component":"a","windows":[2]}]})",
+       "windows[0].windows[0] of type number"},
+      {R"({"releases":[],"windows":[{"component":"a","windows":[],"max_wait_s":"1h"}]})",
+       "windows[0].max_wait_s of type string"},
   };
   for (const auto& [body, what] : cases) ExpectBad(DecodeCheckinAnswer(body), what, body);
 }
