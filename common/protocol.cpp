@@ -208,6 +208,7 @@ json ComponentStatusJson(const ComponentStatus& u) {
               {"crash_loop", u.crash_loop},
               {"status", u.status},
               {"last_error", OrNull(u.last_error)},
+              {"waiting", OrNull(u.waiting)},
               {"update", UpdateStatusJson(u.update)}};
 }
 
@@ -229,6 +230,7 @@ Result<ComponentStatus> ReadComponentStatus(const Reader& r) {
   STEWARD_READ(c.crash_loop, r.Bool("crash_loop"));
   STEWARD_READ(c.status, r.String("status"));
   STEWARD_READ(c.last_error, r.String("last_error"));
+  STEWARD_READ(c.waiting, r.String("waiting"));
   STEWARD_READ(c.update, ReadUpdateStatus(r, "update"));
   return c;
 }

@@ -224,6 +224,7 @@ struct ComponentStatus {
   bool crash_loop = false;
   std::string status;      // the child's last STATUS=
   std::string last_error;  // null when ""
+  std::string waiting;     // an update held back for a maintenance window; null when ""
   std::optional<UpdateStatus> update;
   bool operator==(const ComponentStatus&) const = default;
 };

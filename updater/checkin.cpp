@@ -105,6 +105,7 @@ Result<CheckinAnswer> ParseCheckinAnswer(std::string_view body, const std::strin
   CheckinAnswer out;
   out.releases = std::move(wire->releases);
   out.roots = std::move(wire->roots);
+  out.windows = std::move(wire->windows);
   out.flags_json = std::move(wire->flags);
   if (wire->checkin_interval_s) {
     out.interval =

@@ -38,6 +38,7 @@ using OfferedRoot = protocol::RootOffer;
 struct CheckinAnswer {
   std::vector<OfferedRelease> releases;
   std::vector<OfferedRoot> roots;
+  std::vector<protocol::UpdateWindows> windows;  // when offered components may begin
   std::string flags_json = "{}";         // the answer's "flags" object, serialized compactly
   std::optional<Duration> interval;      // checkin_interval_s, when given (clamped to 1 s .. 24 h)
   std::vector<std::string> controllers;  // the answer's list: http(s) only, no duplicates

@@ -507,14 +507,16 @@ std::vector<int> Daemon::FollowPids() {
 
 std::string Daemon::Status() {
   std::map<std::string, TxnView> txns;
+  std::map<std::string, std::string> waiting;
   for (const auto& name : sup_->Names()) {
     if (auto t = updates_->Last(name)) txns.emplace(name, std::move(*t));
+    if (auto w = updates_->Waiting(name); !w.empty()) waiting.emplace(name, std::move(w));
   }
   if (auto mine = updates_->Last(kUpdaterComponent)) {
     txns.emplace(std::string(kUpdaterComponent), std::move(*mine));
   }
   return StatusJson(sup_->Status(), "running", txns,
-                    checkin_ ? std::optional(checkin_->facts()) : std::nullopt);
+                    checkin_ ? std::optional(checkin_->facts()) : std::nullopt, waiting);
 }
 
 void Daemon::StartCheckin() {
@@ -542,7 +544,9 @@ void Daemon::FinishCheckin(CheckinState st, Result<CheckinAnswer> answer) {
   ApplyFlags(answer->flags_json);
   for (const auto& root : answer->roots) updates_->OfferRoot(root);
   for (const auto& release : answer->releases) {
-    auto r = updates_->Offer(release);
+    const auto w = std::find_if(answer->windows.begin(), answer->windows.end(),
+                                [&](const auto& x) { return x.component == release.component; });
+    auto r = updates_->Offer(release, w == answer->windows.end() ? nullptr : &*w);
     if (!r) {
       Log().debug("component={} offer: {}", release.component, r.error().ToString());
     } else {

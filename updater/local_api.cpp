@@ -38,7 +38,8 @@ protocol::UpdateStatus UpdateOf(const TxnView& t) {
 }
 
 protocol::ComponentStatus ComponentOf(const UnitStatus& u,
-                                      const std::map<std::string, TxnView>& updates) {
+                                      const std::map<std::string, TxnView>& updates,
+                                      const std::map<std::string, std::string>& waiting) {
   protocol::ComponentStatus out;
   out.name = u.name;
   out.state = UnitStateName(u.state);
@@ -56,6 +57,7 @@ protocol::ComponentStatus ComponentOf(const UnitStatus& u,
   if (auto update = updates.find(u.name); update != updates.end()) {
     out.update = UpdateOf(update->second);
   }
+  if (auto w = waiting.find(u.name); w != waiting.end()) out.waiting = w->second;
   return out;
 }
 
@@ -63,13 +65,14 @@ protocol::ComponentStatus ComponentOf(const UnitStatus& u,
 
 std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view state,
                        const std::map<std::string, TxnView>& updates,
-                       const std::optional<CheckinFacts>& checkin) {
+                       const std::optional<CheckinFacts>& checkin,
+                       const std::map<std::string, std::string>& waiting) {
   protocol::StatusDocument doc;
   doc.updater = {std::string(BuildVersion()), std::string(state), std::nullopt};
   if (auto self = updates.find(std::string(kUpdaterComponent)); self != updates.end()) {
     doc.updater.update = UpdateOf(self->second);
   }
-  for (const auto& u : units) doc.components.push_back(ComponentOf(u, updates));
+  for (const auto& u : units) doc.components.push_back(ComponentOf(u, updates, waiting));
   if (checkin) {
     doc.checkin = protocol::CheckinStatus{checkin->count, checkin->last_at, checkin->last_error,
                                           checkin->controller};

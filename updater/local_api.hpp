@@ -25,10 +25,12 @@ namespace steward::updater {
 
 // The local API's JSON for a status request (also what `status --json` prints): the daemon's
 // view as a protocol::StatusDocument, which common/protocol encodes. `updates` gives each
-// component's open or last update transaction, when it has one.
+// component's open or last update transaction, when it has one; `waiting` an offer held back
+// for a maintenance window (Updates::Waiting).
 std::string StatusJson(const std::vector<UnitStatus>& units, std::string_view state,
                        const std::map<std::string, TxnView>& updates = {},
-                       const std::optional<CheckinFacts>& checkin = std::nullopt);
+                       const std::optional<CheckinFacts>& checkin = std::nullopt,
+                       const std::map<std::string, std::string>& waiting = {});
 
 class LocalApi {
  public:

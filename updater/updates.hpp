@@ -73,7 +73,11 @@ class Updates {
   // A newer release for a node stopped by its operator with an unverified update supersedes
   // that update: it is fetched while the open transaction stays as it is, and only once it is
   // installed does the open one end (`superseded`) and the new one begin, in one durable step.
-  Result<std::string> Offer(const OfferedRelease& release);
+  // With `windows` (the controller's maintenance windows for the component), an update that
+  // would interrupt a running node begins only inside a window, or once it has waited
+  // max_wait_s; until then the answer says when the next window opens (Waiting()).
+  Result<std::string> Offer(const OfferedRelease& release,
+                            const protocol::UpdateWindows* windows = nullptr);
 
   // A root file passed on by the controller: root N+1 signed by a threshold of the trusted root
   // N's root keys and of its own becomes the trusted root (kept in the state database);
@@ -104,6 +108,8 @@ class Updates {
   // The open transaction of `name`, else its last one, else the last refused offer.
   std::optional<TxnView> Last(std::string_view name) const;
   bool Busy(std::string_view name) const;
+  // An offer held back until a maintenance window: what waits and until when; "" when none.
+  std::string Waiting(std::string_view name) const;
 
   struct Txn;
 
@@ -124,6 +130,11 @@ class Updates {
   // ---- an offer (updates_offer.cpp) ----
   // Why nothing may begin for `c` now (a transaction or a supersede under way, a hold), if so.
   std::optional<std::string> InTheWay(const ComponentConfig& c);
+  // Whether an accepted release must wait for a maintenance window (the answer says until
+  // when), or may begin now: no windows, one open, waited max_wait_s, nothing running that an
+  // update would interrupt, or the running version marked bad. Malformed windows refuse it.
+  Result<std::optional<std::string>> OutsideWindow(const ComponentConfig& c, const Accepted& a,
+                                                   const protocol::UpdateWindows* windows);
   // verify → floor → pin → bad mark. An answer instead of an Accepted when there is nothing to
   // do ("already installed", "pinned to …"); an error (recorded as the last refused offer) when
   // the release is refused.
@@ -180,6 +191,7 @@ class Updates {
   std::map<std::string, std::unique_ptr<Txn>, std::less<>> active_;
   std::map<std::string, TxnView, std::less<>> refused_;  // the last refused offer, per component
   std::map<std::string, Superseding, std::less<>> superseding_;
+  std::map<std::string, std::string, std::less<>> waiting_;  // Waiting(), per component
 };
 
 }  // namespace steward::updater

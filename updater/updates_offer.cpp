@@ -4,7 +4,9 @@
 // operator stopped with an unverified update replaces that update once it is installed.
 #include <nlohmann/json.hpp>
 
+#include "common/maintenance_window.hpp"
 #include "common/platform.hpp"
+#include "common/rfc3339.hpp"
 #include "common/version.hpp"
 #include "updater/updates.hpp"
 #include "updater/updates_txn.hpp"
@@ -14,7 +16,8 @@ namespace steward::updater {
 using update_detail::Injected;
 using update_detail::Log;
 
-Result<std::string> Updates::Offer(const OfferedRelease& release) {
+Result<std::string> Updates::Offer(const OfferedRelease& release,
+                                   const protocol::UpdateWindows* windows) {
   const ComponentConfig* c = Component(release.component);
   if (c == nullptr) {
     return Fail(ErrorCode::unknown_component, "a release for component '" + release.component +
@@ -30,6 +33,9 @@ Result<std::string> Updates::Offer(const OfferedRelease& release) {
   if (!checked) return std::unexpected(checked.error());
   if (auto* answer = std::get_if<std::string>(&*checked)) return std::move(*answer);
   const auto& accepted = std::get<Accepted>(*checked);
+  auto wait = OutsideWindow(*c, accepted, windows);
+  if (!wait) return Refuse(*c, wait.error(), accepted.version);
+  if (*wait) return std::move(**wait);
   if (Txn* open = Active(c->name)) return FetchToSupersede(*c, release, accepted, *open);
   return Begin(*c, release, accepted, nullptr);
 }
@@ -43,6 +49,69 @@ std::optional<std::string> Updates::InTheWay(const ComponentConfig& c) {
   }
   if (c.hold) return "held by configuration (hold = true)";
   return std::nullopt;
+}
+
+Result<std::optional<std::string>> Updates::OutsideWindow(const ComponentConfig& c,
+                                                          const Accepted& a,
+                                                          const protocol::UpdateWindows* windows) {
+  const std::string key = "window_wait/" + c.name;
+  const auto begin_now = [&]() -> Result<std::optional<std::string>> {
+    waiting_.erase(c.name);
+    auto kept = deps_.db.GetSetting(key);
+    if (!kept) return std::unexpected(kept.error());
+    if (kept->value_or("").empty()) return std::nullopt;
+    if (auto r = deps_.db.SetSetting(key, ""); !r) return std::unexpected(r.error());
+    return std::nullopt;
+  };
+  if (windows == nullptr) return begin_now();
+  // Nothing runs that an update would interrupt (a first install, a node its operator
+  // stopped), or what runs is a version marked bad here: no reason to wait.
+  const auto running = Layout(c.name).PointedVersion(Pointer::current);
+  if (running.empty() || deps_.sup.Desired(c.name) != DesiredState::running) return begin_now();
+  auto bad = journal_.BadReason(c.name, running);
+  if (!bad) return std::unexpected(bad.error());
+  if (*bad) return begin_now();
+
+  auto schedule = WindowSchedule::Make(windows->windows);
+  if (!schedule) {
+    return std::unexpected(schedule.error().Wrap(
+        "the controller's maintenance windows for " + c.name +
+        " (fix them with `stewardctl windows set`, or install the zone data the node lacks)"));
+  }
+  const auto now = std::chrono::floor<std::chrono::seconds>(deps_.clock.Now());
+  const auto at = schedule->Check(now);
+  if (at.open) return begin_now();
+
+  // Held back since when: the first time this version waited, kept across restarts.
+  auto kept = deps_.db.GetSetting(key);
+  if (!kept) return std::unexpected(kept.error());
+  std::int64_t since = now.time_since_epoch().count();
+  const std::string prefix = a.version + " ";
+  if (kept->has_value() && (*kept)->starts_with(prefix)) {
+    since = std::strtoll((*kept)->c_str() + prefix.size(), nullptr, 10);
+  } else if (auto r = deps_.db.SetSetting(key, prefix + std::to_string(since)); !r) {
+    return std::unexpected(r.error());
+  }
+  if (windows->max_wait_s && now.time_since_epoch().count() - since >= *windows->max_wait_s) {
+    Log().info("component={} update to {} waited {}s for a maintenance window: begins now", c.name,
+               a.version, *windows->max_wait_s);
+    return begin_now();
+  }
+  std::string why = a.version + " waits for a maintenance window";
+  if (at.next_open) why += " (the next opens " + FormatRfc3339(*at.next_open) + ")";
+  if (windows->max_wait_s) {
+    why +=
+        ", at the latest until " +
+        FormatRfc3339(std::chrono::sys_seconds{std::chrono::seconds{since + *windows->max_wait_s}});
+  }
+  if (waiting_[c.name] != why) Log().info("component={} {}", c.name, why);
+  waiting_[c.name] = why;
+  return why;
+}
+
+std::string Updates::Waiting(std::string_view name) const {
+  auto it = waiting_.find(name);
+  return it == waiting_.end() ? std::string() : it->second;
 }
 
 std::unexpected<Error> Updates::Refuse(const ComponentConfig& c, Error e, std::string version) {

@@ -363,7 +363,7 @@ TEST(ProtocolSignedRelease, HostileBodiesAreRefused) {
 // ---- status document --------------------------------------------------------------------------
 
 // As the updater writes it: one component with an open update, one never started.
-constexpr const char* kStatus = R"({
+constexpr const char* kStatus = R"status({
  "updater": {"version": "0.9.0", "state": "running",
              "update": {"id": 4, "from": "0.8.0", "to": "0.9.0", "state": "committed",
                         "result": "committed", "error_code": null, "error": null,
@@ -374,16 +374,18 @@ constexpr const char* kStatus = R"({
    "last_exit": {"kind": "crash", "code": null, "signal": 11, "core_dumped": true, "oom": false,
                  "at": "2026-01-01T00:00:00Z"},
    "restarts": 2, "consecutive_failures": 1, "crash_loop": false, "status": "serving",
-   "last_error": null,
+   "last_error": null, "waiting": null,
    "update": {"id": 5, "from": "1.1.0", "to": "1.2.0", "state": "probation", "result": null,
               "error_code": null, "error": null, "healthy_s": 0.25, "grace_s": 60.0,
               "superseded": null}},
   {"name": "web", "state": "stopped", "pid": null, "desired_state": "stopped",
    "running_version": null, "installed_version": null, "previous_version": null,
    "last_exit": null, "restarts": 0, "consecutive_failures": 0, "crash_loop": false,
-   "status": "", "last_error": "exec: no such file", "update": null}],
+   "status": "", "last_error": "exec: no such file",
+   "waiting": "1.3.0 waits for a maintenance window (the next opens 2026-01-02T02:00:00Z)",
+   "update": null}],
  "checkin": {"count": 3, "last_at": "2026-01-01T00:00:00Z", "last_error": null,
-             "controller": "http://127.0.0.1:1"}})";
+             "controller": "http://127.0.0.1:1"}})status";
 
 TEST(ProtocolStatus, DecodesTheDocumentAndRoundTripsKeyForKey) {
   auto s = DecodeStatus(kStatus);
@@ -400,6 +402,8 @@ TEST(ProtocolStatus, DecodesTheDocumentAndRoundTripsKeyForKey) {
   EXPECT_EQ(a.update->healthy_s, 0.25);
   EXPECT_EQ(s->components[1].pid, std::nullopt);
   EXPECT_EQ(s->components[1].last_error, "exec: no such file");
+  EXPECT_EQ(s->components[1].waiting,
+            "1.3.0 waits for a maintenance window (the next opens 2026-01-02T02:00:00Z)");
   ASSERT_TRUE(s->checkin);
   EXPECT_EQ(s->checkin->count, 3u);
   // Same keys, same nulls, same types as the updater writes.

@@ -117,8 +117,9 @@ class UpdatesTest : public ::testing::Test {
     return releases[version] = OfferedRelease{"agent", bytes, {Sign(release_key, bytes)}};
   }
 
-  std::string Offer(const std::string& version, int sequence) {
-    auto r = updates->Offer(Release(version, sequence));
+  std::string Offer(const std::string& version, int sequence,
+                    const protocol::UpdateWindows* windows = nullptr) {
+    auto r = updates->Offer(Release(version, sequence), windows);
     return r ? *r : std::string(ErrorCodeName(r.error().code));
   }
 
@@ -321,6 +322,84 @@ TEST_F(UpdatesTest, OnlyAProperlySignedNextRootIsTakenAndItIsKept) {
   auto taken = updates->Offer(release);
   ASSERT_TRUE(taken) << taken.error().ToString();
   EXPECT_EQ(*taken, "started");
+}
+
+// ---- maintenance windows --------------------------------------------------------------------
+// The fake clock starts on Tuesday 2030-01-01 00:00Z.
+
+TEST_F(UpdatesTest, AWindowHoldsBackAnUpdateOfARunningNodeUntilItOpens) {
+  Start();
+  Commit("1.0.0", 1);
+  const pid_t pid = sup->MainPid("agent");
+  const protocol::UpdateWindows w{"agent", {"tue 14:00 1h UTC"}, std::nullopt};
+  const std::string waits =
+      "1.1.0 waits for a maintenance window (the next opens 2030-01-01T14:00:00Z)";
+  EXPECT_EQ(Offer("1.1.0", 2, &w), waits);
+  EXPECT_EQ(updates->Waiting("agent"), waits);
+  EXPECT_EQ(Last().to_version, "1.0.0");  // no transaction began
+  EXPECT_EQ(sup->MainPid("agent"), pid);
+  clock.JumpWall(std::chrono::sys_days{2030y / 1 / 1} + 14h - clock.Now());
+  EXPECT_EQ(Offer("1.1.0", 2, &w), "started");
+  EXPECT_EQ(updates->Waiting("agent"), "");
+  EXPECT_EQ(Last().to_version, "1.1.0");
+}
+
+TEST_F(UpdatesTest, AnUpdateThatWaitedMaxWaitBeginsAndItsWaitSurvivesARestart) {
+  Start();
+  Commit("1.0.0", 1);
+  const protocol::UpdateWindows w{"agent", {"sat,sun 02:00 2h Europe/Berlin"}, 3600};
+  EXPECT_EQ(Offer("1.1.0", 2, &w),
+            "1.1.0 waits for a maintenance window (the next opens 2030-01-05T01:00:00Z), at the "
+            "latest until 2030-01-01T01:10:00Z");
+  Advance(30min);
+  Start();  // the updater restarts: the wait is counted from the first time, not anew
+  EXPECT_NE(Offer("1.1.0", 2, &w).find("at the latest until 2030-01-01T01:10:00Z"),
+            std::string::npos);
+  Advance(30min);
+  EXPECT_EQ(Offer("1.1.0", 2, &w), "started");
+}
+
+TEST_F(UpdatesTest, ANewerReleaseWaitsFromItsOwnFirstOffer) {
+  Start();
+  Commit("1.0.0", 1);
+  const protocol::UpdateWindows w{"agent", {"sun 02:00 1h UTC"}, 3600};
+  EXPECT_NE(Offer("1.1.0", 2, &w).find("until 2030-01-01T01:10:00Z"), std::string::npos);
+  Advance(20min);
+  EXPECT_NE(Offer("1.2.0", 3, &w).find("until 2030-01-01T01:30:00Z"), std::string::npos);
+}
+
+TEST_F(UpdatesTest, NothingRunningToInterruptOrABadRunningVersionDoesNotWait) {
+  const protocol::UpdateWindows w{"agent", {"sun 02:00 1h UTC"}, std::nullopt};
+  Start();
+  EXPECT_EQ(Offer("1.0.0", 1, &w), "started");  // a first install
+  Ready();
+  Advance(Agent().grace);
+  EXPECT_NE(Offer("1.1.0", 2, &w).find("waits"), std::string::npos);
+  ASSERT_TRUE(sup->Command("agent", "stop"));  // stopped by its operator
+  EXPECT_EQ(Offer("1.1.0", 2, &w), "started");
+}
+
+TEST_F(UpdatesTest, ARunningVersionMarkedBadDoesNotWaitForAWindow) {
+  const protocol::UpdateWindows w{"agent", {"sun 02:00 1h UTC"}, std::nullopt};
+  Start();
+  Commit("1.0.0", 1);
+  ASSERT_TRUE(Journal(*db).MarkBad("agent", "1.0.0", "an operator marked it", clock.Now()));
+  EXPECT_EQ(Offer("1.1.0", 2, &w), "started");
+}
+
+TEST_F(UpdatesTest, MalformedWindowsRefuseTheOfferSayingWhatToDo) {
+  Start();
+  Commit("1.0.0", 1);
+  const pid_t pid = sup->MainPid("agent");
+  for (const auto& [text, code] : {std::pair{"someday 02:00 1h UTC", "invalid_argument"},
+                                   std::pair{"tue 02:00 1h Mars/Olympus", "not_found"}}) {
+    const protocol::UpdateWindows w{"agent", {text}, std::nullopt};
+    EXPECT_EQ(Offer("1.1.0", 2, &w), code) << text;
+    EXPECT_EQ(Last().to_version, "1.1.0");
+    EXPECT_NE(Last().error.find("stewardctl windows set"), std::string::npos) << Last().error;
+    EXPECT_EQ(sup->MainPid("agent"), pid);
+    EXPECT_EQ(sup->Status()[0].installed_version, "1.0.0");
+  }
 }
 
 }  // namespace
