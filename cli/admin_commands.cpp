@@ -22,6 +22,8 @@ struct AdminCommands::Impl {
   std::string bake;                              // "30m"; "" not given
   bool immediate = false;
   std::vector<std::string> flag_args;  // NAME=VALUE for set, NAME for unset
+  std::vector<std::string> windows;    // "mon-fri 02:00 2h Europe/Berlin"
+  std::string max_wait;                // "72h"; "" none
 
   void On(CLI::App* sub, std::function<int()> fn) {
     AddConnectionOptions(*sub, conn);
@@ -237,6 +239,40 @@ int ChangeFlags(const Connection& conn, const std::string& channel,
   return PrintFlags(*r, as_json);
 }
 
+// ---- maintenance windows ----------------------------------------------------------------------
+
+int PrintWindows(const json& doc, bool as_json) {
+  if (as_json) {
+    std::cout << doc.dump(2) << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows{{"CHANNEL", "WINDOW", "MAX WAIT"}};
+  for (const auto& ch : doc.value("windows", json::array())) {
+    for (const auto& w : ch.value("windows", json::array())) {
+      rows.push_back({Cell(ch, "channel"), w.get<std::string>(), Cell(ch, "max_wait")});
+    }
+  }
+  if (rows.size() == 1) {
+    std::cout << "no maintenance windows: nodes update whenever they are offered a release\n";
+    return 0;
+  }
+  PrintTable(rows);
+  return 0;
+}
+
+int PutWindows(const Connection& conn, const std::string& channel,
+               const std::vector<std::string>& windows, const std::string& max_wait, bool as_json) {
+  json body{{"windows", windows}};
+  if (!max_wait.empty()) body["max_wait"] = max_wait;
+  auto r = Call(conn, "PUT", "/v1/admin/windows/" + UrlEncode(channel), body.dump());
+  if (!r) return Report(r.error());
+  if (windows.empty() && !as_json) {
+    std::cout << "channel " << channel << ": no maintenance windows\n";
+    return 0;
+  }
+  return PrintWindows(*r, as_json);
+}
+
 }  // namespace
 
 AdminCommands::AdminCommands() : impl_(std::make_unique<Impl>()) {}
@@ -303,6 +339,32 @@ void AdminCommands::Register(CLI::App& app) {
   funset->add_option("--channel", d->channel, "From this channel's flags (default: global)");
   funset->add_flag("--json", d->json_out, "Print the new flags as JSON");
   d->On(funset, [d] { return ChangeFlags(d->conn, d->channel, d->flag_args, false, d->json_out); });
+
+  auto* windows = app.add_subcommand(
+      "windows", "Maintenance windows: when nodes on a channel may begin an update");
+  windows->require_subcommand(1);
+  auto* wset = windows->add_subcommand(
+      "set", "Replace a channel's windows (immediate rollouts and stopped nodes ignore them)");
+  wset->add_option("channel", d->channel, "Channel")->required();
+  wset->add_option("--window", d->windows,
+                   "DAYS HH:MM DURATION ZONE, e.g. 'mon-fri 02:00 2h Europe/Berlin'; repeatable")
+      ->required();
+  wset->add_option("--max-wait", d->max_wait,
+                   "After waiting this long for a window (e.g. 72h) an update begins anyway");
+  wset->add_flag("--json", d->json_out, "Print JSON");
+  d->On(wset,
+        [d] { return PutWindows(d->conn, d->channel, d->windows, d->max_wait, d->json_out); });
+  auto* wclear = windows->add_subcommand("clear", "Remove a channel's windows");
+  wclear->add_option("channel", d->channel, "Channel")->required();
+  wclear->add_flag("--json", d->json_out, "Print JSON");
+  d->On(wclear, [d] { return PutWindows(d->conn, d->channel, {}, "", d->json_out); });
+  auto* wlist = windows->add_subcommand("list", "List every channel's windows");
+  wlist->add_flag("--json", d->json_out, "Print JSON");
+  d->On(wlist, [d] {
+    auto r = Call(d->conn, "GET", "/v1/admin/windows");
+    if (!r) return Report(r.error());
+    return PrintWindows(*r, d->json_out);
+  });
 
   auto* fleet = app.add_subcommand("fleet", "Fleet summary: versions, states, rollout progress");
   fleet->add_flag("--json", d->json_out, "Print JSON");

@@ -22,12 +22,14 @@ bool SameChannels(const std::vector<ComponentReport>& a, const std::vector<Compo
 }  // namespace
 
 Fleet::Fleet(Store& store, Clock& clock, Rollouts& rollouts, const Releases& releases,
-             const Flags& flags, Membership& membership, FleetOptions options)
+             const Flags& flags, const Windows& windows, Membership& membership,
+             FleetOptions options)
     : store_(store),
       clock_(clock),
       rollouts_(rollouts),
       releases_(releases),
       flags_(flags),
+      windows_(windows),
       membership_(membership),
       opt_(std::move(options)) {}
 
@@ -132,12 +134,22 @@ void Fleet::RecordUpdates(const NodeState& st, const std::vector<ComponentReport
 
 CheckinAnswer Fleet::Answer(const NodeState& st, std::int64_t now) {
   CheckinAnswer out;
+  std::vector<protocol::UpdateWindows> held;
   for (const auto& c : st.components) {
-    auto version = rollouts_.Offer(
-        {c.name, c.channel, c.running_version, st.record.id, c.crash_loop, ChannelNodes(c), now});
-    if (!version) continue;
-    if (auto rel = releases_.Find(c.name, c.channel, *version)) out.releases.push_back(rel);
+    const auto windows = windows_.For(c.channel);
+    auto offer = rollouts_.Offer({c.name, c.channel, c.running_version, st.record.id, c.crash_loop,
+                                  ChannelNodes(c), now, windows ? &windows->schedule : nullptr});
+    if (!offer) continue;
+    auto rel = releases_.Find(c.name, c.channel, offer->version);
+    if (!rel) continue;
+    out.releases.push_back(std::move(rel));
+    if (windows && !offer->any_time) {
+      const auto max_wait = windows->record.max_wait_s;
+      held.push_back(
+          {c.name, windows->record.windows, max_wait > 0 ? std::optional(max_wait) : std::nullopt});
+    }
   }
+  if (!held.empty()) out.windows = protocol::Encode(held);
   // A node reports a handful of components: a small array on the stack, no allocation.
   std::array<std::string_view, protocol::kMaxComponents> channels;
   std::size_t n = 0;

@@ -23,6 +23,7 @@
 #include "controller/releases.hpp"
 #include "controller/rollout.hpp"
 #include "controller/store.hpp"
+#include "controller/windows.hpp"
 
 namespace steward::controller {
 
@@ -63,6 +64,7 @@ struct CheckinAnswer {
   std::string controllers;  // the live controllers, a JSON array
   std::int64_t checkin_interval_s = 0;
   std::string_view roots;  // a JSON array; lives as long as the Fleet
+  std::string windows;     // protocol::UpdateWindows of the offers windows govern; "" for none
 };
 
 struct NodeState {
@@ -146,7 +148,7 @@ struct FleetOptions {
 class Fleet {
  public:
   Fleet(Store& store, Clock& clock, Rollouts& rollouts, const Releases& releases,
-        const Flags& flags, Membership& membership, FleetOptions options);
+        const Flags& flags, const Windows& windows, Membership& membership, FleetOptions options);
 
   // Loads the nodes; before serving.
   Result<void> Load();
@@ -183,6 +185,7 @@ class Fleet {
   Rollouts& rollouts_;
   const Releases& releases_;
   const Flags& flags_;
+  const Windows& windows_;
   Membership& membership_;
   const FleetOptions opt_;
 
@@ -192,7 +195,7 @@ class Fleet {
   std::unordered_map<std::string, std::string> by_machine_;  // machine id -> node id
   // "component\0channel" -> nodes reporting it: the waves are sized by it (controller/waves.hpp).
   std::unordered_map<std::string, std::int64_t> on_channel_;
-  std::set<std::string> ids_;                                // every node id, ordered for paging
+  std::set<std::string> ids_;  // every node id, ordered for paging
 };
 
 }  // namespace steward::controller

@@ -205,7 +205,7 @@ std::vector<RolloutRecord> Rollouts::List() const {
   return out;
 }
 
-std::optional<std::string> Rollouts::Offer(const OfferAsk& ask) {
+std::optional<Offered> Rollouts::Offer(const OfferAsk& ask) {
   std::optional<SemVer> running;
   if (auto v = SemVer::Parse(ask.running_version)) running = *v;
   std::lock_guard lock(mu_);
@@ -215,7 +215,7 @@ std::optional<std::string> Rollouts::Offer(const OfferAsk& ask) {
   auto choice = Choose(live.record, running, ask.node_id);
   if (choice.kind == Choice::Kind::none) return std::nullopt;
   if (choice.kind == Choice::Kind::minimum || live.record.waves.immediate) {
-    return std::move(choice.version);
+    return Offered{std::move(choice.version), true};
   }
   live.limits = ResolveLimits(live.record.waves, ask.channel_nodes);
   const bool on_target = ask.running_version == live.record.version;
@@ -231,7 +231,10 @@ std::optional<std::string> Rollouts::Offer(const OfferAsk& ask) {
   } else if (live.waves.Offered(ask.node_id)) {
     live.waves.Seen(ask.node_id, ask.now, {on_target, ask.crash_loop}, live.limits, Rule(), event);
   } else if (!on_target) {
-    offered = live.waves.Admit(ask.node_id, live.limits, Rule(), ask.now, event);
+    // A wave is made of nodes that can update now: none waits in it for its window.
+    offered = (ask.windows == nullptr ||
+               ask.windows->Check(Seconds{std::chrono::seconds{ask.now}}).open) &&
+              live.waves.Admit(ask.node_id, live.limits, Rule(), ask.now, event);
     // Queued with the node writes: the check-in does not wait for the disk.
     if (auto r = offered ? store_.SaveOffer({live.record.seed, ask.component, ask.node_id,
                                              live.waves.wave(), ask.now})
@@ -242,9 +245,9 @@ std::optional<std::string> Rollouts::Offer(const OfferAsk& ask) {
   }
   Act(live, event, ask.now);
   // Nodes on the target keep it; a halt offers nobody new.
-  if (on_target) return std::move(choice.version);
+  if (on_target) return Offered{std::move(choice.version)};
   if (!offered || event.halt) return std::nullopt;
-  return std::move(choice.version);
+  return Offered{std::move(choice.version)};
 }
 
 void Rollouts::RecordUpdate(const std::string& node_id, const std::string& component,

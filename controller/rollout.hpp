@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/hash.hpp"
+#include "common/maintenance_window.hpp"
 #include "common/semver.hpp"
 #include "controller/releases.hpp"
 #include "controller/store.hpp"
@@ -81,9 +82,18 @@ struct OfferAsk {
   const std::string& channel;
   const std::string& running_version;
   const std::string& node_id;
-  bool crash_loop = false;         // the node reports the component crash-looping
-  std::int64_t channel_nodes = 0;  // nodes reporting the component on the channel
-  std::int64_t now = 0;            // unix seconds
+  bool crash_loop = false;                  // the node reports the component crash-looping
+  std::int64_t channel_nodes = 0;           // nodes reporting the component on the channel
+  std::int64_t now = 0;                     // unix seconds
+  const WindowSchedule* windows = nullptr;  // the channel's maintenance windows, if any
+};
+
+// What a node is offered, and whether maintenance windows govern when it may begin (not for an
+// immediate rollout or a minimum).
+struct Offered {
+  std::string version;
+  bool any_time = false;
+  bool operator==(const Offered&) const = default;
 };
 
 // Where a rollout's waves are (GET /v1/admin/rollouts).
@@ -113,9 +123,10 @@ class Rollouts {
 
   // The version (Choose) the node is offered for the component and channel; nullopt without a
   // rollout or when it keeps what it runs. Unless the rollout is immediate, a node not on the
-  // target gets it only when the waves admit it; a node offered it before keeps the offer, and
-  // its check-in is watched for the halt signals (crash loop, silence) while its bake lasts.
-  std::optional<std::string> Offer(const OfferAsk& ask);
+  // target gets it only when the waves admit it, which they do only while one of the channel's
+  // maintenance windows is open; a node offered it before keeps the offer, and its check-in is
+  // watched for the halt signals (crash loop, silence) while its bake lasts.
+  std::optional<Offered> Offer(const OfferAsk& ask);
 
   // A node reported `update` for the first time: its first finished result (not in_progress)
   // counts towards the component and channel's rollout once per node when it went to the

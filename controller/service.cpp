@@ -20,6 +20,7 @@
 #include "controller/rollout.hpp"
 #include "controller/secrets.hpp"
 #include "controller/ui_routes.hpp"
+#include "controller/windows.hpp"
 #include "controller/wire.hpp"
 
 namespace steward::controller {
@@ -41,10 +42,11 @@ class ServiceImpl final : public Service {
         probe_({opt_.allow_insecure_http, opt_.artifact_ca_file, opt_.blob_dir,
                 [this] { return membership_.PublicUrl(); }}),
         flags_(store, clock),
+        windows_(store, clock),
         releases_(store, clock, opt_.root, probe_),
         rollouts_(store, clock, releases_,
                   {opt_.halt_rollback_rate, opt_.halt_min_attempts, opt_.checkin_interval_s}),
-        fleet_(store, clock, rollouts_, releases_, flags_, membership_,
+        fleet_(store, clock, rollouts_, releases_, flags_, windows_, membership_,
                {opt_.checkin_interval_s, opt_.roots_json}),
         dashboard_(clock, {opt_.admin_tokens, opt_.viewer_tokens, {.secure_cookie = opt_.tls}}) {}
 
@@ -66,11 +68,12 @@ class ServiceImpl final : public Service {
     return true;
   }
 
-  // What another controller sharing the store may change: releases, rollouts, flags. Nodes are
-  // looked up in the store when a check-in shows a token this controller does not know.
+  // What another controller sharing the store may change: releases, rollouts, flags, windows.
+  // Nodes are looked up in the store when a check-in shows a token this controller does not know.
   Result<void> LoadShared() {
     if (auto r = releases_.Load(); !r) return r;
     if (auto r = rollouts_.Load(); !r) return r;
+    if (auto r = windows_.Load(); !r) return r;
     return flags_.Load();
   }
 
@@ -97,7 +100,9 @@ class ServiceImpl final : public Service {
         .Add("GET", "/v1/admin/nodes/{id}", Admin(bind(&ServiceImpl::ShowNode)))
         .Add("GET", "/v1/admin/fleet", Admin(bind(&ServiceImpl::FleetView)))
         .Add("GET", "/v1/admin/flags", Admin(bind(&ServiceImpl::GetFlags)))
-        .Add("PUT", "/v1/admin/flags", Admin(bind(&ServiceImpl::PutFlags)));
+        .Add("PUT", "/v1/admin/flags", Admin(bind(&ServiceImpl::PutFlags)))
+        .Add("GET", "/v1/admin/windows", Admin(bind(&ServiceImpl::ListWindows)))
+        .Add("PUT", "/v1/admin/windows/{channel}", Admin(bind(&ServiceImpl::PutWindows)));
     dashboard_.AddRoutes(r);
     return r;
   }
@@ -296,6 +301,20 @@ class ServiceImpl final : public Service {
     return http::Response::Json(200, EncodeRollouts(Statuses()));
   }
 
+  // ---- admin: maintenance windows -------------------------------------------------------------
+
+  http::Response ListWindows(const http::Request&) {
+    return http::Response::Json(200, EncodeWindows(windows_.List()));
+  }
+
+  http::Response PutWindows(const http::Request& req) {
+    auto change = DecodeWindowsChange(req);
+    if (!change) return http::Response::FromError(change.error());
+    auto r = windows_.Set(*change);
+    if (!r) return http::Response::FromError(r.error());
+    return http::Response::Json(200, EncodeWindows({*r}));
+  }
+
   // ---- admin: flags -------------------------------------------------------------------------
 
   http::Response GetFlags(const http::Request&) {
@@ -339,6 +358,7 @@ class ServiceImpl final : public Service {
   Membership membership_;
   HttpArtifactProbe probe_;
   Flags flags_;
+  Windows windows_;
   Releases releases_;
   Rollouts rollouts_;
   Fleet fleet_;

@@ -119,26 +119,43 @@ CREATE TABLE rollout_offers (
     R"sql(
 CREATE INDEX update_results_by_node ON update_results (node_id, at);
 )sql",
+    // Maintenance windows per channel: their texts joined by newlines (a text has none).
+    R"sql(
+CREATE TABLE windows (
+  channel TEXT PRIMARY KEY,
+  windows TEXT NOT NULL,
+  max_wait_s INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TRIGGER windows_insert_generation AFTER INSERT ON windows
+  BEGIN UPDATE generation SET value = value + 1; END;
+CREATE TRIGGER windows_update_generation AFTER UPDATE ON windows
+  BEGIN UPDATE generation SET value = value + 1; END;
+CREATE TRIGGER windows_delete_generation AFTER DELETE ON windows
+  BEGIN UPDATE generation SET value = value + 1; END;
+)sql",
 };
 
-// Signatures are stored as one text: minisig files never contain a form feed.
+// Lists are stored as one text: minisig files never contain a form feed, and window texts no
+// newline.
 constexpr char kSigSeparator = '\f';
+constexpr char kLineSeparator = '\n';
 
-std::string JoinSignatures(const std::vector<std::string>& sigs) {
+std::string Join(const std::vector<std::string>& items, char separator) {
   std::string out;
-  for (std::size_t i = 0; i < sigs.size(); ++i) {
-    if (i) out += kSigSeparator;
-    out += sigs[i];
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += separator;
+    out += items[i];
   }
   return out;
 }
 
-std::vector<std::string> SplitSignatures(const std::string& text) {
+std::vector<std::string> Split(const std::string& text, char separator) {
   std::vector<std::string> out;
   if (text.empty()) return out;
   std::size_t start = 0;
   while (true) {
-    const auto pos = text.find(kSigSeparator, start);
+    const auto pos = text.find(separator, start);
     out.push_back(text.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
     if (pos == std::string::npos) break;
     start = pos + 1;
@@ -219,7 +236,7 @@ class SqliteStore final : public Store {
         .Bind(4, static_cast<std::int64_t>(r.sequence))
         .Bind(5, static_cast<std::int64_t>(r.root_version))
         .Bind(6, r.manifest)
-        .Bind(7, JoinSignatures(r.signatures))
+        .Bind(7, Join(r.signatures, kSigSeparator))
         .Bind(8, r.manifest_sha256)
         .Bind(9, r.published_at)
         .Bind(10, r.expires);
@@ -244,10 +261,10 @@ class SqliteStore final : public Store {
       auto row = s->Step();
       if (!row) return std::unexpected(row.error());
       if (!*row) break;
-      out.push_back(ReleaseRecord{s->Text(0), s->Text(1), s->Text(2),
-                                  static_cast<std::uint64_t>(s->Int(3)),
-                                  static_cast<std::uint64_t>(s->Int(4)), s->Text(5),
-                                  SplitSignatures(s->Text(6)), s->Text(7), s->Int(8), s->Int(9)});
+      out.push_back(
+          ReleaseRecord{s->Text(0), s->Text(1), s->Text(2), static_cast<std::uint64_t>(s->Int(3)),
+                        static_cast<std::uint64_t>(s->Int(4)), s->Text(5),
+                        Split(s->Text(6), kSigSeparator), s->Text(7), s->Int(8), s->Int(9)});
     }
     return out;
   }
@@ -431,6 +448,38 @@ class SqliteStore final : public Store {
       if (auto r = del->Run(); !r) return r;
     }
     return tx->Commit();
+  }
+
+  Result<void> PutWindows(const WindowsRecord& w) override {
+    std::lock_guard lock(db_mu_);
+    auto s = w.windows.empty()
+                 ? db_.Prepare("DELETE FROM windows WHERE channel = ?1")
+                 : db_.Prepare(
+                       "INSERT INTO windows (channel, windows, max_wait_s, updated_at) "
+                       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(channel) DO UPDATE SET "
+                       "windows = ?2, max_wait_s = ?3, updated_at = ?4");
+    if (!s) return std::unexpected(s.error());
+    s->Bind(1, w.channel);
+    if (!w.windows.empty()) {
+      s->Bind(2, Join(w.windows, kLineSeparator)).Bind(3, w.max_wait_s).Bind(4, w.updated_at);
+    }
+    return s->Run();
+  }
+
+  Result<std::vector<WindowsRecord>> ListWindows() override {
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare(
+        "SELECT channel, windows, max_wait_s, updated_at FROM windows ORDER BY channel");
+    if (!s) return std::unexpected(s.error());
+    std::vector<WindowsRecord> out;
+    while (true) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      out.push_back(
+          WindowsRecord{s->Text(0), Split(s->Text(1), kLineSeparator), s->Int(2), s->Int(3)});
+    }
+    return out;
   }
 
   Result<std::vector<FlagRecord>> ListFlags() override {

@@ -106,6 +106,16 @@ struct FlagRecord {
   std::int64_t updated_at = 0;
 };
 
+// A channel's maintenance windows (controller/windows.hpp): their text form, and how long an
+// update may wait for one (0: no limit).
+struct WindowsRecord {
+  std::string channel;
+  std::vector<std::string> windows;
+  std::int64_t max_wait_s = 0;
+  std::int64_t updated_at = 0;
+  bool operator==(const WindowsRecord&) const = default;
+};
+
 struct Member {
   std::string url;
   std::int64_t heartbeat = 0;  // unix seconds
@@ -150,11 +160,16 @@ class Store {
                                    const std::vector<FlagRecord>& unset) = 0;
   virtual Result<std::vector<FlagRecord>> ListFlags() = 0;
 
+  // Replaces a channel's windows; a record without windows deletes the channel's row.
+  virtual Result<void> PutWindows(const WindowsRecord& windows) = 0;
+  virtual Result<std::vector<WindowsRecord>> ListWindows() = 0;  // by channel
+
   virtual Result<void> Heartbeat(const std::string& url, std::int64_t now) = 0;
   virtual Result<std::vector<Member>> ListMembers(std::int64_t since) = 0;
 
-  // A number that changes whenever a release, rollout or flag is written, by this controller
-  // or by another one sharing the store: replicas compare it to see that they must reload.
+  // A number that changes whenever a release, rollout, flag or window is written, by this
+  // controller or by another one sharing the store: replicas compare it to see that they must
+  // reload.
   virtual Result<std::int64_t> Generation() = 0;
 
   // The store answers (for /readyz).

@@ -92,6 +92,12 @@ bool WaveState::Admit(const std::string& node_id, const WaveLimits& limits, cons
   if (t.offered >= WaveSize(limits, wave_)) return false;
   const auto cap = wave_ == 0 ? limits.canary_in_flight : limits.max_in_flight;
   if (in_flight_ >= cap) return false;
+  if (t.offered == 0 && started_at_ != now) {
+    // A wave's clocks (bake, deadline) start at its first offer: nodes may be admitted hours
+    // after the wave began (maintenance windows, a percent raised later).
+    started_at_ = now;
+    event.wave_started = true;
+  }
   nodes_.emplace(node_id, Node{wave_, now, now, Outcome::in_flight});
   ++t.offered;
   ++t.in_flight;

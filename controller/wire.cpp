@@ -4,6 +4,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "common/duration.hpp"
 #include "common/protocol.hpp"
 #include "common/rfc3339.hpp"
 #include "common/trust.hpp"
@@ -164,7 +165,8 @@ Result<CheckinReport> KeptReport(std::string body) {
 Result<CheckinReport> DecodeCheckin(const http::Request& req) { return KeptReport(req.body); }
 
 std::string EncodeCheckinAnswer(const CheckinAnswer& a) {
-  protocol::EncodedCheckinAnswer out{{}, a.flags, a.controllers, a.checkin_interval_s, a.roots};
+  protocol::EncodedCheckinAnswer out{{},      a.flags,  a.controllers, a.checkin_interval_s,
+                                     a.roots, a.windows};
   out.releases.reserve(a.releases.size());
   for (const auto& r : a.releases) out.releases.push_back(r->offer_json);
   return protocol::Encode(out);
@@ -238,6 +240,54 @@ Result<RolloutChange> DecodeRolloutChange(const http::Request& req) {
     if (!r) return std::unexpected(r.error());
   }
   return out;
+}
+
+Result<WindowsChange> DecodeWindowsChange(const http::Request& req) {
+  WindowsChange out;
+  out.channel = req.params.at("channel");
+  if (!trust::IsValidName(out.channel)) {
+    return Fail(ErrorCode::bad_request, "channel must match [a-z0-9][a-z0-9_-]{0,63}");
+  }
+  auto body = ParseBody(req, "windows");
+  if (!body) return std::unexpected(body.error());
+  for (const auto& [k, v] : body->items()) {
+    if (k != "windows" && k != "max_wait") {
+      return Fail(ErrorCode::bad_request, "unknown field '" + k + "'; allowed: windows, max_wait");
+    }
+  }
+  auto windows = body->find("windows");
+  if (windows == body->end() || !windows->is_array()) {
+    return Fail(ErrorCode::bad_request,
+                "field 'windows' must be an array of windows such as \"mon-fri 02:00 2h "
+                "Europe/Berlin\" (an empty array clears them)");
+  }
+  for (const auto& w : *windows) {
+    if (!w.is_string() || w.get_ref<const std::string&>().size() > 256) {
+      return Fail(ErrorCode::bad_request, "field 'windows' must hold strings of at most 256 bytes");
+    }
+    out.windows.push_back(w.get<std::string>());
+  }
+  auto max_wait = StringField(*body, "max_wait", false, 32);
+  if (!max_wait) return std::unexpected(max_wait.error());
+  if (!max_wait->empty()) {
+    auto d = ParseDuration(*max_wait);
+    if (!d) return Fail(ErrorCode::bad_request, "field 'max_wait': " + d.error().message);
+    out.max_wait_s = std::chrono::duration_cast<std::chrono::seconds>(*d).count();
+  }
+  return out;
+}
+
+std::string EncodeWindows(const std::vector<WindowsRecord>& windows) {
+  json out = json::array();
+  for (const auto& w : windows) {
+    out.push_back(json{
+        {"channel", w.channel},
+        {"windows", w.windows},
+        {"max_wait", w.max_wait_s > 0 ? json(FormatDuration(std::chrono::seconds(w.max_wait_s)))
+                                      : json(nullptr)},
+        {"updated_at", Rfc3339(w.updated_at)}});
+  }
+  return json{{"windows", out}}.dump();
 }
 
 std::string EncodeRollout(const RolloutStatus& status) { return RolloutJson(status).dump(); }

@@ -13,6 +13,7 @@
 #include "controller/releases.hpp"
 #include "controller/rollout.hpp"
 #include "controller/store.hpp"
+#include "controller/windows.hpp"
 
 namespace steward::controller {
 
@@ -42,6 +43,13 @@ struct RolloutStatus {
   WaveProgress waves;
 };
 Result<RolloutChange> DecodeRolloutChange(const http::Request& req);
+
+// PUT /v1/admin/windows/{channel}: {"windows": ["mon-fri 02:00 2h Europe/Berlin", …],
+// "max_wait": "72h"}; an empty list clears the channel's windows, max_wait absent or null is no
+// limit. The texts are checked by Windows::Set.
+Result<WindowsChange> DecodeWindowsChange(const http::Request& req);
+// {"windows": [{"channel", "windows", "max_wait" (duration text or null), "updated_at"}, …]}
+std::string EncodeWindows(const std::vector<WindowsRecord>& windows);
 std::string EncodeRollout(const RolloutStatus& status);
 std::string EncodeRollouts(const std::vector<RolloutStatus>& statuses);
 

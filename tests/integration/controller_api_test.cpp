@@ -350,6 +350,25 @@ TEST_F(ControllerApi, StewardctlDrivesTheAdminApi) {
   r = RunProgram({Bin("stewardctl"), "fleet"}, env);
   EXPECT_NE(r.out.find("agent 1.1.0: 1"), std::string::npos) << r.out;
 
+  // Maintenance windows: set in their canonical form, listed, refused when bad, cleared.
+  r = RunProgram(
+      {Bin("stewardctl"), "windows", "set", "stable", "--window",
+       "sun,sat 02:00 120m Europe/Berlin", "--window", "wed 23:30 1h UTC", "--max-wait", "72h"},
+      env);
+  ASSERT_EQ(r.status.code(), 0) << r.err;
+  r = RunProgram({Bin("stewardctl"), "windows", "list"}, env);
+  EXPECT_NE(r.out.find("sat,sun 02:00 2h Europe/Berlin"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("wed 23:30 1h UTC"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("3d"), std::string::npos) << r.out;
+  r = RunProgram({Bin("stewardctl"), "windows", "set", "stable", "--window", "mon 2:00 1h UTC"},
+                 env);
+  EXPECT_NE(r.status.code(), 0);
+  EXPECT_NE(r.err.find("start '2:00'"), std::string::npos) << r.err;
+  r = RunProgram({Bin("stewardctl"), "windows", "clear", "stable"}, env);
+  EXPECT_EQ(r.status.code(), 0) << r.err;
+  r = RunProgram({Bin("stewardctl"), "windows", "list"}, env);
+  EXPECT_NE(r.out.find("no maintenance windows"), std::string::npos) << r.out;
+
   // Errors carry the server's code; a bad token is refused; no controller is a usage error.
   r = RunProgram({Bin("stewardctl"), "rollout", "set", "--component", "agent", "--channel",
                   "stable", "--version", "9.9.9", "--percent", "5"},

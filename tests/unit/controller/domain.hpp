@@ -31,14 +31,16 @@ struct Domain {
   trust::Root root;
   Membership membership{store, clock, "http://self:1", std::chrono::seconds(30)};
   Flags flags{store, clock};
+  Windows windows{store, clock};
   Releases releases{store, clock, root, probe};
   Rollouts rollouts{store, clock, releases, halt_policy};
-  Fleet fleet{store, clock, rollouts, releases, flags, membership, FleetOptions{42, "[]"}};
+  Fleet fleet{store, clock, rollouts, releases, flags, windows, membership, FleetOptions{42, "[]"}};
 
   void Load() {
     ASSERT_TRUE(releases.Load());
     ASSERT_TRUE(rollouts.Load());
     ASSERT_TRUE(flags.Load());
+    ASSERT_TRUE(windows.Load());
     ASSERT_TRUE(fleet.Load());
   }
 
@@ -46,11 +48,15 @@ struct Domain {
 
   // What node `node_id` running `running` of agent/stable is offered, in a channel of
   // `channel_nodes` nodes.
+  // `stable`'s maintenance windows apply, as a check-in's.
   std::optional<std::string> Offer(const std::string& running, const std::string& node_id,
                                    std::int64_t channel_nodes = 1, bool crash_loop = false) {
     const std::string component = "agent";
     const std::string channel = "stable";
-    return rollouts.Offer({component, channel, running, node_id, crash_loop, channel_nodes, Now()});
+    const auto held = windows.For(channel);
+    auto o = rollouts.Offer({component, channel, running, node_id, crash_loop, channel_nodes, Now(),
+                             held ? &held->schedule : nullptr});
+    return o ? std::optional(o->version) : std::nullopt;
   }
 };
 

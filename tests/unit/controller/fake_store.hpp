@@ -17,6 +17,7 @@ class FakeStore final : public Store {
   std::vector<RolloutRecord> rollouts;  // loaded at start; every write is appended
   std::vector<UpdateRecord> updates;
   std::vector<FlagRecord> flags;
+  std::vector<WindowsRecord> windows;
   std::vector<OfferRecord> offers;
   bool fail_flag_writes = false;
   int reads = 0;
@@ -123,6 +124,16 @@ class FakeStore final : public Store {
   Result<std::vector<FlagRecord>> ListFlags() override {
     ++reads;
     return flags;
+  }
+  Result<void> PutWindows(const WindowsRecord& w) override {
+    std::erase_if(windows, [&](const WindowsRecord& o) { return o.channel == w.channel; });
+    if (!w.windows.empty()) windows.push_back(w);
+    ++generation;
+    return {};
+  }
+  Result<std::vector<WindowsRecord>> ListWindows() override {
+    ++reads;
+    return windows;
   }
   Result<void> Heartbeat(const std::string&, std::int64_t) override { return {}; }
   Result<std::vector<Member>> ListMembers(std::int64_t) override {

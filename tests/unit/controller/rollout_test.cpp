@@ -256,6 +256,39 @@ TEST(Rollouts, ARestartedControllerResumesTheSameWaveFromTheStore) {
   EXPECT_EQ(progress.in_flight, 3);
 }
 
+// Maintenance windows: a wave admits only nodes whose window is open; a node admitted keeps its
+// offer when the window closes; an immediate rollout is not held to them. The fake clock starts
+// on Tuesday 2030-01-01 00:00Z.
+TEST(Rollouts, AWaveAdmitsNodesOnlyWhileTheChannelsWindowIsOpen) {
+  Domain d;
+  d.store.releases = {Published("2.0.0", 2)};
+  d.store.rollouts = {Rollout(100)};
+  d.store.windows = {WindowsRecord{"stable", {"tue 01:00 1m UTC"}, 0, 0}};
+  d.Load();
+  EXPECT_EQ(OfferRange(d, 0, 10), 0);
+  EXPECT_EQ(d.rollouts.Progress(d.rollouts.List()[0]).offered, 0);
+  d.clock.Advance(std::chrono::hours(1));
+  EXPECT_EQ(OfferRange(d, 0, 10), 5);  // the canary
+  d.clock.Advance(std::chrono::minutes(2));
+  // Admitted before: keeps its offer. The wave's deadline counts from its first offer, not from
+  // the rollout's start an hour before.
+  EXPECT_EQ(d.Offer("1.0.0", Node(0), 100), "2.0.0") << d.rollouts.List()[0].halt_reason;
+  EXPECT_EQ(OfferRange(d, 10, 20), 0);
+
+  const auto held = d.windows.For("stable");
+  ASSERT_TRUE(held);
+  auto offered =
+      d.rollouts.Offer({"agent", "stable", "1.0.0", Node(0), false, 100, d.Now(), &held->schedule});
+  ASSERT_TRUE(offered);
+  EXPECT_FALSE(offered->any_time);
+  d.store.rollouts.back().waves.immediate = true;
+  ASSERT_TRUE(d.rollouts.Load());
+  offered = d.rollouts.Offer(
+      {"agent", "stable", "1.0.0", Node(30), false, 100, d.Now(), &held->schedule});
+  ASSERT_TRUE(offered);
+  EXPECT_TRUE(offered->any_time);
+}
+
 // Replicas reload the rollouts whenever the store's generation moves, our own writes included.
 TEST(Rollouts, AReloadKeepsTheWavesOfOwnWritesAndTakesAnotherControllersChange) {
   Domain d;
