@@ -174,7 +174,7 @@ void WaveState::Settle(const std::string& id, Node& n, Outcome outcome, const Ha
 
 void WaveState::Tick(const WaveLimits& limits, const HaltRule& rule, std::int64_t now,
                      std::int64_t checkin_interval_s, WaveEvent& event) {
-  const auto quiet = kSilentIntervals * checkin_interval_s;
+  const auto quiet = std::max(kSilentIntervals * checkin_interval_s, kMinSilenceS);
   // Offers are in time order: past its bake (and the silence that could have begun in it), a
   // node is no longer watched.
   while (!watch_.empty()) {

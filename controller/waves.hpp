@@ -28,6 +28,7 @@ inline constexpr std::int64_t kDefaultBakeS = 30 * 60;
 inline constexpr std::int64_t kCanaryMaxInFlight = 20;
 inline constexpr double kBakeCommittedShare = 0.9;  // "enough committed" once the bake passed
 inline constexpr int kSilentIntervals = 3;          // no check-in for longer: gone silent
+inline constexpr std::int64_t kMinSilenceS = 10;    // …and never less (second-long test intervals)
 inline constexpr std::size_t kHaltNodeIds = 10;     // node ids a halt reason names
 
 // The settings resolved for a channel of `channel_nodes` nodes.
