@@ -169,7 +169,7 @@ class Fleet {
 
  private:
   using TokenIndex = std::unordered_map<std::string, std::string>;  // token hash -> node id
-  TokenIndex::iterator AdoptFromStore(const std::string& id, const std::string& hash);
+  Result<TokenIndex::iterator> AdoptFromStore(const std::string& id, const std::string& hash);
   void RecordUpdates(const NodeState& st, const std::vector<ComponentReport>& reported,
                      std::int64_t now);
   CheckinAnswer Answer(const NodeState& st, std::int64_t now);
@@ -192,7 +192,7 @@ class Fleet {
   std::unordered_map<std::string, std::string> by_machine_;  // machine id -> node id
   // "component\0channel" -> nodes reporting it: the waves are sized by it (controller/waves.hpp).
   std::unordered_map<std::string, std::int64_t> on_channel_;
-  std::set<std::string> ids_;                                // every node id, ordered for paging
+  std::set<std::string> ids_;  // every node id, ordered for paging
 };
 
 }  // namespace steward::controller

@@ -74,6 +74,15 @@ class Controller {
 
   std::string config() const { return (dir / "controller.toml").string(); }
 
+  // Points the config's `store` at `url` (a postgresql:// URL) in place of its SQLite file.
+  void UseStore(const std::string& url) {
+    auto text = files::ReadFile(config(), 1 << 20);
+    ASSERT_TRUE(text) << text.error().message;
+    const auto at = text->find("store = ");
+    text->replace(at, text->find('\n', at) - at, "store = \"" + url + "\"");
+    dir.Write("controller.toml", *text);
+  }
+
   void WriteRoot(WallTime expires) {
     json root{{"schema", "steward.root/1"},
               {"version", 1},
