@@ -2,7 +2,7 @@
 
 #include "common/config.hpp"
 #include "common/hostport.hpp"
-#include "controller/store_backend.hpp"
+#include "controller/store_url.hpp"
 
 namespace steward::controller {
 

@@ -55,11 +55,6 @@ class WriteQueue {
 std::string JoinSignatures(const std::vector<std::string>& sigs);
 std::vector<std::string> SplitSignatures(const std::string& text);
 
-// `store = "postgresql://…"` or `"postgres://…"`: a libpq connection URI.
-bool IsPostgresUrl(std::string_view url);
-// The URL carries a password (user:password@ or password=), which belongs in a password file.
-bool HasPassword(std::string_view url);
-
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
 // `conninfo`: a libpq connection URI; PG* environment variables and the password file apply.
 Result<std::unique_ptr<Store>> OpenPgStore(const std::string& conninfo);

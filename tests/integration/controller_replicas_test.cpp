@@ -33,7 +33,9 @@ class ControllerReplicas : public testing::TestWithParam<std::string> {
   // Starts a, then b with a's config: the same store, root and tokens.
   void StartBoth(const std::string& extra_config = "") {
     a.emplace(extra_config);
-    if (postgres) ASSERT_NO_FATAL_FAILURE(a->UseStore(postgres->Url()));
+    if (postgres) {
+      ASSERT_NO_FATAL_FAILURE(a->UseStore(postgres->Url()));
+    }
     ASSERT_NO_FATAL_FAILURE(a->Start());
     b.emplace();
     auto shared = files::ReadFile(a->config(), 1 << 20);
