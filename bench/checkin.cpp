@@ -394,8 +394,13 @@ Measured Measure(const Setup& setup, const std::string& store, const std::string
   int status = 0;
   waitpid(pid, &status, 0);
   g_controller = -1;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    Die(label + ": the controller did not stop cleanly");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    const auto log = Read(log_file);
+    Die(label + ": the controller did not stop cleanly (" +
+        (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                             : "exit " + std::to_string(WEXITSTATUS(status))) +
+        "); the end of its log:\n" + log.substr(log.size() > 2000 ? log.size() - 2000 : 0));
+  }
 
   std::cout << label << ": healthz:  " << health.requests << " requests, "
             << Fmt(health.per_second, 0) << "/s, p50 " << Fmt(health.p50_ms, 3) << " ms, p99 "
