@@ -3,9 +3,12 @@
 // as possible over keep-alive connections, and the same server's /healthz the same way as the
 // baseline. Prints check-ins/s, p50 and p99 latency and their ratio to /healthz. With --tls the
 // controller serves HTTPS with a certificate from `stewardctl tls init` (connections are
-// opened once, so this measures the cost per request on kept-alive TLS connections).
+// opened once, so this measures the cost per request on kept-alive TLS connections). With
+// --store postgresql://… (an empty database: the run writes to it) a second controller on that
+// store is measured the same way after the SQLite one, and compared with it.
 //
 //   bench_checkin [--nodes N] [--seconds S] [--connections C] [--threads T] [--tls]
+//                 [--store postgresql://…]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -238,87 +241,55 @@ std::string Fmt(double v, int prec = 1) {
   return b;
 }
 
-}  // namespace
+// What every measured controller shares: the temp dir with its root, tokens and blobs.
+struct Setup {
+  fs::path dir;
+  fs::path bin;
+  std::string admin;
+  std::string enroll;
+  const steward::minisign::SecretKey& release_key;
+  std::chrono::system_clock::time_point now;
+  std::string tls_config;  // "" for plain HTTP
+  std::string server_threads;
+  int nodes;
+  int connections;
+  double seconds;
+};
 
-int main(int argc, char** argv) {
-  int nodes = 10000;
-  double seconds = 10;
-  int connections = 8;
-  std::string server_threads;  // the controller's `threads`; empty: its default
-  bool tls = false;
-  const char* kUsage =
-      "usage: bench_checkin [--nodes N] [--seconds S] [--connections C] [--threads T] [--tls]";
-  for (int i = 1; i < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--tls") {
-      tls = true;
-      --i;
-    } else if (i + 1 >= argc) {
-      Die(kUsage);
-    } else if (a == "--nodes")
-      nodes = std::atoi(argv[i + 1]);
-    else if (a == "--seconds")
-      seconds = std::atof(argv[i + 1]);
-    else if (a == "--connections")
-      connections = std::atoi(argv[i + 1]);
-    else if (a == "--threads")
-      server_threads = argv[i + 1];
-    else
-      Die(kUsage);
-  }
-  const auto bin = fs::canonical("/proc/self/exe").parent_path() / "steward-controller";
-  char tmpl[] = "/tmp/bench-checkin-XXXXXX";
-  if (!mkdtemp(tmpl)) Die("mkdtemp");
-  const fs::path dir = tmpl;
-  g_dir = dir;
+struct Measured {
+  PhaseResult health;
+  PhaseResult checkin;
+};
 
-  // Root: one root key, one release key.
-  auto root_key = steward::minisign::SecretKey::Generate();
-  auto release_key = steward::minisign::SecretKey::Generate();
-  const auto now = std::chrono::system_clock::now();
-  const std::string root =
-      "{\"schema\":\"steward.root/1\",\"version\":1,\"expires\":\"" +
-      steward::FormatRfc3339(now + std::chrono::hours(24 * 365)) + "\",\"keys\":{\"root1\":\"" +
-      root_key.public_key().ToBase64() + "\",\"rel1\":\"" + release_key.public_key().ToBase64() +
-      "\"},\"roles\":{\"root\":{\"keys\":[\"root1\"],\"threshold\":1},\"release\":{\"keys\":["
-      "\"rel1\"],\"threshold\":1}}}";
-  Write(dir / "root.json", root);
-  Write(dir / "root.json.root1.minisig", Sign(root_key, root));
-  const std::string admin = "bench-admin-token-0123456789";
-  const std::string enroll = "bench-enroll-token-0123456789";
-  Write(dir / "admin-token", admin + "\n");
-  Write(dir / "enroll-token", enroll + "\n");
-  fs::create_directories(dir / "blobs");
-  std::string tls_config;
-  if (tls) {
-    const auto pki = dir / "pki";
-    RunOrDie({(bin.parent_path() / "stewardctl").string(), "tls", "init", "--dir", pki.string(),
-              "--ip", "127.0.0.1"});
-    tls_config = "tls_cert_file = \"" + (pki / "controller.pem").string() +
-                 "\"\ntls_key_file = \"" + (pki / "controller.key").string() +
-                 "\"\nartifact_ca_file = \"" + (pki / "ca.pem").string() + "\"\n";
-    g_tls = SSL_CTX_new(TLS_client_method());
-    if (g_tls == nullptr ||
-        SSL_CTX_load_verify_locations(g_tls, (pki / "ca.pem").c_str(), nullptr) != 1) {
-      Die("cannot set up the TLS client");
-    }
-    SSL_CTX_set_verify(g_tls, SSL_VERIFY_PEER, nullptr);
-  }
-  Write(dir / "controller.toml",
-        "listen = \"127.0.0.1:0\"\nstore = \"sqlite:" + (dir / "c.db").string() + "\"\nroot = \"" +
+// One controller on `store`, measured: enrollment, /healthz (the baseline), then check-ins.
+// Prints its lines prefixed with `label`.
+Measured Measure(const Setup& setup, const std::string& store, const std::string& label) {
+  const fs::path& dir = setup.dir;
+  const auto& bin = setup.bin;
+  const auto& admin = setup.admin;
+  const auto& enroll = setup.enroll;
+  const auto& release_key = setup.release_key;
+  const auto now = setup.now;
+  const bool tls = !setup.tls_config.empty();
+  const int nodes = setup.nodes;
+  const int connections = setup.connections;
+  const double seconds = setup.seconds;
+  const fs::path config_file = dir / ("controller-" + label + ".toml");
+  const fs::path log_file = dir / ("controller-" + label + ".log");
+  Write(config_file,
+        "listen = \"127.0.0.1:0\"\nstore = \"" + store + "\"\nroot = \"" +
             (dir / "root.json").string() + "\"\nadmin_token_file = \"" +
             (dir / "admin-token").string() + "\"\nenroll_token_file = \"" +
             (dir / "enroll-token").string() + "\"\nblob_dir = \"" + (dir / "blobs").string() +
-            "\"\n" + tls_config +
-            (server_threads.empty() ? "" : "threads = " + server_threads + "\n"));
+            "\"\n" + setup.tls_config +
+            (setup.server_threads.empty() ? "" : "threads = " + setup.server_threads + "\n"));
 
   // The controller, its log in a file.
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, (dir / "controller.log").c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const std::string config = (dir / "controller.toml").string();
+  posix_spawn_file_actions_addopen(&fa, 2, log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const std::string config = config_file.string();
   std::vector<char*> args{const_cast<char*>(bin.c_str()), const_cast<char*>("serve"),
                           const_cast<char*>("--config"), const_cast<char*>(config.c_str()),
                           nullptr};
@@ -329,14 +300,14 @@ int main(int argc, char** argv) {
   g_controller = pid;
   std::uint16_t port = 0;
   for (int i = 0; i < 200 && !port; ++i) {
-    const auto log = Read(dir / "controller.log");
+    const auto log = Read(log_file);
     const auto at = log.find("listening on 127.0.0.1:");
     if (at != std::string::npos)
       port = static_cast<std::uint16_t>(std::atoi(log.c_str() + at + 23));
     else
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  if (!port) Die("controller did not start: " + Read(dir / "controller.log"));
+  if (!port) Die("controller did not start: " + Read(log_file));
 
   // A release (its artifact served by the controller itself) and a 50 % rollout.
   const std::string blob(4096, 'b');
@@ -390,7 +361,7 @@ int main(int argc, char** argv) {
     for (auto& th : threads) th.join();
   }
   const double enroll_s = std::chrono::duration<double>(Clock::now() - enroll_start).count();
-  std::cout << "enrolled " << nodes << " nodes in " << Fmt(enroll_s, 2) << " s ("
+  std::cout << label << ": enrolled " << nodes << " nodes in " << Fmt(enroll_s, 2) << " s ("
             << Fmt(static_cast<double>(nodes) / enroll_s, 0) << "/s)\n";
 
   const double cpu0 = CpuSeconds(pid);
@@ -423,25 +394,110 @@ int main(int argc, char** argv) {
   int status = 0;
   waitpid(pid, &status, 0);
   g_controller = -1;
-  std::error_code ec;
-  fs::remove_all(dir, ec);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    const auto log = Read(log_file);
+    Die(label + ": the controller did not stop cleanly (" +
+        (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                             : "exit " + std::to_string(WEXITSTATUS(status))) +
+        "); the end of its log:\n" + log.substr(log.size() > 2000 ? log.size() - 2000 : 0));
+  }
 
-  std::cout << "healthz:  " << health.requests << " requests, " << Fmt(health.per_second, 0)
-            << "/s, p50 " << Fmt(health.p50_ms, 3) << " ms, p99 " << Fmt(health.p99_ms, 3)
-            << " ms\n";
-  std::cout << "check-in: " << checkin.requests << " requests, " << Fmt(checkin.per_second, 0)
-            << "/s, p50 " << Fmt(checkin.p50_ms, 3) << " ms, p99 " << Fmt(checkin.p99_ms, 3)
-            << " ms; "
+  std::cout << label << ": healthz:  " << health.requests << " requests, "
+            << Fmt(health.per_second, 0) << "/s, p50 " << Fmt(health.p50_ms, 3) << " ms, p99 "
+            << Fmt(health.p99_ms, 3) << " ms\n";
+  std::cout << label << ": check-in: " << checkin.requests << " requests, "
+            << Fmt(checkin.per_second, 0) << "/s, p50 " << Fmt(checkin.p50_ms, 3) << " ms, p99 "
+            << Fmt(checkin.p99_ms, 3) << " ms; "
             << Fmt(100.0 * static_cast<double>(offered.load()) /
                        static_cast<double>(std::max<std::size_t>(1, checkin.requests)),
                    1)
             << "% were offered the release (rollout 50%)\n";
-  std::cout << "controller CPU per request: healthz "
+  std::cout << label << ": controller CPU per request: healthz "
             << Fmt((cpu1 - cpu0) * 1e6 / static_cast<double>(health.requests), 1)
             << " us, check-in "
             << Fmt((cpu2 - cpu1) * 1e6 / static_cast<double>(checkin.requests), 1)
             << " us; controller used " << Fmt((cpu2 - cpu1) / seconds, 2)
             << " cores during check-ins\n";
+  return Measured{health, checkin};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int nodes = 10000;
+  double seconds = 10;
+  int connections = 8;
+  std::string server_threads;  // the controller's `threads`; empty: its default
+  bool tls = false;
+  std::string store;  // a PostgreSQL store measured after SQLite; "" for none
+  const char* kUsage =
+      "usage: bench_checkin [--nodes N] [--seconds S] [--connections C] [--threads T] [--tls] "
+      "[--store postgresql://…]";
+  for (int i = 1; i < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--tls") {
+      tls = true;
+      --i;
+    } else if (i + 1 >= argc) {
+      Die(kUsage);
+    } else if (a == "--nodes")
+      nodes = std::atoi(argv[i + 1]);
+    else if (a == "--seconds")
+      seconds = std::atof(argv[i + 1]);
+    else if (a == "--connections")
+      connections = std::atoi(argv[i + 1]);
+    else if (a == "--threads")
+      server_threads = argv[i + 1];
+    else if (a == "--store" && (std::string_view(argv[i + 1]).starts_with("postgresql://") ||
+                                std::string_view(argv[i + 1]).starts_with("postgres://")))
+      store = argv[i + 1];
+    else
+      Die(kUsage);
+  }
+  const auto bin = fs::canonical("/proc/self/exe").parent_path() / "steward-controller";
+  char tmpl[] = "/tmp/bench-checkin-XXXXXX";
+  if (!mkdtemp(tmpl)) Die("mkdtemp");
+  const fs::path dir = tmpl;
+  g_dir = dir;
+
+  // Root: one root key, one release key.
+  auto root_key = steward::minisign::SecretKey::Generate();
+  auto release_key = steward::minisign::SecretKey::Generate();
+  const auto now = std::chrono::system_clock::now();
+  const std::string root =
+      "{\"schema\":\"steward.root/1\",\"version\":1,\"expires\":\"" +
+      steward::FormatRfc3339(now + std::chrono::hours(24 * 365)) + "\",\"keys\":{\"root1\":\"" +
+      root_key.public_key().ToBase64() + "\",\"rel1\":\"" + release_key.public_key().ToBase64() +
+      "\"},\"roles\":{\"root\":{\"keys\":[\"root1\"],\"threshold\":1},\"release\":{\"keys\":["
+      "\"rel1\"],\"threshold\":1}}}";
+  Write(dir / "root.json", root);
+  Write(dir / "root.json.root1.minisig", Sign(root_key, root));
+  const std::string admin = "bench-admin-token-0123456789";
+  const std::string enroll = "bench-enroll-token-0123456789";
+  Write(dir / "admin-token", admin + "\n");
+  Write(dir / "enroll-token", enroll + "\n");
+  fs::create_directories(dir / "blobs");
+  std::string tls_config;
+  if (tls) {
+    const auto pki = dir / "pki";
+    RunOrDie({(bin.parent_path() / "stewardctl").string(), "tls", "init", "--dir", pki.string(),
+              "--ip", "127.0.0.1"});
+    tls_config = "tls_cert_file = \"" + (pki / "controller.pem").string() +
+                 "\"\ntls_key_file = \"" + (pki / "controller.key").string() +
+                 "\"\nartifact_ca_file = \"" + (pki / "ca.pem").string() + "\"\n";
+    g_tls = SSL_CTX_new(TLS_client_method());
+    if (g_tls == nullptr ||
+        SSL_CTX_load_verify_locations(g_tls, (pki / "ca.pem").c_str(), nullptr) != 1) {
+      Die("cannot set up the TLS client");
+    }
+    SSL_CTX_set_verify(g_tls, SSL_VERIFY_PEER, nullptr);
+  }
+  const Setup setup{dir,         bin,         admin,      enroll,
+                    release_key, now,         tls_config, server_threads,
+                    nodes,       connections, seconds};
+  const auto sqlite = Measure(setup, "sqlite:" + (dir / "c.db").string(), "sqlite");
+  const auto& health = sqlite.health;
+  const auto& checkin = sqlite.checkin;
   std::cout << "BENCH\tcheckins_per_s\t" << Fmt(checkin.per_second, 0) << "\t"
             << Fmt(health.per_second, 0) << "\t" << Fmt(checkin.per_second / health.per_second, 2)
             << "\t>=5000/s and ratio>=0.5\n";
@@ -449,5 +505,16 @@ int main(int argc, char** argv) {
             << "\t" << Fmt(checkin.p50_ms / health.p50_ms, 2) << "\t-\n";
   std::cout << "BENCH\tcheckin_p99_ms\t" << Fmt(checkin.p99_ms, 3) << "\t" << Fmt(health.p99_ms, 3)
             << "\t" << Fmt(checkin.p99_ms / health.p99_ms, 2) << "\t-\n";
-  return (WIFEXITED(status) && WEXITSTATUS(status) == 0) ? 0 : 1;
+  if (!store.empty()) {
+    const auto other = Measure(setup, store, "postgresql");
+    std::cout << "BENCH\tcheckins_per_s_postgresql\t" << Fmt(other.checkin.per_second, 0) << "\t"
+              << Fmt(checkin.per_second, 0) << "\t"
+              << Fmt(other.checkin.per_second / checkin.per_second, 2) << "\t>=0.7x sqlite\n";
+    std::cout << "BENCH\tcheckin_p99_ms_postgresql\t" << Fmt(other.checkin.p99_ms, 3) << "\t"
+              << Fmt(checkin.p99_ms, 3) << "\t" << Fmt(other.checkin.p99_ms / checkin.p99_ms, 2)
+              << "\t-\n";
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return 0;
 }

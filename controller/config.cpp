@@ -2,6 +2,7 @@
 
 #include "common/config.hpp"
 #include "common/hostport.hpp"
+#include "controller/store_url.hpp"
 
 namespace steward::controller {
 
@@ -37,11 +38,15 @@ Result<Config> FromDocument(Result<config::Document> doc, const std::string& nam
                  "them); set both, or neither for plain HTTP");
   }
   if (auto r = ParseHostPort(cfg.listen); !r) root.Invalid("listen", r.error().message);
-  if (!cfg.store.starts_with("sqlite:") && !cfg.store.starts_with("postgresql://")) {
-    root.Invalid("store", "allowed: sqlite:/path/controller.db or a postgresql:// URL");
-  } else if (cfg.store.starts_with("postgresql://")) {
-    root.Invalid("store", "the PostgreSQL store is not built yet; use sqlite:/path/controller.db");
-  } else if (cfg.store.size() <= 7) {
+  if (!cfg.store.starts_with("sqlite:") && !IsPostgresUrl(cfg.store)) {
+    root.Invalid("store",
+                 "allowed: sqlite:/path/controller.db or a postgresql:// URL (libpq's; the "
+                 "password goes in a password file, never in the URL)");
+  } else if (IsPostgresUrl(cfg.store) && HasPassword(cfg.store)) {
+    root.Invalid("store",
+                 "the URL carries a password; put it in a password file (~/.pgpass or "
+                 "PGPASSFILE) so it stays out of the config and the logs");
+  } else if (cfg.store.starts_with("sqlite:") && cfg.store.size() <= 7) {
     root.Invalid("store",
                  "sqlite: needs a path, e.g. sqlite:/var/lib/steward-controller/controller.db");
   }

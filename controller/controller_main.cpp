@@ -32,6 +32,17 @@ int Serve(const Config& cfg) {
   if (auto format = log::ParseFormat(cfg.log_format)) lopt.format = *format;
   if (auto r = log::Init(lopt); !r) return Fatal(exit_code::kConfig, r.error().ToString());
 
+  // Signals are taken synchronously by this thread; every thread started later inherits the
+  // mask, so SIGTERM/SIGINT never interrupt a handler. Blocked before the store opens: its
+  // writer thread must not take a SIGTERM either (the default action would end the process
+  // without writing the queue).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   auto options = LoadServiceOptions(cfg);
   if (!options) return Fatal(exit_code::kConfig, options.error().ToString());
   auto store = OpenStore(cfg.store);
@@ -39,15 +50,6 @@ int Serve(const Config& cfg) {
   auto& clock = SystemClock::Instance();
   auto service = Service::Create(**store, clock, std::move(*options));
   if (!service) return Fatal(ExitCodeFor(service.error().code), service.error().ToString());
-
-  // Signals are taken synchronously by this thread; every thread started later inherits the
-  // mask, so SIGTERM/SIGINT never interrupt a handler.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto listen = ParseHostPort(cfg.listen);
   if (!listen) return Fatal(exit_code::kConfig, listen.error().ToString());

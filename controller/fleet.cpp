@@ -95,7 +95,13 @@ Result<CheckinAnswer> Fleet::Checkin(std::string_view node_token, CheckinReport 
   const std::string hash = TokenHash(node_token);
   std::lock_guard lock(mu_);
   auto owner = by_token_.find(hash);
-  if (owner == by_token_.end()) owner = AdoptFromStore(report.node_id, hash);
+  if (owner == by_token_.end()) {
+    // A store that does not answer says nothing about the token: the node tries again later
+    // (or another controller) rather than enroll anew.
+    auto adopted = AdoptFromStore(report.node_id, hash);
+    if (!adopted) return std::unexpected(adopted.error());
+    owner = *adopted;
+  }
   if (owner == by_token_.end()) {
     return Fail(ErrorCode::unauthorized, "the node token is not valid; enroll again");
   }
@@ -165,10 +171,17 @@ CheckinAnswer Fleet::Answer(const NodeState& st, std::int64_t now) {
 
 // A token this controller has not seen may belong to a node that enrolled (or enrolled again)
 // through another controller sharing the store: when the store holds node `id` with that
-// token, its record replaces what is in memory. by_token_.end() otherwise. mu_ held.
-Fleet::TokenIndex::iterator Fleet::AdoptFromStore(const std::string& id, const std::string& hash) {
+// token, its record replaces what is in memory. by_token_.end() otherwise; unavailable when the
+// store could not be asked. mu_ held.
+Result<Fleet::TokenIndex::iterator> Fleet::AdoptFromStore(const std::string& id,
+                                                          const std::string& hash) {
   auto found = store_.GetNode(id);
-  if (!found || !*found || !SecretEquals((*found)->token_hash, hash)) return by_token_.end();
+  if (!found) {
+    return Fail(
+        ErrorCode::unavailable,
+        "this controller cannot reach its store to look the node up: " + found.error().message);
+  }
+  if (!*found || !SecretEquals((*found)->token_hash, hash)) return by_token_.end();
   if (auto old = nodes_.find(id); old != nodes_.end()) {
     by_token_.erase(old->second.record.token_hash);
     CountChannels(old->second.components, -1);

@@ -171,7 +171,7 @@ class Fleet {
 
  private:
   using TokenIndex = std::unordered_map<std::string, std::string>;  // token hash -> node id
-  TokenIndex::iterator AdoptFromStore(const std::string& id, const std::string& hash);
+  Result<TokenIndex::iterator> AdoptFromStore(const std::string& id, const std::string& hash);
   void RecordUpdates(const NodeState& st, const std::vector<ComponentReport>& reported,
                      std::int64_t now);
   CheckinAnswer Answer(const NodeState& st, std::int64_t now);

@@ -302,16 +302,23 @@ void Rollouts::Act(Live& live, const WaveEvent& event, std::int64_t now) {
                            live.waves.committed(), live.waves.in_flight());
 }
 
+// The store decides: of controllers halting the same rollout together, one writes its reason.
+// Either way this controller offers it no more; when another acted first (or replaced the
+// rollout), the next Sync loads what the store holds.
 void Rollouts::Halt(RolloutRecord& rollout, const std::string& why, std::int64_t now) {
-  RolloutRecord halted = rollout;
-  halted.paused = true;
-  halted.halt_reason = why;
-  halted.updated_at = now;
-  if (auto r = store_.PutRollout(halted); !r) {
-    log::Get("rollout").error("halting rollout: {}", r.error().message);
+  auto acted = store_.HaltRollout(rollout.component, rollout.channel, rollout.seed, why, now);
+  if (!acted) {
+    log::Get("rollout").error("halting rollout: {}", acted.error().message);
     return;
   }
-  rollout = std::move(halted);
+  rollout.paused = true;
+  if (!*acted) {
+    log::Get("rollout").info("component={} channel={} halted by another controller already",
+                             rollout.component, rollout.channel);
+    return;
+  }
+  rollout.halt_reason = why;
+  rollout.updated_at = now;
   log::Get("rollout").warn("component={} channel={} {}", rollout.component, rollout.channel, why);
 }
 

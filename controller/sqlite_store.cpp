@@ -1,16 +1,13 @@
 // The SQLite backend of Store. One connection, WAL, synchronous=FULL. Node writes are the hot
-// path (every check-in): they go to an in-memory queue, newest write per node wins, and a
-// background thread commits the queue in one transaction every 100 ms, so many check-ins share
-// one fsync. Offers made by rollout waves (also on the check-in path) share that queue. Releases,
-// rollouts, update results, flags and heartbeats are written at once.
-#include <condition_variable>
+// path (every check-in): they go to the WriteQueue (store_backend.hpp), newest write per node
+// wins, which commits them in one transaction every 100 ms, so many check-ins share one fsync.
+// Offers made by rollout waves (also on the check-in path) share that queue. Releases, rollouts,
+// update results, flags and heartbeats are written at once.
 #include <map>
 #include <mutex>
-#include <thread>
 
-#include "common/log.hpp"
 #include "common/sqlite.hpp"
-#include "controller/store.hpp"
+#include "controller/store_backend.hpp"
 
 namespace steward::controller {
 namespace {
@@ -136,33 +133,6 @@ CREATE TRIGGER windows_delete_generation AFTER DELETE ON windows
 )sql",
 };
 
-// Lists are stored as one text: minisig files never contain a form feed, and window texts no
-// newline.
-constexpr char kSigSeparator = '\f';
-constexpr char kLineSeparator = '\n';
-
-std::string Join(const std::vector<std::string>& items, char separator) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += separator;
-    out += items[i];
-  }
-  return out;
-}
-
-std::vector<std::string> Split(const std::string& text, char separator) {
-  std::vector<std::string> out;
-  if (text.empty()) return out;
-  std::size_t start = 0;
-  while (true) {
-    const auto pos = text.find(separator, start);
-    out.push_back(text.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
-    if (pos == std::string::npos) break;
-    start = pos + 1;
-  }
-  return out;
-}
-
 NodeRecord ReadNode(const sqlite::Stmt& s) {
   return NodeRecord{s.Text(0), s.Text(1), s.Text(2), s.Text(3),
                     s.Text(4), s.Int(5),  s.Int(6),  s.Text(7)};
@@ -173,23 +143,10 @@ constexpr std::string_view kNodeColumns =
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(sqlite::Db db) : db_(std::move(db)) {
-    flusher_ = std::thread([this] { FlushLoop(); });
-  }
-
-  ~SqliteStore() override {
-    {
-      std::lock_guard lock(queue_mu_);
-      stopping_ = true;
-    }
-    queue_cv_.notify_all();
-    flusher_.join();
-    if (auto r = Flush(); !r) log::Get("store").error("final flush: {}", r.error().message);
-  }
+  explicit SqliteStore(sqlite::Db db) : db_(std::move(db)) {}
 
   Result<void> SaveNode(const NodeRecord& node) override {
-    std::lock_guard lock(queue_mu_);
-    pending_[node.id] = node;
+    queue_.SaveNode(node);
     return {};
   }
 
@@ -209,10 +166,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::optional<NodeRecord>> GetNode(const std::string& id) override {
-    {
-      std::lock_guard lock(queue_mu_);
-      if (auto it = pending_.find(id); it != pending_.end()) return it->second;
-    }
+    if (auto queued = queue_.Pending(id)) return queued;
     std::lock_guard lock(db_mu_);
     auto s = db_.Prepare("SELECT " + std::string(kNodeColumns) + " FROM nodes WHERE id = ?1");
     if (!s) return std::unexpected(s.error());
@@ -236,7 +190,7 @@ class SqliteStore final : public Store {
         .Bind(4, static_cast<std::int64_t>(r.sequence))
         .Bind(5, static_cast<std::int64_t>(r.root_version))
         .Bind(6, r.manifest)
-        .Bind(7, Join(r.signatures, kSigSeparator))
+        .Bind(7, JoinList(r.signatures, kSigSeparator))
         .Bind(8, r.manifest_sha256)
         .Bind(9, r.published_at)
         .Bind(10, r.expires);
@@ -264,7 +218,7 @@ class SqliteStore final : public Store {
       out.push_back(
           ReleaseRecord{s->Text(0), s->Text(1), s->Text(2), static_cast<std::uint64_t>(s->Int(3)),
                         static_cast<std::uint64_t>(s->Int(4)), s->Text(5),
-                        Split(s->Text(6), kSigSeparator), s->Text(7), s->Int(8), s->Int(9)});
+                        SplitList(s->Text(6), kSigSeparator), s->Text(7), s->Int(8), s->Int(9)});
     }
     return out;
   }
@@ -293,6 +247,19 @@ class SqliteStore final : public Store {
         .Bind(14, r.wave)
         .Bind(15, r.wave_started_at);
     return s->Run();
+  }
+
+  Result<bool> HaltRollout(const std::string& component, const std::string& channel,
+                           const std::string& seed, const std::string& reason,
+                           std::int64_t now) override {
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare(
+        "UPDATE rollouts SET paused = 1, halt_reason = ?4, updated_at = ?5 "
+        "WHERE component = ?1 AND channel = ?2 AND seed = ?3 AND paused = 0");
+    if (!s) return std::unexpected(s.error());
+    s->Bind(1, component).Bind(2, channel).Bind(3, seed).Bind(4, reason).Bind(5, now);
+    if (auto r = s->Run(); !r) return std::unexpected(r.error());
+    return db_.Changes() > 0;
   }
 
   Result<std::vector<RolloutRecord>> ListRollouts() override {
@@ -380,8 +347,7 @@ class SqliteStore final : public Store {
   }
 
   Result<void> SaveOffer(const OfferRecord& offer) override {
-    std::lock_guard lock(queue_mu_);
-    pending_offers_.push_back(offer);
+    queue_.SaveOffer(offer);
     return {};
   }
 
@@ -461,7 +427,7 @@ class SqliteStore final : public Store {
     if (!s) return std::unexpected(s.error());
     s->Bind(1, w.channel);
     if (!w.windows.empty()) {
-      s->Bind(2, Join(w.windows, kLineSeparator)).Bind(3, w.max_wait_s).Bind(4, w.updated_at);
+      s->Bind(2, JoinList(w.windows, kLineSeparator)).Bind(3, w.max_wait_s).Bind(4, w.updated_at);
     }
     return s->Run();
   }
@@ -477,7 +443,7 @@ class SqliteStore final : public Store {
       if (!row) return std::unexpected(row.error());
       if (!*row) break;
       out.push_back(
-          WindowsRecord{s->Text(0), Split(s->Text(1), kLineSeparator), s->Int(2), s->Int(3)});
+          WindowsRecord{s->Text(0), SplitList(s->Text(1), kLineSeparator), s->Int(2), s->Int(3)});
     }
     return out;
   }
@@ -539,25 +505,7 @@ class SqliteStore final : public Store {
     return {};
   }
 
-  Result<void> Flush() override {
-    std::lock_guard flush_lock(flush_mu_);  // keeps batches in order
-    std::map<std::string, NodeRecord> batch;
-    std::vector<OfferRecord> offers;
-    {
-      std::lock_guard lock(queue_mu_);
-      batch.swap(pending_);
-      offers.swap(pending_offers_);
-    }
-    if (batch.empty() && offers.empty()) return {};
-    auto r = WriteBatch(batch, offers);
-    if (!r) {
-      // Put the batch back unless newer writes replaced its entries meanwhile.
-      std::lock_guard lock(queue_mu_);
-      for (auto& [id, node] : batch) pending_.try_emplace(id, std::move(node));
-      pending_offers_.insert(pending_offers_.begin(), offers.begin(), offers.end());
-    }
-    return r;
-  }
+  Result<void> Flush() override { return queue_.Flush(); }
 
  private:
   Result<void> WriteBatch(const std::map<std::string, NodeRecord>& batch,
@@ -601,37 +549,17 @@ class SqliteStore final : public Store {
     return tx->Commit();
   }
 
-  void FlushLoop() {
-    std::unique_lock lock(queue_mu_);
-    while (!stopping_) {
-      queue_cv_.wait_for(lock, std::chrono::milliseconds(100));
-      if (stopping_ || (pending_.empty() && pending_offers_.empty())) continue;
-      lock.unlock();
-      if (auto r = Flush(); !r)
-        log::Get("store").error("flushing node writes: {}", r.error().message);
-      lock.lock();
-    }
-  }
-
   sqlite::Db db_;
   std::mutex db_mu_;
-  std::mutex flush_mu_;
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::map<std::string, NodeRecord> pending_;
-  std::vector<OfferRecord> pending_offers_;
-  bool stopping_ = false;
-  std::thread flusher_;
+  // Last: stopped (and its queue written) before the connection closes.
+  WriteQueue queue_{
+      [this](const auto& nodes, const auto& offers) { return WriteBatch(nodes, offers); }};
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenStore(const std::string& url) {
-  if (!url.starts_with("sqlite:") || url.size() <= 7) {
-    return Fail(ErrorCode::unsupported,
-                "store " + url + ": only sqlite:/path/controller.db is built");
-  }
-  auto db = sqlite::Db::Open(url.substr(7));
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+  auto db = sqlite::Db::Open(path);
   if (!db) return std::unexpected(db.error());
   if (auto r = db->Migrate(kMigrations); !r) return std::unexpected(r.error());
   return std::unique_ptr<Store>(new SqliteStore(std::move(*db)));

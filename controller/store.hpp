@@ -1,7 +1,7 @@
 // The controller's store: nodes, releases, rollouts, update results, feature flags and
 // controller membership.
-// Callers see only this interface; SQLite is the embedded backend (sqlite_store.cpp) and a
-// PostgreSQL backend fits behind the same calls. All state a restarted controller needs lives
+// Callers see only this interface; SQLite is the embedded backend (sqlite_store.cpp), PostgreSQL
+// the one for several replicas (pg_store.cpp). All state a restarted controller needs lives
 // here. Node writes (enrollments and check-ins) may be batched: SaveNode returns once the write
 // is queued and Flush makes every queued write durable.
 #pragma once
@@ -136,6 +136,12 @@ class Store {
 
   virtual Result<void> PutRollout(const RolloutRecord& rollout) = 0;
   virtual Result<std::vector<RolloutRecord>> ListRollouts() = 0;
+  // Pauses the rollout of (component, channel) whose seed is `seed`, with `reason`, in one
+  // conditional update: of controllers deciding to halt it together, exactly one acts. False
+  // when it is paused already or was replaced by another target (another seed) meanwhile.
+  virtual Result<bool> HaltRollout(const std::string& component, const std::string& channel,
+                                   const std::string& seed, const std::string& reason,
+                                   std::int64_t now) = 0;
 
   // Keeps the first result per (seed, node, component); true when this one was new.
   virtual Result<bool> RecordUpdateResult(const UpdateRecord& record) = 0;
@@ -181,7 +187,9 @@ class Store {
 // Records keep times as unix seconds.
 std::int64_t UnixSeconds(WallTime t);
 
-// "sqlite:/path/controller.db"; other schemes are unsupported until their backend exists.
+// "sqlite:/path/controller.db", or "postgresql://…" / "postgres://…" (a libpq connection URI,
+// PG* environment variables and the password file as libpq reads them); other schemes are
+// unsupported.
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url);
 
 }  // namespace steward::controller

@@ -74,6 +74,15 @@ class Controller {
 
   std::string config() const { return (dir / "controller.toml").string(); }
 
+  // Points the config's `store` at `url` (a postgresql:// URL) in place of its SQLite file.
+  void UseStore(const std::string& store_url) {
+    auto text = files::ReadFile(config(), 1 << 20);
+    ASSERT_TRUE(text) << text.error().message;
+    const auto at = text->find("store = ");
+    text->replace(at, text->find('\n', at) - at, "store = \"" + store_url + "\"");
+    dir.Write("controller.toml", *text);
+  }
+
   void WriteRoot(WallTime expires) {
     json root{{"schema", "steward.root/1"},
               {"version", 1},
@@ -223,7 +232,7 @@ class Controller {
 
   // The version the check-in answer tells the node to run for `component`, "" for none.
   static std::string Offered(const Reply& r, const std::string& component) {
-    if (!r.body.is_object()) return "";
+    if (!r.body.is_object() || !r.body.contains("releases")) return "";  // an error answer
     for (const auto& rel : r.body["releases"]) {
       if (rel.value("component", "") == component) return rel.value("version", "");
     }

@@ -58,9 +58,13 @@ TempPostgres::TempPostgres() : bin_(FindPostgres()) {
     Fail("initdb failed: " + init.out + init.err);
     return;
   }
+  Start();
+}
+
+void TempPostgres::Start() {
   server_.emplace(Child::Spawn(
-      AsServerUser({bin_ + "/postgres", "-D", data.string(), "-k", dir_.path().string(), "-c",
-                    "listen_addresses=", "-c", "fsync=off", "-c", "max_connections=50"})));
+      AsServerUser({bin_ + "/postgres", "-D", (dir_ / "data").string(), "-k", dir_.path().string(),
+                    "-c", "listen_addresses=", "-c", "fsync=off", "-c", "max_connections=50"})));
   if (!server_->WaitForOutput("ready to accept connections", 30s)) {
     Fail("the server did not start: " + server_->Stderr());
   }
@@ -81,6 +85,10 @@ void TempPostgres::Stop() {
 
 std::string TempPostgres::ConnInfo(const std::string& db) const {
   return "host=" + dir_.path().string() + " user=steward dbname=" + db;
+}
+
+std::string TempPostgres::Url(const std::string& db) const {
+  return "postgresql://steward@/" + db + "?host=" + dir_.path().string();
 }
 
 std::vector<std::string> TempPostgres::AsServerUser(std::vector<std::string> argv) const {

@@ -23,8 +23,12 @@ class TempPostgres {
   const std::string& Skipped() const { return skipped_; }
   // A libpq connection string for database `db` as the superuser `steward`.
   std::string ConnInfo(const std::string& db = "postgres") const;
+  // The same as a postgresql:// URI, the form a controller's `store` takes.
+  std::string Url(const std::string& db = "postgres") const;
   // Stops the server now (fast shutdown), as a crash of the database would look to a client.
   void Stop();
+  // Starts the stopped server again on the same data and socket.
+  void Start();
 
  private:
   // A failure of the test (the server should have started), which also ends it through Skipped.

@@ -16,7 +16,8 @@ TEST(ControllerConfig, RejectsBadValues) {
   const std::pair<const char*, const char*> cases[] = {
       {"store = \"mysql://x\"", "allowed: sqlite:"},
       {"store = \"sqlite:\"", "needs a path"},
-      {"store = \"postgresql://db/steward\"", "not built yet"},
+      {"store = \"postgresql://steward:secret@db/steward\"", "password file"},
+      {"store = \"postgres://db/steward?sslmode=require&password=secret\"", "password file"},
       {"public_url = \"controller:8443\"", "'public_url'"},
       {"[rollout]\nhalt_rollback_rate = 1.5", "from 0 to 1"},
       {"[rollout]\nhalt_min_attempts = 0", "from 1 to"},
@@ -30,6 +31,15 @@ TEST(ControllerConfig, RejectsBadValues) {
     auto r = ParseConfig(text, "c.toml");
     ASSERT_FALSE(r) << text;
     EXPECT_NE(r.error().message.find(mention), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(ControllerConfig, APostgresqlUrlWithoutAPasswordSelectsPostgresql) {
+  for (const std::string url : {"postgresql://steward@db.internal/steward?sslmode=verify-full",
+                                "postgres:///steward?host=/run/postgresql"}) {
+    auto cfg = ParseConfig("store = \"" + url + "\"", "c.toml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    EXPECT_EQ(cfg->store, url);
   }
 }
 

@@ -52,6 +52,21 @@ class FakeStore final : public Store {
     ++generation;
     return {};
   }
+  // The latest record of (component, channel) paused, when it still has `seed` and runs.
+  Result<bool> HaltRollout(const std::string& component, const std::string& channel,
+                           const std::string& seed, const std::string& reason,
+                           std::int64_t now) override {
+    for (auto it = rollouts.rbegin(); it != rollouts.rend(); ++it) {
+      if (it->component != component || it->channel != channel) continue;
+      if (it->seed != seed || it->paused) return false;
+      RolloutRecord halted = *it;
+      halted.paused = true;
+      halted.halt_reason = reason;
+      halted.updated_at = now;
+      return PutRollout(halted).has_value();
+    }
+    return false;
+  }
   Result<std::vector<RolloutRecord>> ListRollouts() override {
     ++reads;
     return rollouts;

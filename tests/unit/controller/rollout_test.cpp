@@ -192,6 +192,27 @@ TEST(Rollouts, ImmediateHaltCountsFirstResultsTowardsTheTargetOnly) {
   EXPECT_NE(halted.halt_reason.find("2 of 3 nodes"), std::string::npos) << halted.halt_reason;
 }
 
+// Another controller halted the rollout a moment ago (not reloaded here yet): this one decides
+// to halt too, the store keeps the first halt and its reason, and this one stops offering.
+TEST(Rollouts, AHaltAnotherControllerMadeFirstIsKept) {
+  Domain d(HaltPolicy{0.5, 1});
+  d.store.releases = {Published("2.0.0", 2)};
+  RolloutRecord r = Rollout(100);
+  r.waves.immediate = true;
+  d.store.rollouts = {r};
+  d.Load();
+  auto theirs = r;
+  theirs.paused = true;
+  theirs.halt_reason = "halted by the other controller";
+  d.store.rollouts.push_back(theirs);
+  d.rollouts.RecordUpdate("n1", "agent", "stable",
+                          {"1.0.0", "2.0.0", UpdateResult::rolled_back, ""}, d.Now());
+  EXPECT_EQ(d.store.rollouts.size(), 2u) << "nothing written over the first halt";
+  EXPECT_EQ(d.store.rollouts.back().halt_reason, "halted by the other controller");
+  EXPECT_TRUE(d.rollouts.List()[0].paused);
+  EXPECT_EQ(d.Offer("1.0.0", "n7", 100), std::nullopt);
+}
+
 // A node checks in while its update is still in progress, then reports the rollback: the
 // rollback is what counts (recording "in_progress" first used to hide it from the halt).
 TEST(Rollouts, AnUpdateInProgressIsNotAResult) {

@@ -1,22 +1,71 @@
+// The Store's behaviour, the same on both backends: every test here runs against SQLite (a file
+// in a temp dir) and PostgreSQL (a database of its own on one server started for the test
+// program, tests/support/postgres.hpp). Backend-specific behaviour follows at the end.
 #include "controller/store.hpp"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
+#include "common/pg.hpp"
+#include "tests/support/postgres.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace steward::controller {
 namespace {
 
-std::string Url(const test::TempDir& dir) { return "sqlite:" + (dir / "c.db").string(); }
+// One server for every PostgreSQL test in this program, stopped when the program ends.
+test::TempPostgres& SharedPostgres() {
+  static test::TempPostgres server;
+  return server;
+}
+
+// A fresh database on the shared server; "" when it could not be made (the failure is reported).
+std::string NewDatabase() {
+  static std::atomic<int> next = 0;
+  const std::string name = "store_" + std::to_string(::getpid()) + "_" + std::to_string(next++);
+  auto admin = pg::Conn::Open(SharedPostgres().ConnInfo());
+  if (!admin) {
+    ADD_FAILURE() << admin.error().message;
+    return "";
+  }
+  if (auto r = admin->Exec("CREATE DATABASE " + pg::QuoteIdentifier(name)); !r) {
+    ADD_FAILURE() << r.error().message;
+    return "";
+  }
+  return SharedPostgres().Url(name);
+}
 
 NodeRecord Node(const std::string& id) {
   return NodeRecord{id, "hash-" + id, "host", "machine-" + id, "linux-x86_64", 10, 0, ""};
 }
 
-TEST(SqliteStore, NodeWritesAreBatchedAndSurviveReopen) {
-  test::TempDir dir;
+class StoreTest : public testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "sqlite") {
+      url_ = "sqlite:" + (dir_ / "c.db").string();
+      return;
+    }
+    if (!SharedPostgres().Skipped().empty()) GTEST_SKIP() << SharedPostgres().Skipped();
+    url_ = NewDatabase();
+    ASSERT_FALSE(url_.empty());
+  }
+
+  // The test's store; opened again, it is another replica on the same data (or the same
+  // controller after a restart).
+  Result<std::unique_ptr<Store>> Open() const { return OpenStore(url_); }
+
+  test::TempDir dir_;
+  std::string url_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, testing::Values("sqlite", "postgresql"),
+                         [](const testing::TestParamInfo<std::string>& p) { return p.param; });
+
+TEST_P(StoreTest, NodeWritesAreBatchedAndSurviveReopen) {
   {
-    auto s = OpenStore(Url(dir));
+    auto s = Open();
     ASSERT_TRUE(s) << s.error().message;
     ASSERT_TRUE((*s)->SaveNode(Node("a")));
     auto n = Node("b");
@@ -28,7 +77,7 @@ TEST(SqliteStore, NodeWritesAreBatchedAndSurviveReopen) {
     ASSERT_TRUE(got && *got);
     EXPECT_EQ((*got)->last_seen, 99);
   }  // closing flushes
-  auto s = OpenStore(Url(dir));
+  auto s = Open();
   ASSERT_TRUE(s);
   auto nodes = (*s)->ListNodes();
   ASSERT_TRUE(nodes);
@@ -37,9 +86,8 @@ TEST(SqliteStore, NodeWritesAreBatchedAndSurviveReopen) {
   EXPECT_FALSE(*(*s)->GetNode("zzz"));
 }
 
-TEST(SqliteStore, ReleasesAreUniquePerVersionAndSequence) {
-  test::TempDir dir;
-  auto s = OpenStore(Url(dir));
+TEST_P(StoreTest, ReleasesAreUniquePerVersionAndSequence) {
+  auto s = Open();
   ASSERT_TRUE(s);
   ReleaseRecord r{"agent", "stable", "1.0.0", 1, 1, "{\"m\":1}", {"sig a", "sig\nb"}, "ab", 5, 6};
   ASSERT_TRUE((*s)->InsertRelease(r));
@@ -54,11 +102,50 @@ TEST(SqliteStore, ReleasesAreUniquePerVersionAndSequence) {
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].signatures, (std::vector<std::string>{"sig a", "sig\nb"}));
   EXPECT_EQ((*list)[0].manifest, "{\"m\":1}");
+
+  // The manifest is kept as the exact signed bytes, whatever they are.
+  const char raw[] = "{\"m\":2}\0\xff\r\n\\x00'";
+  const std::string bytes(raw, sizeof raw - 1);
+  ASSERT_TRUE((*s)->InsertRelease({"agent", "stable", "2.0.0", 2, 1, bytes, {}, "cd", 5, 6}));
+  list = (*s)->ListReleases();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[1].manifest, bytes);
+  EXPECT_TRUE((*list)[1].signatures.empty());
 }
 
-TEST(SqliteStore, RolloutsResultsAndMembers) {
-  test::TempDir dir;
-  auto s = OpenStore(Url(dir));
+// Lists come in the same order from both backends: by bytes, not by a locale's collation.
+TEST_P(StoreTest, ListsAreInByteOrderAndHistoryIsNewestFirst) {
+  auto s = Open();
+  ASSERT_TRUE(s) << s.error().message;
+  for (const char* id : {"b", "B", "a", "_", "A"}) ASSERT_TRUE((*s)->SaveNode(Node(id)));
+  auto nodes = (*s)->ListNodes();
+  ASSERT_TRUE(nodes) << nodes.error().message;
+  std::vector<std::string> ids;
+  for (const auto& n : *nodes) ids.push_back(n.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"A", "B", "_", "a", "b"}));
+
+  for (int i = 1; i <= 4; ++i) {
+    ASSERT_TRUE((*s)->RecordUpdateResult(
+        {"n1",
+         i % 2 ? "agent" : "tool",
+         "seed" + std::to_string(i),
+         {"1.0.0", "2.0.0", i == 4 ? std::nullopt : std::optional(UpdateResult::committed), ""},
+         100 + i}));
+  }
+  auto history = (*s)->ListNodeUpdates("n1", 3);
+  ASSERT_TRUE(history) << history.error().message;
+  ASSERT_EQ(history->size(), 3u);
+  EXPECT_EQ((*history)[0].seed, "seed4");
+  EXPECT_EQ((*history)[0].component, "tool");
+  EXPECT_EQ((*history)[0].update.result, std::nullopt) << "in progress";
+  EXPECT_EQ((*history)[2].seed, "seed2");
+  EXPECT_EQ((*history)[2].at, 102);
+  EXPECT_TRUE((*s)->ListNodeUpdates("n2", 10)->empty());
+}
+
+TEST_P(StoreTest, RolloutsResultsAndMembers) {
+  auto s = Open();
   ASSERT_TRUE(s);
   RolloutRecord r{"agent", "stable", "2.0.0", "1.0.0", 12.5, false, "", "seed", 7, {}, 0, 0};
   ASSERT_TRUE((*s)->PutRollout(r));
@@ -102,10 +189,9 @@ TEST(SqliteStore, RolloutsResultsAndMembers) {
 
 // What a restarted controller rebuilds a rollout's waves from: its offers (written in batches
 // like the nodes) and its results.
-TEST(SqliteStore, OffersAndResultsOfARolloutSurviveReopen) {
-  test::TempDir dir;
+TEST_P(StoreTest, OffersAndResultsOfARolloutSurviveReopen) {
   {
-    auto s = OpenStore(Url(dir));
+    auto s = Open();
     ASSERT_TRUE(s) << s.error().message;
     ASSERT_TRUE((*s)->SaveOffer({"seed", "agent", "n2", 0, 5}));
     ASSERT_TRUE((*s)->SaveOffer({"seed", "agent", "n1", 0, 6}));
@@ -115,7 +201,7 @@ TEST(SqliteStore, OffersAndResultsOfARolloutSurviveReopen) {
         {"n2", "agent", "seed", {"1.0.0", "2.0.0", UpdateResult::environment, "x"}, 7}));
     EXPECT_EQ((*s)->CountUpdateResults("seed", "agent")->environment, 1);
   }
-  auto s = OpenStore(Url(dir));
+  auto s = Open();
   ASSERT_TRUE(s);
   auto offers = (*s)->ListOffers("seed", "agent");
   ASSERT_TRUE(offers) << offers.error().message;
@@ -131,16 +217,15 @@ TEST(SqliteStore, OffersAndResultsOfARolloutSurviveReopen) {
   EXPECT_EQ((*results)[0].update.result, UpdateResult::environment);
 }
 
-TEST(SqliteStore, FlagChangesAreAtomicAndSurviveReopen) {
-  test::TempDir dir;
+TEST_P(StoreTest, FlagChangesAreAtomicAndSurviveReopen) {
   {
-    auto s = OpenStore(Url(dir));
+    auto s = Open();
     ASSERT_TRUE(s) << s.error().message;
     ASSERT_TRUE((*s)->UpdateFlags({{"", "a", "true", 1}, {"beta", "a", "\"x\"", 1}}, {}));
     ASSERT_TRUE((*s)->UpdateFlags({{"", "b", "2.5", 2}, {"", "a", "false", 2}},
                                   {{"beta", "a", "", 2}, {"beta", "never-set", "", 2}}));
   }
-  auto s = OpenStore(Url(dir));
+  auto s = Open();
   ASSERT_TRUE(s);
   auto flags = (*s)->ListFlags();
   ASSERT_TRUE(flags) << flags.error().message;
@@ -155,10 +240,27 @@ TEST(SqliteStore, FlagChangesAreAtomicAndSurviveReopen) {
 
 // Two controllers on one file: each write of a release, rollout or flag by one changes the
 // generation the other reads; node check-ins, heartbeats and update results do not.
-TEST(SqliteStore, TheGenerationTellsAReplicaWhatAnotherChanged) {
-  test::TempDir dir;
-  auto mine = OpenStore(Url(dir));
-  auto other = OpenStore(Url(dir));
+TEST_P(StoreTest, WindowsRoundTripAndMoveTheGeneration) {
+  auto s = Open();
+  ASSERT_TRUE(s) << s.error().message;
+  const auto g0 = (*s)->Generation().value();
+  const WindowsRecord rec{"stable", {"mon-fri 02:00 2h Europe/Berlin", "sat 12:00 1m UTC"}, 60, 7};
+  ASSERT_TRUE((*s)->PutWindows(rec));
+  ASSERT_TRUE((*s)->PutWindows({"beta", {"daily 03:00 1h UTC"}, 0, 8}));
+  const auto g1 = (*s)->Generation().value();
+  EXPECT_GT(g1, g0);
+  const auto listed = (*s)->ListWindows().value();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[1], rec);  // by channel
+  ASSERT_TRUE((*s)->PutWindows({"stable", {}, 0, 9}));
+  EXPECT_GT((*s)->Generation().value(), g1);
+  ASSERT_EQ((*s)->ListWindows().value().size(), 1u);
+  EXPECT_EQ((*s)->ListWindows().value()[0].channel, "beta");
+}
+
+TEST_P(StoreTest, TheGenerationTellsAReplicaWhatAnotherChanged) {
+  auto mine = Open();
+  auto other = Open();
   ASSERT_TRUE(mine && other);
   auto generation = [&] { return (*mine)->Generation().value(); };
   std::int64_t seen = generation();
@@ -189,16 +291,140 @@ TEST(SqliteStore, TheGenerationTellsAReplicaWhatAnotherChanged) {
   EXPECT_TRUE(changed()) << "a flag unset";
 }
 
-TEST(SqliteStore, RefusesOtherSchemesAndCorruptFiles) {
-  auto pg = OpenStore("postgresql://db/steward");
-  ASSERT_FALSE(pg);
-  EXPECT_EQ(pg.error().code, ErrorCode::unsupported);
-  EXPECT_NE(pg.error().message.find("only sqlite:"), std::string::npos);
+// The halt is one conditional update: of two replicas halting together one acts, and a halt
+// decided on a rollout that was replaced meanwhile (another seed) changes nothing.
+TEST_P(StoreTest, OneOfTwoReplicasHaltingARolloutActs) {
+  auto mine = Open();
+  auto other = Open();
+  ASSERT_TRUE(mine && other);
+  RolloutRecord r{"agent", "stable", "2.0.0", "", 100, false, "", "seed1", 7, {}, 0, 0};
+  ASSERT_TRUE((*mine)->PutRollout(r));
+  const auto before = (*mine)->Generation().value();
+  auto first = (*mine)->HaltRollout("agent", "stable", "seed1", "mine: 2 of 4", 8);
+  auto second = (*other)->HaltRollout("agent", "stable", "seed1", "other: 3 of 5", 9);
+  ASSERT_TRUE(first && second) << (first ? second.error().message : first.error().message);
+  EXPECT_TRUE(*first);
+  EXPECT_FALSE(*second);
+  EXPECT_NE((*other)->Generation().value(), before) << "replicas reload the halt";
+  auto list = (*other)->ListRollouts();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_TRUE((*list)[0].paused);
+  EXPECT_EQ((*list)[0].halt_reason, "mine: 2 of 4");
+  EXPECT_EQ((*list)[0].updated_at, 8);
+  EXPECT_EQ((*list)[0].version, "2.0.0") << "the rest of the record is kept";
+
+  r.version = "2.0.1";
+  r.seed = "seed2";
+  ASSERT_TRUE((*other)->PutRollout(r));
+  EXPECT_FALSE(*(*mine)->HaltRollout("agent", "stable", "seed1", "stale", 10));
+  EXPECT_FALSE((*mine)->ListRollouts()->at(0).paused) << "the new target runs on";
+  EXPECT_FALSE(*(*mine)->HaltRollout("tool", "stable", "seed2", "none", 10));
+}
+
+TEST(Store, RefusesOtherSchemes) {
+  for (const char* url : {"mysql://db/steward", "sqlite:", "postgresql:/db", ""}) {
+    auto s = OpenStore(url);
+    ASSERT_FALSE(s) << url;
+    EXPECT_EQ(s.error().code, ErrorCode::unsupported);
+    EXPECT_NE(s.error().message.find("allowed are sqlite:"), std::string::npos)
+        << s.error().message;
+  }
+}
+
+TEST(SqliteStore, RefusesACorruptFile) {
   test::TempDir dir;
   dir.Write("c.db", std::string(8192, 'x'));
-  auto bad = OpenStore(Url(dir));
+  auto bad = OpenStore("sqlite:" + (dir / "c.db").string());
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("c.db"), std::string::npos) << bad.error().message;
+}
+
+// libpq passes text as C strings: a NUL byte would cut a value short, so it is refused at once
+// (the queued batch stays writable) with a message naming the node.
+TEST(PgStore, RefusesANulByteInANodeRecord) {
+  if (!SharedPostgres().Skipped().empty()) GTEST_SKIP() << SharedPostgres().Skipped();
+  const auto url = NewDatabase();
+  ASSERT_FALSE(url.empty());
+  auto s = OpenStore(url);
+  ASSERT_TRUE(s) << s.error().message;
+  auto bad = Node("n1");
+  bad.hostname = std::string("host\0name", 9);
+  auto refused = (*s)->SaveNode(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::bad_request);
+  EXPECT_NE(refused.error().message.find("node n1: a NUL byte"), std::string::npos)
+      << refused.error().message;
+  ASSERT_TRUE((*s)->SaveNode(Node("n2")));
+  ASSERT_TRUE((*s)->Flush());
+  EXPECT_EQ((*s)->ListNodes()->size(), 1u);
+
+  // Any other value with one is refused too, never stored cut short.
+  auto result =
+      (*s)->RecordUpdateResult({"n2",
+                                "agent",
+                                "seed",
+                                {"1.0.0", "2.0.0", UpdateResult::committed, std::string("x\0y", 3)},
+                                1});
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().message.find("a NUL byte"), std::string::npos);
+  auto flag =
+      (*s)->UpdateFlags({{"", "ok", "1", 1}, {"", "bad", std::string("\"a\0\"", 4), 1}}, {});
+  ASSERT_FALSE(flag);
+  EXPECT_NE(flag.error().message.find("flag bad: a NUL byte"), std::string::npos)
+      << flag.error().message;
+  EXPECT_TRUE((*s)->ListFlags()->empty()) << "all or nothing";
+}
+
+TEST(PgStore, ADatabaseMigratedByANewerVersionIsRefused) {
+  if (!SharedPostgres().Skipped().empty()) GTEST_SKIP() << SharedPostgres().Skipped();
+  const auto url = NewDatabase();
+  ASSERT_FALSE(url.empty());
+  ASSERT_TRUE(OpenStore(url));
+  ASSERT_TRUE(OpenStore(url)) << "migrated already: opening again changes nothing";
+  auto conn = pg::Conn::Open(url);
+  ASSERT_TRUE(conn) << conn.error().message;
+  ASSERT_TRUE(conn->Exec("UPDATE steward_schema SET version = 99"));
+  auto s = OpenStore(url);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::db_migration);
+  EXPECT_NE(s.error().message.find("schema version 99 is newer"), std::string::npos)
+      << s.error().message;
+}
+
+TEST(PgStore, AServerThatIsNotThereIsAClearError) {
+  if (!SharedPostgres().Skipped().empty()) GTEST_SKIP() << SharedPostgres().Skipped();
+  auto s = OpenStore(SharedPostgres().Url("no_such_database"));
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::db_open);
+  EXPECT_NE(s.error().message.find("no_such_database"), std::string::npos) << s.error().message;
+}
+
+// The database goes away: Ping (/readyz) fails, node writes wait in the queue (and are still
+// read back), and once the server is back the next call reconnects and the queue is written.
+TEST(PgStore, WritesWaitWhileTheDatabaseIsAwayAndReachItWhenItIsBack) {
+  test::TempPostgres server;  // its own: this test stops it
+  if (!server.Skipped().empty()) GTEST_SKIP() << server.Skipped();
+  auto s = OpenStore(server.Url());
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_TRUE((*s)->Ping());
+  server.Stop();
+  EXPECT_FALSE((*s)->Ping());
+  ASSERT_TRUE((*s)->SaveNode(Node("n1")));
+  EXPECT_FALSE((*s)->Flush());
+  auto queued = (*s)->GetNode("n1");
+  ASSERT_TRUE(queued && *queued);
+  server.Start();
+  ASSERT_TRUE(server.Skipped().empty());
+  auto ping = (*s)->Ping();
+  EXPECT_TRUE(ping) << ping.error().message;
+  auto flushed = (*s)->Flush();
+  ASSERT_TRUE(flushed) << flushed.error().message;
+  auto other = OpenStore(server.Url());
+  ASSERT_TRUE(other) << other.error().message;
+  auto stored = (*other)->GetNode("n1");
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->machine_id, "machine-n1");
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/support/temp_dir.hpp"
 #include "tests/unit/controller/fake_store.hpp"
 
 namespace steward::controller {
@@ -42,21 +41,6 @@ TEST(Windows, ASetIsCheckedKeptInItsCanonicalFormAndClearedByNone) {
   ASSERT_TRUE(w.Set({"stable", {}, 0}));
   EXPECT_TRUE(store.windows.empty());
   EXPECT_FALSE(w.For("stable"));
-}
-
-TEST(SqliteStore, WindowsRoundTripAndMoveTheGeneration) {
-  test::TempDir dir;
-  auto s = OpenStore("sqlite:" + (dir / "c.db").string());
-  ASSERT_TRUE(s) << s.error().message;
-  const auto g0 = (*s)->Generation().value();
-  const WindowsRecord rec{"stable", {"mon-fri 02:00 2h Europe/Berlin", "sat 12:00 1m UTC"}, 60, 7};
-  ASSERT_TRUE((*s)->PutWindows(rec));
-  const auto g1 = (*s)->Generation().value();
-  EXPECT_GT(g1, g0);
-  EXPECT_EQ((*s)->ListWindows().value(), std::vector<WindowsRecord>{rec});
-  ASSERT_TRUE((*s)->PutWindows({"stable", {}, 0, 8}));
-  EXPECT_GT((*s)->Generation().value(), g1);
-  EXPECT_TRUE((*s)->ListWindows().value().empty());
 }
 
 }  // namespace
