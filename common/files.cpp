@@ -1,6 +1,7 @@
 #include "common/files.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <random>
+#include <utility>
 
 namespace steward::files {
 
@@ -175,6 +177,38 @@ Result<void> MakeDirs(const fs::path& dir, mode_t mode) {
     return Fail(ErrorCode::io, dir.string() + " exists and is not a directory");
   }
   return {};
+}
+
+Result<MappedFile> MappedFile::Open(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::unexpected(ErrnoError("open " + path.string(), errno));
+  struct stat st {};
+  if (::fstat(fd.Get(), &st) != 0)
+    return std::unexpected(ErrnoError("stat " + path.string(), errno));
+  if (!S_ISREG(st.st_mode))
+    return Fail(ErrorCode::invalid_argument, path.string() + " is not a regular file");
+  const auto size = static_cast<std::size_t>(st.st_size);
+  if (size == 0) return MappedFile(nullptr, 0);
+  void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.Get(), 0);
+  if (data == MAP_FAILED) return std::unexpected(ErrnoError("mmap " + path.string(), errno));
+  (void)::madvise(data, size, MADV_SEQUENTIAL);
+  return MappedFile(data, size);
+}
+
+MappedFile::MappedFile(MappedFile&& o) noexcept
+    : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
+  if (this != &o) {
+    if (data_ != nullptr) ::munmap(data_, size_);
+    data_ = std::exchange(o.data_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(data_, size_);
 }
 
 }  // namespace steward::files
