@@ -182,6 +182,21 @@ Result<Sha256Digest> Sha256Field(const Fields& f, std::string_view key) {
   return *digest;
 }
 
+// The size, sha256 and format of an artifact or a patch; the format must be `want`.
+Result<void> ParseContent(const Fields& f, std::string_view want, std::uint64_t& size,
+                          Sha256Digest& sha256, std::string& format) {
+  STEWARD_TRY(n, f.Number("size"));
+  size = n;
+  STEWARD_TRY(sha, Sha256Field(f, "sha256"));
+  sha256 = sha;
+  STEWARD_TRY(fmt, f.String("format"));
+  if (fmt != want) {
+    return f.Bad("format \"" + fmt.substr(0, 32) + "\" is unknown (" + std::string(want) + ")");
+  }
+  format = std::move(fmt);
+  return {};
+}
+
 Result<Delta> ParseDelta(const json::Value& value, const std::string& platform, std::size_t i) {
   const std::string what = "manifest artifact \"" + platform + "\" delta " + std::to_string(i + 1);
   Fields f(value, ErrorCode::manifest_malformed, what);
@@ -191,15 +206,8 @@ Result<Delta> ParseDelta(const json::Value& value, const std::string& platform, 
   STEWARD_TRY(from, Sha256Field(f, "from_sha256"));
   d.from_sha256 = from;
   STEWARD_CHECK(ParseUrls(f, d.url, d.mirrors));
-  STEWARD_TRY(size, f.Number("size"));
-  if (size == 0) return f.Bad("size must be at least 1");
-  d.size = size;
-  STEWARD_TRY(sha, Sha256Field(f, "sha256"));
-  d.sha256 = sha;
-  STEWARD_TRY(format, f.String("format"));
-  if (format != "zstd-patch")
-    return f.Bad("format \"" + format.substr(0, 32) + "\" is unknown (zstd-patch)");
-  d.format = std::move(format);
+  STEWARD_CHECK(ParseContent(f, "zstd-patch", d.size, d.sha256, d.format));
+  if (d.size == 0) return f.Bad("size must be at least 1");
   return d;
 }
 
@@ -210,14 +218,7 @@ Result<Artifact> ParseArtifact(const json::Value& value, const std::string& plat
   STEWARD_CHECK(f.Only({"url", "mirrors", "size", "sha256", "format", "deltas"}));
   Artifact a;
   STEWARD_CHECK(ParseUrls(f, a.url, a.mirrors));
-  STEWARD_TRY(size, f.Number("size"));
-  a.size = size;
-  STEWARD_TRY(sha, Sha256Field(f, "sha256"));
-  a.sha256 = sha;
-  STEWARD_TRY(format, f.String("format"));
-  if (format != "binary")
-    return f.Bad("format \"" + format.substr(0, 32) + "\" is unknown (binary)");
-  a.format = std::move(format);
+  STEWARD_CHECK(ParseContent(f, "binary", a.size, a.sha256, a.format));
   if (f.Get("deltas") != nullptr) {
     STEWARD_TRY(deltas, f.ArrayField("deltas"));
     if (deltas->size() > kMaxDeltas) return f.Bad("more than 16 deltas");
