@@ -1,6 +1,7 @@
 #include "common/zstd_patch.hpp"
 
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <algorithm>
 #include <bit>
@@ -98,9 +99,13 @@ Result<void> Applier::Feed(std::string_view bytes) {
     ZSTD_outBuffer out{m.out.data(), m.out.size(), 0};
     const std::size_t r = ZSTD_decompressStream(m.dctx.get(), &out, &in);
     if (ZSTD_isError(r)) {
-      return m.Fail(Error{ErrorCode::delta_corrupt, "patch does not decode: " + ZstdError(r) +
-                                                        " (after " + std::to_string(m.produced) +
-                                                        " result bytes)"});
+      // A frame asking for more memory than the cap is refused as too large, not corrupt.
+      const ZSTD_ErrorCode code = ZSTD_getErrorCode(r);
+      const bool memory =
+          code == ZSTD_error_frameParameter_windowTooLarge || code == ZSTD_error_memory_allocation;
+      return m.Fail(Error{memory ? ErrorCode::too_large : ErrorCode::delta_corrupt,
+                          "patch does not decode: " + ZstdError(r) + " (after " +
+                              std::to_string(m.produced) + " result bytes)"});
     }
     if (out.pos > m.max_result - m.produced) {
       return m.Fail(Error{ErrorCode::size_mismatch, "patch expands beyond the " +

@@ -31,8 +31,9 @@ Result<std::string> Make(std::string_view base, std::string_view result, int lev
 // Applies a patch streaming: Feed() the patch bytes in any pieces; the result comes out through
 // `sink` in pieces of at most 128 KiB. Bounded by construction: the frame may not ask for a
 // window above `window_log`, nor produce more than `max_result` bytes, nor carry anything after
-// its one frame. Errors are delta_corrupt (naming what was wrong) or size_mismatch (more output
-// than `max_result`); an error from `sink` is passed on as it is.
+// its one frame. Errors are delta_corrupt (naming what was wrong), too_large (a frame asking for
+// a larger window, or memory that cannot be had) or size_mismatch (more output than
+// `max_result`); an error from `sink` is passed on as it is.
 class Applier {
  public:
   using Sink = std::function<Result<void>(std::string_view)>;

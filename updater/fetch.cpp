@@ -468,10 +468,10 @@ struct Fetcher::Impl {
 
   // Fetches patch `d` (resumable, verified by its own size and SHA-256) and applies it to
   // `base` into the artifact's stage `s`, hashing as it goes; s then holds exactly the
-  // artifact, or the error says why not. The patch file is gone afterwards either way, except
-  // a resumable partial when its download broke.
-  Result<void> FetchDelta(Stage& s, const std::string& component, const trust::Delta& d,
-                          std::string_view base, const trust::Artifact& a, Stage& p) {
+  // artifact (the URL that served the patch is returned), or the error says why not. The patch
+  // file is gone afterwards either way, except a resumable partial when its download broke.
+  Result<std::string> FetchDelta(Stage& s, const std::string& component, const trust::Delta& d,
+                                 std::string_view base, const trust::Artifact& a, Stage& p) {
     const auto window_log = patch::WindowLogFor(base.size(), a.size);
     if (!window_log) {
       return Fail(ErrorCode::too_large, "base of " + std::to_string(base.size()) +
@@ -488,8 +488,11 @@ struct Fetcher::Impl {
     if (!used) return std::unexpected(used.error());
     Failpoint("fetch.delta_downloaded");
     auto applied = Apply(s, *used, base, *window_log, a, p);
+    const bool resumed = p.resumed;
     Discard(p);
-    return applied;
+    p.resumed = resumed;  // for the caller's report
+    if (!applied) return std::unexpected(applied.error());
+    return *used;
   }
 
   Result<void> Apply(Stage& s, const std::string& url, std::string_view base, int window_log,
@@ -620,7 +623,7 @@ Result<Installed> Fetcher::FetchAndInstall(const FetchRequest& req) {
     auto r = m.FetchDelta(s, req.component, *delta, base->View(), a, p);
     if (r) {
       download = "delta";
-      used = delta->url;
+      used = *r;
       downloaded = p.downloaded;
       resumed = p.resumed;
       m.log->info("patch applied component={} version={} patch_bytes={} size={}", req.component,

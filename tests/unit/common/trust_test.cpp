@@ -502,7 +502,7 @@ TEST(TrustDeltas, HostileDeltasAreMalformedWithTheReason) {
       {"[" + DeltaJson() + "," + DeltaJson() + "]", "two deltas from_sha256"},
       {"[" + Replace(DeltaJson(), "zstd-patch", "bsdiff") + "]", "format \"bsdiff\" is unknown"},
       {"[" + Replace(DeltaJson(), "\"size\":9", "\"size\":0") + "]", "size must be at least 1"},
-      {"[" + Replace(DeltaJson(), "\"size\":9", "\"size\":-1") + "]", "size"},
+      {"[" + Replace(DeltaJson(), "\"size\":9", "\"size\":-1") + "]", "negative numbers"},
       {"[" + Replace(DeltaJson(), "https://cdn.example/p", "file:///etc/passwd") + "]",
        "url must be an http(s) URL"},
       {"[" + Replace(DeltaJson(), R"("url":"https://cdn.example/p",)", "") + "]",

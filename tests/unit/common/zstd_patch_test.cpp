@@ -129,7 +129,8 @@ TEST_F(PatchTest, WrongBaseNeverYieldsTheResult) {
 TEST_F(PatchTest, FrameAskingForALargerWindowThanAllowedIsRefused) {
   auto a = ApplyInPieces(base_, patch_, 4096, result_.size(), window_ - 2);
   ASSERT_FALSE(a.made);
-  EXPECT_EQ(a.made.error().code, ErrorCode::delta_corrupt);
+  EXPECT_EQ(a.made.error().code, ErrorCode::too_large);
+  EXPECT_TRUE(a.out.empty()) << "refused before a byte is made";
   EXPECT_NE(a.made.error().message.find("memory"), std::string::npos) << a.made.error().message;
 }
 

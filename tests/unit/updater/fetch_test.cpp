@@ -716,8 +716,10 @@ TEST_F(FetchDeltaTest, CorruptPatchFallsBackToTheFullDownload) {
   SetPatch(bad);
   auto r = Fetch(Request());
   ASSERT_TRUE(r) << r.error().ToString();
-  // A corrupt frame either does not decode or makes the wrong bytes; both fall back.
+  // A corrupt frame does not decode, asks for a window it may not have, or makes the wrong
+  // bytes; each falls back.
   EXPECT_TRUE(r->download == "delta_failed: delta_corrupt" ||
+              r->download == "delta_failed: too_large" ||
               r->download == "delta_failed: hash_mismatch" ||
               r->download == "delta_failed: size_mismatch")
       << r->download;
