@@ -230,6 +230,9 @@ int Create(CreateOptions o) {
     }
     delta_sources[d->platform].push_back(std::move(*d));
   }
+  if (!delta_sources.empty()) {
+    if (auto made = files::MakeDirs(o.delta_dir); !made) return Report(made.error());
+  }
   auto delta_urls = ByPlatform(o.delta_urls, "--delta-url");
   if (!delta_urls) return Report(delta_urls.error());
   for (const auto& [platform, list] : *delta_urls) {
