@@ -47,7 +47,8 @@ std::vector<updater::ComponentReport> Report() {
     c.channel = "stable";
     c.running_version = c.installed_version = "1.0.0";
     c.desired_state = c.state = "running";
-    c.last_update = updater::UpdateReport{"0.9.0", "1.0.0", UpdateResult::committed, "", "", ""};
+    c.last_update =
+        updater::UpdateReport{"0.9.0", "1.0.0", UpdateResult::committed, "", "", "", ""};
     out.push_back(std::move(c));
   }
   return out;

@@ -1,5 +1,7 @@
 // stewardctl release create|verify|publish|list: signed release manifests, written and
 // checked here, then published to and listed from the controller.
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -15,6 +17,7 @@
 #include "common/rfc3339.hpp"
 #include "common/semver.hpp"
 #include "common/trust.hpp"
+#include "common/zstd_patch.hpp"
 
 namespace steward::cli {
 
@@ -32,6 +35,10 @@ struct CreateOptions {
   std::string expires;
   std::string min_updater_version;
   std::string out;
+  std::vector<std::string> delta_from;
+  std::vector<std::string> delta_urls;
+  std::string delta_dir;
+  int delta_level = 19;
 };
 
 struct VerifyReleaseOptions {
@@ -74,7 +81,107 @@ Result<std::map<std::string, std::vector<std::string>>> ByPlatform(
   return out;
 }
 
-int Create(const CreateOptions& o) {
+// One --delta-from: [PLATFORM:]OLD_BINARY[=VERSION].
+struct DeltaSource {
+  std::string platform;  // empty: the release's only platform
+  std::string path;
+  std::string version;  // empty: named by its hash in the patch file name
+};
+
+Result<DeltaSource> ParseDeltaFrom(const std::string& text) {
+  DeltaSource d;
+  std::string rest = text;
+  if (const auto colon = rest.find(':');
+      colon != std::string::npos && IsValidPlatformName(rest.substr(0, colon))) {
+    d.platform = rest.substr(0, colon);
+    rest = rest.substr(colon + 1);
+  }
+  if (const auto eq = rest.rfind('='); eq != std::string::npos && eq > 0) {
+    if (auto v = SemVer::Parse(rest.substr(eq + 1)); v) {
+      d.version = rest.substr(eq + 1);
+      rest = rest.substr(0, eq);
+    }
+  }
+  if (rest.empty()) {
+    return Fail(ErrorCode::usage,
+                "--delta-from '" + text + "' must have the form [PLATFORM:]OLD_BINARY[=VERSION]");
+  }
+  d.path = rest;
+  return d;
+}
+
+// `url` with {sha256} and {file} filled in.
+std::string FillTemplate(std::string url, const std::string& sha256, const std::string& file) {
+  for (const auto& [key, value] : {std::pair<std::string, std::string>{"{sha256}", sha256},
+                                   std::pair<std::string, std::string>{"{file}", file}}) {
+    for (auto at = url.find(key); at != std::string::npos; at = url.find(key, at + value.size())) {
+      url.replace(at, key.size(), value);
+    }
+  }
+  return url;
+}
+
+// Where a patch is served when no --delta-url says: an artifact URL that names the artifact's
+// SHA-256 (a blob store, the controller's /v1/artifacts/) names the patch's instead; any other
+// serves the patch file beside the artifact.
+std::string TemplateBeside(const std::string& artifact_url, const std::string& artifact_sha256) {
+  std::string url = artifact_url;
+  if (const auto at = url.find(artifact_sha256); at != std::string::npos) {
+    return url.replace(at, artifact_sha256.size(), "{sha256}");
+  }
+  return url.substr(0, url.rfind('/') + 1) + "{file}";
+}
+
+// The manifest's deltas for one platform's artifact, each patch written to `dir`.
+Result<nlohmann::ordered_json> MakeDeltas(const CreateOptions& o, const std::string& platform,
+                                          const std::string& artifact_path,
+                                          const std::vector<DeltaSource>& sources,
+                                          const std::vector<std::string>& templates) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  auto result = files::MappedFile::Open(artifact_path);
+  if (!result) return std::unexpected(result.error());
+  const std::string result_sha = HexEncode(Sha256Of(result->View()));
+  std::vector<std::string> seen;
+  for (const auto& src : sources) {
+    auto base = files::MappedFile::Open(src.path);
+    if (!base) return std::unexpected(base.error().Wrap("--delta-from"));
+    const std::string from_sha = HexEncode(Sha256Of(base->View()));
+    if (from_sha == result_sha) {
+      return Fail(ErrorCode::usage, "--delta-from " + src.path + " is the artifact itself");
+    }
+    if (std::find(seen.begin(), seen.end(), from_sha) != seen.end()) {
+      return Fail(ErrorCode::usage, "--delta-from " + src.path + " is given twice");
+    }
+    seen.push_back(from_sha);
+    auto bytes = patch::Make(base->View(), result->View(), o.delta_level);
+    if (!bytes) return std::unexpected(bytes.error().Wrap("patch from " + src.path));
+    const std::string sha = HexEncode(Sha256Of(*bytes));
+    const std::string file = o.component + "-" + o.version + "-from-" +
+                             (src.version.empty() ? from_sha.substr(0, 8) : src.version) + "." +
+                             platform + ".zst-patch";
+    const std::filesystem::path where = std::filesystem::path(o.delta_dir) / file;
+    if (auto w = files::AtomicWrite(where, *bytes, 0644); !w) return std::unexpected(w.error());
+    std::vector<std::string> urls;
+    for (const auto& t : templates) urls.push_back(FillTemplate(t, sha, file));
+    nlohmann::ordered_json d;
+    d["from_sha256"] = from_sha;
+    d["url"] = urls.front();
+    d["mirrors"] = std::vector<std::string>(urls.begin() + 1, urls.end());
+    d["size"] = bytes->size();
+    d["sha256"] = sha;
+    d["format"] = "zstd-patch";
+    out.push_back(std::move(d));
+    std::cout << "Wrote " << where.string() << " (" << bytes->size() << " bytes, "
+              << (100.0 * static_cast<double>(bytes->size()) /
+                  static_cast<double>(std::max<std::size_t>(1, result->View().size())))
+              << " % of the artifact).\n";
+  }
+  return out;
+}
+
+int Create(CreateOptions o) {
+  if (o.delta_dir.empty()) o.delta_dir = std::filesystem::path(o.out).parent_path().string();
+  if (o.delta_dir.empty()) o.delta_dir = ".";
   auto artifacts = ByPlatform(o.artifacts, "--artifact");
   if (!artifacts) return Report(artifacts.error());
   auto urls = ByPlatform(o.urls, "--url");
@@ -105,6 +212,35 @@ int Create(const CreateOptions& o) {
       return Report(v.error().Wrap("--min-updater-version"));
     }
   }
+  std::map<std::string, std::vector<DeltaSource>> delta_sources;
+  for (const auto& text : o.delta_from) {
+    auto d = ParseDeltaFrom(text);
+    if (!d) return Report(d.error());
+    if (d->platform.empty()) {
+      if (artifacts->size() != 1) {
+        return Report(Error{ErrorCode::usage, "--delta-from " + text +
+                                                  ": name its platform (PLATFORM:OLD_BINARY) "
+                                                  "when the release has several"});
+      }
+      d->platform = artifacts->begin()->first;
+    }
+    if (!artifacts->contains(d->platform)) {
+      return Report(
+          Error{ErrorCode::usage, "--delta-from for " + d->platform + " has no --artifact"});
+    }
+    delta_sources[d->platform].push_back(std::move(*d));
+  }
+  if (!delta_sources.empty()) {
+    if (auto made = files::MakeDirs(o.delta_dir); !made) return Report(made.error());
+  }
+  auto delta_urls = ByPlatform(o.delta_urls, "--delta-url");
+  if (!delta_urls) return Report(delta_urls.error());
+  for (const auto& [platform, list] : *delta_urls) {
+    if (!delta_sources.contains(platform)) {
+      return Report(
+          Error{ErrorCode::usage, "--delta-url for " + platform + " has no --delta-from"});
+    }
+  }
   auto ttl = ParseDuration(o.expires);
   if (!ttl) return Report(ttl.error().Wrap("--expires"));
   if (*ttl <= Duration::zero()) return Report(Error{ErrorCode::usage, "--expires must be > 0"});
@@ -130,6 +266,19 @@ int Create(const CreateOptions& o) {
     a["size"] = digests->size;
     a["sha256"] = HexEncode(digests->sha256);
     a["format"] = "binary";
+    if (delta_sources.contains(platform)) {
+      std::vector<std::string> templates = (*delta_urls)[platform];
+      if (templates.empty()) {
+        const std::string sha = HexEncode(digests->sha256);
+        templates.push_back(TemplateBeside((*urls)[platform].front(), sha));
+        if (mirrors->contains(platform)) {
+          for (const auto& m : (*mirrors)[platform]) templates.push_back(TemplateBeside(m, sha));
+        }
+      }
+      auto deltas = MakeDeltas(o, platform, paths.front(), delta_sources[platform], templates);
+      if (!deltas) return Report(deltas.error());
+      a["deltas"] = std::move(*deltas);
+    }
     doc["artifacts"][platform] = std::move(a);
   }
   std::string text;
@@ -189,6 +338,10 @@ int VerifyReleaseCommand(const VerifyReleaseOptions& o) {
   for (const auto& [platform, a] : m.artifacts) {
     std::cout << "  " << platform << ": " << a.size << " bytes, sha256 " << HexEncode(a.sha256)
               << ", " << a.url << "\n";
+    for (const auto& d : a.deltas) {
+      std::cout << "    delta from sha256 " << HexEncode(d.from_sha256) << ": " << d.size
+                << " bytes, sha256 " << HexEncode(d.sha256) << ", " << d.url << "\n";
+    }
   }
   return exit_code::kOk;
 }
@@ -274,6 +427,17 @@ void AddReleaseCommands(CLI::App& app, Action& action) {
   create->add_option("--min-updater-version", co->min_updater_version,
                      "Oldest updater version that may install this release");
   create->add_option("-o,--output", co->out, "File to write (manifest.json)")->required();
+  create->add_option("--delta-from", co->delta_from,
+                     "[PLATFORM:]OLD_BINARY[=VERSION]: also make a zstd patch from this earlier "
+                     "artifact and list it in the manifest (repeatable)");
+  create->add_option("--delta-url", co->delta_urls,
+                     "PLATFORM=URL where the patches are served, {sha256} and {file} filled in; "
+                     "repeat for mirrors (default: beside the artifact, or by hash where its URL "
+                     "names its hash)");
+  create->add_option("--delta-dir", co->delta_dir,
+                     "Directory the patch files are written to (default: the manifest's)");
+  create->add_option("--delta-level", co->delta_level, "zstd level of the patches (default 19)")
+      ->check(CLI::Range(1, 19));
   create->callback([&action, co] { action = [co] { return Create(*co); }; });
 
   auto vo = std::make_shared<VerifyReleaseOptions>();

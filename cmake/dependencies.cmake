@@ -11,5 +11,6 @@ find_package(CLI11 REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
 pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 # libcrypto's SHA-256 uses the CPU's SHA extensions: artifact hashing keeps up with the network.
 find_package(OpenSSL REQUIRED COMPONENTS Crypto SSL)

@@ -91,6 +91,7 @@ inline constexpr int kConfig = 78;        // EX_CONFIG: never restart-looped by 
   X(tls_expired, 514)                                \
   X(tls_handshake, 515)                              \
   X(tls_ca_file, 516)                                \
+  X(delta_corrupt, 517)                              \
   /* 6xx supervision */                              \
   X(spawn_failed, 600)                               \
   X(start_timeout, 601)                              \

@@ -1,6 +1,7 @@
 #include "common/files.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <random>
+#include <utility>
 
 namespace steward::files {
 
@@ -134,7 +136,10 @@ Result<std::uint64_t> FreeSpace(const fs::path& path) {
   return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
-Result<std::string> ReadFile(const fs::path& path, std::size_t max_bytes) {
+namespace {
+
+// Opens a regular file for reading and gives its size; anything else at the path is refused.
+Result<std::pair<UniqueFd, std::uint64_t>> OpenRegular(const fs::path& path) {
   // O_NONBLOCK: a FIFO planted at the path must not block the open; it fails the type check.
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd) return std::unexpected(ErrnoError("open " + path.string(), errno));
@@ -143,6 +148,15 @@ Result<std::string> ReadFile(const fs::path& path, std::size_t max_bytes) {
     return std::unexpected(ErrnoError("stat " + path.string(), errno));
   if (!S_ISREG(st.st_mode))
     return Fail(ErrorCode::invalid_argument, path.string() + " is not a regular file");
+  return std::pair(std::move(fd), static_cast<std::uint64_t>(st.st_size));
+}
+
+}  // namespace
+
+Result<std::string> ReadFile(const fs::path& path, std::size_t max_bytes) {
+  auto opened = OpenRegular(path);
+  if (!opened) return std::unexpected(opened.error());
+  const UniqueFd& fd = opened->first;
   std::string out;
   char buf[65536];
   for (;;) {
@@ -175,6 +189,33 @@ Result<void> MakeDirs(const fs::path& dir, mode_t mode) {
     return Fail(ErrorCode::io, dir.string() + " exists and is not a directory");
   }
   return {};
+}
+
+Result<MappedFile> MappedFile::Open(const fs::path& path) {
+  auto opened = OpenRegular(path);
+  if (!opened) return std::unexpected(opened.error());
+  const auto size = static_cast<std::size_t>(opened->second);
+  if (size == 0) return MappedFile(nullptr, 0);
+  void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, opened->first.Get(), 0);
+  if (data == MAP_FAILED) return std::unexpected(ErrnoError("mmap " + path.string(), errno));
+  (void)::madvise(data, size, MADV_SEQUENTIAL);
+  return MappedFile(data, size);
+}
+
+MappedFile::MappedFile(MappedFile&& o) noexcept
+    : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
+  if (this != &o) {
+    if (data_ != nullptr) ::munmap(data_, size_);
+    data_ = std::exchange(o.data_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(data_, size_);
 }
 
 }  // namespace steward::files

@@ -60,6 +60,25 @@ Result<std::string> ReadFile(const fs::path& path, std::size_t max_bytes);
 // Writes all of `data` to `fd`, retrying short writes and EINTR.
 Result<void> WriteAll(int fd, std::string_view data, std::string_view what);
 
+// A whole regular file mapped read-only: its bytes without copying them into the heap (the
+// kernel pages them in and may drop them again). Move-only; unmaps on destruction.
+class MappedFile {
+ public:
+  static Result<MappedFile> Open(const fs::path& path);
+  MappedFile(MappedFile&& o) noexcept;
+  MappedFile& operator=(MappedFile&& o) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  std::string_view View() const { return {static_cast<const char*>(data_), size_}; }
+
+ private:
+  MappedFile(void* data, std::size_t size) : data_(data), size_(size) {}
+  void* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 // mkdir -p with `mode` for directories it creates.
 Result<void> MakeDirs(const fs::path& dir, mode_t mode = 0755);
 

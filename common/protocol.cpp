@@ -80,6 +80,7 @@ json UpdateReportJson(const std::optional<UpdateReport>& u) {
            {"error_code", u->error_code},
            {"error", u->error}};
   if (!u->superseded.empty()) out["superseded"] = u->superseded;
+  if (!u->download.empty()) out["download"] = u->download;
   return out;
 }
 
@@ -95,6 +96,7 @@ Result<std::optional<UpdateReport>> ReadUpdateReport(const Reader& r) {
   STEWARD_READ(u.error_code, r.String("error_code", false, kMaxUpdateField));
   STEWARD_READ(u.error, r.String("error"));
   STEWARD_READ(u.superseded, r.String("superseded", false, kMaxUpdateField));
+  STEWARD_READ(u.download, r.String("download", false, kMaxUpdateField));
   if (result != kInProgress) {
     u.result = UpdateResultFromName(result);
     if (!u.result) return std::optional<UpdateReport>();  // null, or a newer peer's result
@@ -113,7 +115,8 @@ json UpdateStatusJson(const std::optional<UpdateStatus>& t) {
               {"error", OrNull(t->error)},
               {"healthy_s", t->healthy_s},
               {"grace_s", t->grace_s},
-              {"superseded", OrNull(t->superseded)}};
+              {"superseded", OrNull(t->superseded)},
+              {"download", OrNull(t->download)}};
 }
 
 Result<std::optional<UpdateStatus>> ReadUpdateStatus(const Reader& parent, std::string_view key) {
@@ -135,6 +138,7 @@ Result<std::optional<UpdateStatus>> ReadUpdateStatus(const Reader& parent, std::
   STEWARD_READ(t.healthy_s, r.Number("healthy_s"));
   STEWARD_READ(t.grace_s, r.Number("grace_s"));
   STEWARD_READ(t.superseded, r.String("superseded"));
+  STEWARD_READ(t.download, r.String("download"));
   if (!result.empty()) {
     t.result = UpdateResultFromName(result);
     if (!t.result) return std::optional<UpdateStatus>();  // a newer updater's result

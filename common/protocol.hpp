@@ -93,6 +93,10 @@ struct UpdateReport {
   // The version this update replaced before it ever ran (a stopped node's unverified update
   // superseded by a newer release); "" when none. On the wire only when set.
   std::string superseded;
+  // How the new version's bytes came: "full", "delta", or "delta_failed: <error code>" (a
+  // patch was tried and the full artifact downloaded instead); "" before the download ends or
+  // when the version was installed already. On the wire only when set.
+  std::string download;
   bool operator==(const UpdateReport&) const = default;
 };
 
@@ -210,6 +214,7 @@ struct UpdateStatus {
   std::string error_code, error;       // null when ""
   double healthy_s = 0, grace_s = 0;
   std::string superseded;  // as in UpdateReport; null when ""
+  std::string download;    // as in UpdateReport; null when ""
   bool operator==(const UpdateStatus&) const = default;
 };
 

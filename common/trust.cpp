@@ -157,34 +157,84 @@ bool IsUrl(std::string_view url) {
   });
 }
 
+// The url and mirrors of an artifact or a patch.
+Result<void> ParseUrls(const Fields& f, std::string& url_out,
+                       std::vector<std::string>& mirrors_out) {
+  STEWARD_TRY(url, f.String("url"));
+  if (!IsUrl(url)) return f.Bad("url must be an http(s) URL without spaces: " + url.substr(0, 80));
+  url_out = std::move(url);
+  if (f.Get("mirrors") != nullptr) {
+    STEWARD_TRY(mirrors, f.ArrayField("mirrors"));
+    if (mirrors->size() > kMaxMirrors) return f.Bad("more than 16 mirrors");
+    for (const auto& m : *mirrors) {
+      STEWARD_TRY(murl, f.StringOf(m, "mirrors"));
+      if (!IsUrl(murl)) return f.Bad("mirror must be an http(s) URL: " + murl.substr(0, 80));
+      mirrors_out.push_back(std::move(murl));
+    }
+  }
+  return {};
+}
+
+Result<Sha256Digest> Sha256Field(const Fields& f, std::string_view key) {
+  STEWARD_TRY(sha, f.String(key));
+  auto digest = ParseSha256Hex(sha);
+  if (!digest) return f.Bad(std::string(key) + " must be 64 lower-case hex digits");
+  return *digest;
+}
+
+// The size, sha256 and format of an artifact or a patch; the format must be `want`.
+Result<void> ParseContent(const Fields& f, std::string_view want, std::uint64_t& size,
+                          Sha256Digest& sha256, std::string& format) {
+  STEWARD_TRY(n, f.Number("size"));
+  size = n;
+  STEWARD_TRY(sha, Sha256Field(f, "sha256"));
+  sha256 = sha;
+  STEWARD_TRY(fmt, f.String("format"));
+  if (fmt != want) {
+    return f.Bad("format \"" + fmt.substr(0, 32) + "\" is unknown (" + std::string(want) + ")");
+  }
+  format = std::move(fmt);
+  return {};
+}
+
+Result<Delta> ParseDelta(const json::Value& value, const std::string& platform, std::size_t i) {
+  const std::string what = "manifest artifact \"" + platform + "\" delta " + std::to_string(i + 1);
+  Fields f(value, ErrorCode::manifest_malformed, what);
+  STEWARD_CHECK(f.IsObject());
+  STEWARD_CHECK(f.Only({"from_sha256", "url", "mirrors", "size", "sha256", "format"}));
+  Delta d;
+  STEWARD_TRY(from, Sha256Field(f, "from_sha256"));
+  d.from_sha256 = from;
+  STEWARD_CHECK(ParseUrls(f, d.url, d.mirrors));
+  STEWARD_CHECK(ParseContent(f, "zstd-patch", d.size, d.sha256, d.format));
+  if (d.size == 0) return f.Bad("size must be at least 1");
+  return d;
+}
+
 Result<Artifact> ParseArtifact(const json::Value& value, const std::string& platform) {
   const std::string what = "manifest artifact \"" + platform + "\"";
   Fields f(value, ErrorCode::manifest_malformed, what);
   STEWARD_CHECK(f.IsObject());
-  STEWARD_CHECK(f.Only({"url", "mirrors", "size", "sha256", "format"}));
+  STEWARD_CHECK(f.Only({"url", "mirrors", "size", "sha256", "format", "deltas"}));
   Artifact a;
-  STEWARD_TRY(url, f.String("url"));
-  if (!IsUrl(url)) return f.Bad("url must be an http(s) URL without spaces: " + url.substr(0, 80));
-  a.url = std::move(url);
-  if (f.Get("mirrors") != nullptr) {
-    STEWARD_TRY(mirrors, f.ArrayField("mirrors"));
-    if (mirrors->size() > 16) return f.Bad("more than 16 mirrors");
-    for (const auto& m : *mirrors) {
-      STEWARD_TRY(murl, f.StringOf(m, "mirrors"));
-      if (!IsUrl(murl)) return f.Bad("mirror must be an http(s) URL: " + murl.substr(0, 80));
-      a.mirrors.push_back(std::move(murl));
+  STEWARD_CHECK(ParseUrls(f, a.url, a.mirrors));
+  STEWARD_CHECK(ParseContent(f, "binary", a.size, a.sha256, a.format));
+  if (f.Get("deltas") != nullptr) {
+    STEWARD_TRY(deltas, f.ArrayField("deltas"));
+    if (deltas->size() > kMaxDeltas) return f.Bad("more than 16 deltas");
+    for (std::size_t i = 0; i < deltas->size(); ++i) {
+      STEWARD_TRY(d, ParseDelta((*deltas)[i], platform, i));
+      if (d.from_sha256 == a.sha256) {
+        return f.Bad("delta " + std::to_string(i + 1) + " patches the artifact into itself");
+      }
+      for (const auto& earlier : a.deltas) {
+        if (earlier.from_sha256 == d.from_sha256) {
+          return f.Bad("two deltas from_sha256 " + HexEncode(d.from_sha256));
+        }
+      }
+      a.deltas.push_back(std::move(d));
     }
   }
-  STEWARD_TRY(size, f.Number("size"));
-  a.size = size;
-  STEWARD_TRY(sha, f.String("sha256"));
-  auto digest = ParseSha256Hex(sha);
-  if (!digest) return f.Bad("sha256 must be 64 lower-case hex digits");
-  a.sha256 = *digest;
-  STEWARD_TRY(format, f.String("format"));
-  if (format != "binary")
-    return f.Bad("format \"" + format.substr(0, 32) + "\" is unknown (binary)");
-  a.format = std::move(format);
   return a;
 }
 

@@ -72,12 +72,28 @@ Result<Root> LoadRootFile(const std::filesystem::path& path);
 // `<file>.<label>.minisig` (one per signer), sorted by name.
 std::vector<std::filesystem::path> SignatureFilesBeside(const std::filesystem::path& file);
 
+// A patch that turns an earlier artifact (the one whose SHA-256 is `from_sha256`) into this
+// one. Its own size and SHA-256 guard the download; the artifact's SHA-256 still decides what
+// is installed.
+struct Delta {
+  Sha256Digest from_sha256{};
+  std::string url;
+  std::vector<std::string> mirrors;
+  std::uint64_t size = 0;
+  Sha256Digest sha256{};
+  std::string format;  // "zstd-patch"
+};
+
+inline constexpr std::size_t kMaxDeltas = 16;
+inline constexpr std::size_t kMaxMirrors = 16;
+
 struct Artifact {
   std::string url;
   std::vector<std::string> mirrors;
   std::uint64_t size = 0;
   Sha256Digest sha256{};
-  std::string format;  // "binary"
+  std::string format;         // "binary"
+  std::vector<Delta> deltas;  // optional; at most kMaxDeltas, distinct from_sha256
 };
 
 struct Manifest {

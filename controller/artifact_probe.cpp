@@ -74,14 +74,26 @@ Result<void> HttpArtifactProbe::Check(const trust::Manifest& m) {
   copt.timeout = std::chrono::seconds(15);
   copt.max_redirects = 3;
   http::Client client(copt);
-  for (const auto& [platform, a] : m.artifacts) {
-    std::vector<std::string> urls{a.url};
-    urls.insert(urls.end(), a.mirrors.begin(), a.mirrors.end());
-    for (const auto& url : urls) {
-      const std::string where = "artifact " + platform + " at " + url;
-      auto own = OwnBlob(opt_.public_url ? opt_.public_url() : "", opt_.blob_dir, url);
-      auto r = own ? CheckBlob(*own, a.size, where) : CheckUrl(client, url, a.size, where);
+  auto check = [&](const std::string& url, const std::vector<std::string>& mirrors,
+                   std::uint64_t size, const std::string& what) -> Result<void> {
+    std::vector<std::string> urls{url};
+    urls.insert(urls.end(), mirrors.begin(), mirrors.end());
+    for (const auto& u : urls) {
+      const std::string where = what + " at " + u;
+      auto own = OwnBlob(opt_.public_url ? opt_.public_url() : "", opt_.blob_dir, u);
+      auto r = own ? CheckBlob(*own, size, where) : CheckUrl(client, u, size, where);
       if (!r) return r;
+    }
+    return {};
+  };
+  for (const auto& [platform, a] : m.artifacts) {
+    if (auto r = check(a.url, a.mirrors, a.size, "artifact " + platform); !r) return r;
+    // Patches are checked like artifacts: a node that finds one unreachable falls back to the
+    // full download, but a release should not be published with a broken one.
+    for (const auto& d : a.deltas) {
+      const std::string what =
+          "delta " + platform + " from " + HexEncode(d.from_sha256).substr(0, 8);
+      if (auto r = check(d.url, d.mirrors, d.size, what); !r) return r;
     }
   }
   return {};

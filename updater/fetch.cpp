@@ -12,6 +12,7 @@
 #include "common/files.hpp"
 #include "common/log.hpp"
 #include "common/platform.hpp"
+#include "common/zstd_patch.hpp"
 #include "updater/elf.hpp"
 #include "updater/fetch_record.hpp"
 #include "updater/stream_hash.hpp"
@@ -92,7 +93,7 @@ Result<Installed> AlreadyInstalled(const fs::path& final_dir, const std::string&
   if (::lstat(bin.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
       static_cast<std::uint64_t>(st.st_size) == a.size) {
     if (auto sum = Sha256File(bin); sum && *sum == a.sha256) {
-      return Installed{final_dir, bin, "", 0, false, true};
+      return Installed{final_dir, bin, "", 0, false, true, ""};
     }
   }
   return Fail(ErrorCode::already_exists, final_dir.string() + " exists but does not hold " +
@@ -436,6 +437,102 @@ struct Fetcher::Impl {
     }
   }
 
+  // Every URL of `a` in turn (a download to resume first) into stage `s`; the URL that
+  // served it, or one error for all.
+  Result<std::string> DownloadAny(Stage& s, const trust::Artifact& a, const std::string& what) {
+    const std::vector<std::string> urls =
+        MirrorOrder(a, s.record.offset > 0 ? s.record.url : std::string());
+    if (urls.empty()) return Fail(ErrorCode::invalid_argument, "the " + what + " has no URL");
+    std::vector<Error> errors;
+    for (const auto& url : urls) {
+      log->info("fetching {} url={} offset={}", what, url, s.record.offset);
+      auto r = Download(s, url, a);
+      if (r) return url;
+      log->warn("fetch failed {} url={} error={}", what, url, r.error().ToString());
+      errors.push_back(r.error());
+      if (r.error().code == ErrorCode::disk_full || r.error().code == ErrorCode::cancelled) break;
+    }
+    return std::unexpected(EveryUrlFailed(errors));
+  }
+
+  // The delta whose base is `base`, if the artifact lists one; nullopt otherwise (no base, or
+  // a base no patch starts from: nothing is tried).
+  static const trust::Delta* MatchingDelta(const trust::Artifact& a,
+                                           const std::optional<Sha256Digest>& base_sha) {
+    if (!base_sha) return nullptr;
+    for (const auto& d : a.deltas) {
+      if (d.from_sha256 == *base_sha) return &d;
+    }
+    return nullptr;
+  }
+
+  // Fetches patch `d` (resumable, verified by its own size and SHA-256) and applies it to
+  // `base` into the artifact's stage `s`, hashing as it goes; s then holds exactly the
+  // artifact (the URL that served the patch is returned), or the error says why not. The patch
+  // file is gone afterwards either way, except a resumable partial when its download broke.
+  Result<std::string> FetchDelta(Stage& s, const std::string& component, const trust::Delta& d,
+                                 std::string_view base, const trust::Artifact& a, Stage& p) {
+    const auto window_log = patch::WindowLogFor(base.size(), a.size);
+    if (!window_log) {
+      return Fail(ErrorCode::too_large, "base of " + std::to_string(base.size()) +
+                                            " bytes and artifact of " + std::to_string(a.size) +
+                                            " need a patch window above the cap");
+    }
+    const trust::Artifact pa{d.url, d.mirrors, d.size, d.sha256, d.format, {}};
+    const std::string key = StagingKey(component, d.sha256);
+    p.partial = staging / (key + ".partial");
+    p.record_path = staging / (key + ".resume.json");
+    RemoveTempSiblings(staging, key);
+    LoadResume(p, pa);
+    auto used = DownloadAny(p, pa, "patch component=" + component);
+    if (!used) return std::unexpected(used.error());
+    Failpoint("fetch.delta_downloaded");
+    auto applied = Apply(s, *used, base, *window_log, a, p);
+    const bool resumed = p.resumed;
+    Discard(p);
+    p.resumed = resumed;  // for the caller's report
+    if (!applied) return std::unexpected(applied.error());
+    return *used;
+  }
+
+  Result<void> Apply(Stage& s, const std::string& url, std::string_view base, int window_log,
+                     const trust::Artifact& a, Stage& p) {
+    if (auto r = CheckFreeSpace(a.size); !r) return r;
+    s.record.offset = 0;
+    if (auto r = OpenPartial(s); !r) return r;
+    patch::Applier applier(base, window_log, a.size, [&](std::string_view chunk) -> Result<void> {
+      if (auto w = Write(s, chunk); !w) return w;
+      s.hash.Update(chunk);
+      s.record.offset += chunk.size();
+      return {};
+    });
+    std::string buf(1 << 20, '\0');
+    for (std::uint64_t at = 0; at < p.record.offset;) {
+      const ssize_t n = ::pread(p.fd.Get(), buf.data(), buf.size(), static_cast<off_t>(at));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return std::unexpected(ErrnoError("read " + p.partial.string(), errno));
+      if (n == 0) break;
+      at += static_cast<std::uint64_t>(n);
+      if (auto r = applier.Feed(std::string_view(buf.data(), static_cast<std::size_t>(n))); !r) {
+        return std::unexpected(r.error().Wrap("patch from " + url));
+      }
+    }
+    auto made = applier.Finish();
+    if (!made) return std::unexpected(made.error().Wrap("patch from " + url));
+    if (*made != a.size) {
+      return Fail(ErrorCode::size_mismatch,
+                  "patch from " + url + " makes " + std::to_string(*made) +
+                      " bytes, the manifest says " + std::to_string(a.size));
+    }
+    const Sha256Digest got = s.hash.Finish();
+    if (got != a.sha256) {
+      return Fail(ErrorCode::hash_mismatch, "patch from " + url + " makes bytes whose SHA-256 is " +
+                                                HexEncode(got) + ", the manifest says " +
+                                                HexEncode(a.sha256));
+    }
+    return {};
+  }
+
   Result<void> Install(Stage& s, const fs::path& versions, const fs::path& final_dir,
                        const std::string& binary, const fs::path& install_dir) {
     if (auto r = CheckExecutableFile(s.partial, options.platform); !r) {
@@ -509,36 +606,52 @@ Result<Installed> Fetcher::FetchAndInstall(const FetchRequest& req) {
   }
 
   m.LoadResume(s, a);
-  const std::vector<std::string> urls =
-      MirrorOrder(a, s.record.offset > 0 ? s.record.url : std::string());
-  if (urls.empty()) return Fail(ErrorCode::invalid_argument, "the artifact has no URL");
-
-  std::vector<Error> errors;
+  std::string download = "full";
   std::string used;
-  for (const auto& url : urls) {
-    m.log->info("fetching component={} version={} url={} offset={}", req.component, req.version,
-                url, s.record.offset);
-    auto r = m.Download(s, url, a);
-    if (r) {
-      used = url;
-      break;
-    }
-    m.log->warn("fetch failed component={} url={} error={}", req.component, url,
-                r.error().ToString());
-    errors.push_back(r.error());
-    if (r.error().code == ErrorCode::disk_full) break;  // no mirror can fix that
+  std::uint64_t downloaded = 0;
+  bool resumed = false;
+  // A full download under way is continued; otherwise a patch from the installed binary is
+  // tried first.
+  std::optional<files::MappedFile> base;
+  if (s.record.offset == 0 && !req.base.empty() && !a.deltas.empty()) {
+    if (auto mapped = files::MappedFile::Open(req.base)) base = std::move(*mapped);
   }
-  if (used.empty()) return std::unexpected(EveryUrlFailed(errors));
-  const std::uint64_t downloaded = s.downloaded;
-  const bool resumed = s.resumed;
+  const trust::Delta* delta =
+      Impl::MatchingDelta(a, base ? std::optional(Sha256Of(base->View())) : std::nullopt);
+  if (delta != nullptr) {
+    Impl::Stage p;
+    auto r = m.FetchDelta(s, req.component, *delta, base->View(), a, p);
+    if (r) {
+      download = "delta";
+      used = *r;
+      downloaded = p.downloaded;
+      resumed = p.resumed;
+      m.log->info("patch applied component={} version={} patch_bytes={} size={}", req.component,
+                  req.version, delta->size, a.size);
+    } else {
+      if (r.error().code == ErrorCode::cancelled) return std::unexpected(r.error());
+      m.log->warn("patch failed, downloading the full artifact component={} version={} error={}",
+                  req.component, req.version, r.error().ToString());
+      download = "delta_failed: " + std::string(ErrorCodeName(r.error().code));
+      m.Discard(s);
+    }
+  }
+  base.reset();
+  if (used.empty()) {
+    auto r = m.DownloadAny(s, a, "component=" + req.component + " version=" + req.version);
+    if (!r) return std::unexpected(r.error());
+    used = *r;
+    downloaded = s.downloaded;
+    resumed = s.resumed;
+  }
   if (auto r = m.Install(s, versions, final_dir, binary, install_dir); !r) {
     if (r.error().code != ErrorCode::exec_format) m.Discard(s);
     fs::remove_all(install_dir, ec);
     return std::unexpected(r.error());
   }
-  m.log->info("installed component={} version={} dir={} bytes={} resumed={}", req.component,
-              req.version, final_dir.string(), downloaded, resumed);
-  return Installed{final_dir, final_dir / binary, used, downloaded, resumed, false};
+  m.log->info("installed component={} version={} dir={} bytes={} resumed={} download={}",
+              req.component, req.version, final_dir.string(), downloaded, resumed, download);
+  return Installed{final_dir, final_dir / binary, used, downloaded, resumed, false, download};
 }
 
 }  // namespace steward::updater

@@ -4,7 +4,10 @@
 //
 // Bytes stream into `staging/` (0700, same filesystem as the versions) and are hashed as they
 // arrive. A resume record next to the partial file lets a restarted updater continue with a
-// Range request. After the size, the SHA-256 and the executable format check out, the file is
+// Range request. A release that lists a patch (a "delta") from the installed binary is fetched
+// as that patch, resumable the same way, and applied streaming into the partial file; the result
+// must have the artifact's size and SHA-256, and any failure falls back to the full download.
+// After the size, the SHA-256 and the executable format check out, the file is
 // made 0755, fsynced and moved into `components/<name>/versions/<version>-<sha8>/<binary>`; the
 // version directory appears in one rename, last, so it exists only when complete.
 // docs/fetching.md has the details. The resume record is fetch_record.hpp, the staging
@@ -62,6 +65,10 @@ struct FetchRequest {
   std::string version;    // the manifest's version string
   std::string binary;     // file name inside the version directory; empty: the component name
   trust::Artifact artifact;
+  // The installed binary the node runs now (empty: none). When its SHA-256 is a delta's
+  // from_sha256, the patch is fetched and applied first; any failure falls back to the full
+  // download.
+  std::filesystem::path base;
 };
 
 struct Installed {
@@ -71,6 +78,9 @@ struct Installed {
   std::uint64_t downloaded = 0;  // bytes transferred by this call; < size after a resume
   bool resumed = false;
   bool already_installed = false;
+  // "delta", "full", or "delta_failed: <error code>" (then the full download followed); ""
+  // when already installed.
+  std::string download;
 };
 
 class Fetcher {

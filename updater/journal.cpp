@@ -16,7 +16,8 @@ namespace {
 // The columns of a txn row, in the order ReadTxn reads them.
 constexpr std::string_view kTxnColumns =
     "id, component, channel, from_version, from_dir, prev_dir, to_version, to_dir, manifest, "
-    "signatures, state, healthy_ms, result, error_code, error, swaps, superseded";
+    "signatures, state, healthy_ms, result, error_code, error, swaps, superseded, "
+    "download";
 
 JournaledTxn ReadTxn(const sqlite::Stmt& q) {
   JournaledTxn j;
@@ -48,6 +49,7 @@ JournaledTxn ReadTxn(const sqlite::Stmt& q) {
   t.view.error = q.Text(14);
   t.swaps = q.Int(15);
   t.view.superseded = q.Text(16);
+  t.view.download = q.Text(17);
   return j;
 }
 
@@ -58,7 +60,7 @@ std::int64_t Millis(Duration d) {
 }  // namespace
 
 UpdateReport TxnView::Report() const {
-  return UpdateReport{from_version, to_version, result, error_code, error, superseded};
+  return UpdateReport{from_version, to_version, result, error_code, error, superseded, download};
 }
 
 Result<std::int64_t> Journal::Begin(const TxnRecord& t, WallTime now) {
@@ -86,7 +88,7 @@ Result<std::int64_t> Journal::Begin(const TxnRecord& t, WallTime now) {
 Result<void> Journal::Save(const TxnRecord& t, WallTime now) {
   auto q = db_.db().Prepare(
       "UPDATE txn SET state = ?2, result = ?3, error_code = ?4, error = ?5, healthy_ms = ?6, "
-      "updated_at_ms = ?7, swaps = ?8 WHERE id = ?1");
+      "updated_at_ms = ?7, swaps = ?8, download = ?9 WHERE id = ?1");
   if (!q) return std::unexpected(q.error());
   return q->Bind(1, t.view.id)
       .Bind(2, TxnStateName(t.view.state))
@@ -96,6 +98,7 @@ Result<void> Journal::Save(const TxnRecord& t, WallTime now) {
       .Bind(6, Millis(t.view.healthy))
       .Bind(7, ToMillis(now))
       .Bind(8, t.swaps)
+      .Bind(9, t.view.download)
       .Run();
 }
 

@@ -39,6 +39,7 @@ struct TxnView {
   Duration healthy{};      // accumulated healthy runtime
   Duration grace{};        // from the configuration, not journaled
   std::string superseded;  // the unverified version this one replaced before it ran
+  std::string download;    // full | delta | delta_failed: <code>; "" until fetched
 
   UpdateReport Report() const;
 };

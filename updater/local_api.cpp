@@ -34,7 +34,8 @@ protocol::UpdateStatus UpdateOf(const TxnView& t) {
                                 t.error,
                                 seconds(t.healthy),
                                 seconds(t.grace),
-                                t.superseded};
+                                t.superseded,
+                                t.download};
 }
 
 protocol::ComponentStatus ComponentOf(const UnitStatus& u,

@@ -94,8 +94,13 @@ constexpr std::string_view kMigration4 = R"sql(
 ALTER TABLE txn ADD COLUMN superseded TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr std::array<std::string_view, 4> kMigrations = {kMigration1, kMigration2, kMigration3,
-                                                         kMigration4};
+// Delta updates: how a transaction's new version was downloaded (reported at check-in).
+constexpr std::string_view kMigration5 = R"sql(
+ALTER TABLE txn ADD COLUMN download TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<std::string_view, 5> kMigrations = {kMigration1, kMigration2, kMigration3,
+                                                         kMigration4, kMigration5};
 
 // Rows kept per component; older exits are deleted every kTrimEvery exits (of any component),
 // so a component has at most kHistoryKept + kTrimEvery rows.

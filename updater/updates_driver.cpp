@@ -100,8 +100,19 @@ void Updates::Act(Txn& t) {
         Feed(t, TxnEvent::error, artifact.error());
         return;
       }
-      deps_.fetch(FetchRequest{name, t.view.to_version, c.binary, *artifact},
-                  [then = Continue(t)](Result<Installed> r) {
+      // The version the node runs now is the base a patch may start from.
+      FetchRequest request{name, t.view.to_version, c.binary, *artifact, {}};
+      if (!t.from_dir.empty()) {
+        request.base = Layout(name).Version(t.from_dir) / (c.binary.empty() ? name : c.binary);
+      }
+      deps_.fetch(std::move(request),
+                  [this, name, id = t.view.id, then = Continue(t)](Result<Installed> r) {
+                    // How the bytes came, journaled with the next state (an install found
+                    // in place says nothing: the supersede that made it has set it).
+                    if (Txn* cur = Active(name);
+                        r && !r->download.empty() && cur != nullptr && cur->view.id == id) {
+                      cur->view.download = r->download;
+                    }
                     then(r ? Result<void>{} : Result<void>(std::unexpected(r.error())));
                   });
       return;

@@ -284,8 +284,11 @@ std::string Updates::FetchToSupersede(const ComponentConfig& c, const OfferedRel
   Log().info("component={} is stopped with {} unverified: fetching {} to supersede it", c.name,
              open.view.to_version, a.version);
   superseding_[c.name] = Superseding{release, a.version, open.view.id};
-  deps_.fetch(FetchRequest{c.name, a.version, c.binary, *a.verified.artifact},
-              [this, name = c.name](Result<Installed> r) { Supersede(name, std::move(r)); });
+  // The unverified version current points at is the base a patch may start from.
+  deps_.fetch(
+      FetchRequest{c.name, a.version, c.binary, *a.verified.artifact,
+                   Layout(c.name).Program(Pointer::current, c.binary.empty() ? c.name : c.binary)},
+      [this, name = c.name](Result<Installed> r) { Supersede(name, std::move(r)); });
   return "fetching " + a.version + " to supersede the unverified " + open.view.to_version;
 }
 
@@ -318,6 +321,10 @@ void Updates::Supersede(const std::string& name, Result<Installed> fetched) {
   if (auto r = Begin(*c, s.release, std::get<Accepted>(*checked), open); !r) {
     Log().error("component={} superseding with {}: {}", name, s.version, r.error().ToString());
     return;
+  }
+  // Its own fetch finds the version installed; how the bytes came is this download's.
+  if (Txn* t = Active(name); t != nullptr && t->view.download.empty()) {
+    t->view.download = fetched->download;
   }
   deps_.finished();
 }

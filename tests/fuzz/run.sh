@@ -13,7 +13,7 @@ if [[ ! -f $out/.clang ]]; then
 fi
 mkdir -p "$out/findings"
 status=0
-for target in signature key root manifest protocol config host; do
+for target in signature key root manifest protocol config host patch; do
   corpus="$out/corpus/$target"
   mkdir -p "$corpus"
   echo "== fuzz_$target for ${seconds}s"

@@ -9,7 +9,9 @@
 #include <regex>
 #include <sstream>
 
+#include "common/files.hpp"
 #include "common/hash.hpp"
+#include "common/zstd_patch.hpp"
 #include "tests/support/fake_artifact.hpp"
 #include "tests/support/hostile_server.hpp"
 #include "tests/support/process.hpp"
@@ -91,6 +93,69 @@ TEST_F(FetchResume, KilledMidDownloadThenResumed) {
   const auto reqs = srv.requests();
   ASSERT_EQ(reqs.size(), 2u);
   EXPECT_EQ(reqs[1].Header("range"), "bytes=" + std::to_string(kept) + "-");
+  const fs::path bin =
+      Layout().Version(updater::VersionDirName("2.0.0", Sha256Of(body_))) / "agent";
+  EXPECT_EQ(Slurp(bin), body_);
+  EXPECT_TRUE(fs::is_empty(dir_.path() / "staging"));
+}
+
+// The same with a delta update: the patch's download is killed halfway and resumed, and the
+// patch is then applied into exactly the artifact.
+TEST_F(FetchResume, KilledMidDeltaDownloadThenResumed) {
+  // The installed binary shares the first half with the new one; the patch carries the rest.
+  const std::string base = body_.substr(0, kSize / 2) + FakeElf(kSize / 2, kX86_64, 8);
+  const fs::path base_path = dir_.path() / "installed";
+  ASSERT_TRUE(files::AtomicWrite(base_path, base, 0755));
+  const std::string patch = *patch::Make(base, body_, 3);
+  ASSERT_GT(patch.size(), 4u * 65536);
+  const std::string patch_sha = HexEncode(Sha256Of(patch));
+  const fs::path patch_record = dir_.path() / "staging" / ("agent-" + patch_sha + ".resume.json");
+  auto argv = [&](const std::string& url) {
+    auto a = Argv(url + "/artifact");
+    for (const std::string& s :
+         {std::string("--base"), base_path.string(), std::string("--delta"), url + "/patch",
+          std::to_string(patch.size()), patch_sha, HexEncode(Sha256Of(base))}) {
+      a.push_back(s);
+    }
+    return a;
+  };
+  auto serve = [&](HostileServer::FileOptions patch_options) {
+    return
+        [full = HostileServer::ServeFile(body_),
+         p = HostileServer::ServeFile(patch, patch_options)](
+            const HostileRequest& r, HostileConn& c) { (r.target == "/patch" ? p : full)(r, c); };
+  };
+  HostileServer::FileOptions stall;
+  stall.stall_after = patch.size() / 2;
+  HostileServer srv(serve(stall));
+  const std::string base_url = srv.Url("");
+  auto child = Child::Spawn(argv(base_url));
+  std::uint64_t kept = 0;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        std::smatch m;
+        static const std::regex re("\"offset\":([0-9]+)");
+        const std::string text = Slurp(patch_record);
+        kept = std::regex_search(text, m, re) ? std::stoull(m[1]) : 0;
+        return kept >= patch.size() / 4;
+      },
+      20s))
+      << child.Stdout() << child.Stderr();
+  child.Signal(SIGKILL);
+  auto st = child.Wait(10s);
+  ASSERT_TRUE(st && st->signaled());
+  EXPECT_TRUE(NoVersionDir());
+
+  srv.SetHandler(serve({}));
+  auto run = RunProgram(argv(base_url), {}, 30s);
+  ASSERT_EQ(run.status.code(), 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("download=delta"), std::string::npos) << run.out;
+  EXPECT_LT(Downloaded(run.out), patch.size());
+  const auto reqs = srv.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[1].target, "/patch");
+  EXPECT_TRUE(reqs[1].Header("range").starts_with("bytes=")) << reqs[1].Header("range");
+  for (const auto& r : reqs) EXPECT_NE(r.target, "/artifact");
   const fs::path bin =
       Layout().Version(updater::VersionDirName("2.0.0", Sha256Of(body_))) / "agent";
   EXPECT_EQ(Slurp(bin), body_);

@@ -703,6 +703,128 @@ TEST_F(Update, BrokenUpdaterReleaseIsRolledBackByTheLauncher) {
   EXPECT_TRUE(fs::is_empty(SelfLayout().Versions(), ec));
 }
 
+// Delta updates with the real stewardctl: `release create --delta-from` makes the patch from the
+// installed release's binary and lists it under the artifact's URL scheme (here the controller's
+// blob store, by hash); the controller refuses to publish until the patch is there; the updater
+// fetches the patch and installs exactly the new binary, or falls back to the full download.
+class Delta : public Update {
+ protected:
+  struct Made {
+    std::string manifest_path;
+    std::string patch_file;
+    json delta;
+  };
+
+  Made DeltaRelease(const std::string& version, int sequence, const std::string& from) {
+    const std::string path = Bin("releases/" + version + "/steward-agent");
+    const auto bytes = files::ReadFile(path, 1 << 30);
+    EXPECT_TRUE(bytes);
+    const json blob = controller_.Blob(*bytes);
+    const std::string name = "agent-" + version + ".json";
+    auto r = RunProgram({Bin("stewardctl"),
+                         "release",
+                         "create",
+                         "--component",
+                         "agent",
+                         "--channel",
+                         "stable",
+                         "--version",
+                         version,
+                         "--sequence",
+                         std::to_string(sequence),
+                         "--artifact",
+                         "linux-x86_64=" + path,
+                         "--url",
+                         "linux-x86_64=" + blob["url"].get<std::string>(),
+                         "--expires",
+                         "30d",
+                         "--delta-from",
+                         Bin("releases/" + from + "/steward-agent") + "=" + from,
+                         "--delta-dir",
+                         (dir_ / "patches").string(),
+                         "--delta-level",
+                         "3",
+                         "-o",
+                         (dir_ / name).string()});
+    EXPECT_EQ(r.status.code(), 0) << r.out << r.err;
+    const auto text = files::ReadFile(dir_ / name, 1 << 20);
+    EXPECT_TRUE(text);
+    const json m = json::parse(*text);
+    Made made;
+    made.manifest_path = (dir_ / name).string();
+    made.delta = m["artifacts"]["linux-x86_64"]["deltas"][0];
+    made.patch_file =
+        (dir_ / "patches" / ("agent-" + version + "-from-" + from + ".linux-x86_64.zst-patch"))
+            .string();
+    dir_.Write(name + ".minisig", Controller::Sign(controller_.release_key, *text));
+    return made;
+  }
+
+  // Applies the 1.1.0 release; it commits, its bytes having come the `download` way, and the
+  // node runs exactly the release's binary.
+  void ApplyAndExpect(const std::string& manifest_path, const std::string& download) {
+    auto r = Apply(manifest_path);
+    ASSERT_EQ(r.status.code(), 0) << r.err;
+    const auto u = WaitResult();
+    EXPECT_EQ(u["update"]["result"], "committed") << u.dump();
+    EXPECT_EQ(u["update"]["download"], download) << u.dump();
+    ASSERT_TRUE(updater_.WaitUnit("agent", [](const json& x) {
+      return x["state"] == "running" && x["running_version"] == "1.1.0";
+    })) << updater_.Logs();
+    EXPECT_EQ(
+        *files::ReadFile(Layout().Program(updater::Pointer::current, "steward-agent"), 1 << 30),
+        *files::ReadFile(Bin("releases/1.1.0/steward-agent"), 1 << 30));
+    ExpectConsistent(updater_.Unit("agent"), "1.1.0", true);
+  }
+
+  json PublishFile(const std::string& manifest_path) {
+    const auto text = files::ReadFile(manifest_path, 1 << 20);
+    auto r = controller_.Publish(*text, {Controller::Sign(controller_.release_key, *text)});
+    return json{{"status", r.status}, {"body", r.body}};
+  }
+};
+
+TEST_F(Delta, PatchFromStewardctlInstallsExactlyTheNewBinary) {
+  WriteAgentConfig();
+  StartUpdater();
+  Install("1.0.0", 1);
+  const Made made = DeltaRelease("1.1.0", 2, "1.0.0");
+  const auto patch = files::ReadFile(made.patch_file, 1 << 30);
+  ASSERT_TRUE(patch) << made.patch_file;
+  const auto full = files::ReadFile(Bin("releases/1.1.0/steward-agent"), 1 << 30);
+  EXPECT_EQ(made.delta["size"], patch->size());
+  EXPECT_EQ(made.delta["sha256"], HexEncode(Sha256Of(*patch)));
+  EXPECT_EQ(made.delta["from_sha256"],
+            HexEncode(Sha256Of(*files::ReadFile(Bin("releases/1.0.0/steward-agent"), 1 << 30))));
+  EXPECT_EQ(made.delta["url"], controller_.url + "/v1/artifacts/" + HexEncode(Sha256Of(*patch)));
+  EXPECT_LT(patch->size(), full->size() / 2);
+
+  // The controller checks the patch like the artifact: not uploaded yet, not published.
+  const json refused = PublishFile(made.manifest_path);
+  EXPECT_EQ(refused["status"], 400) << refused.dump();
+  EXPECT_EQ(refused["body"]["error"]["code"], "artifact_unreachable") << refused.dump();
+  EXPECT_NE(refused["body"]["error"]["message"].get<std::string>().find("delta"), std::string::npos)
+      << refused.dump();
+  controller_.Blob(*patch);
+  const json published = PublishFile(made.manifest_path);
+  EXPECT_EQ(published["status"], 201) << published.dump();
+
+  ApplyAndExpect(made.manifest_path, "delta");
+}
+
+TEST_F(Delta, BrokenPatchFallsBackToTheFullDownload) {
+  WriteAgentConfig();
+  StartUpdater();
+  Install("1.0.0", 1);
+  const Made made = DeltaRelease("1.1.0", 2, "1.0.0");
+  auto patch = *files::ReadFile(made.patch_file, 1 << 30);
+  // The blob store serves other bytes of the same size under the patch's name.
+  const std::string sha = made.delta["sha256"];
+  patch[patch.size() / 2] ^= 0x20;
+  controller_.dir.Write("blobs/" + sha, patch);
+  ApplyAndExpect(made.manifest_path, "delta_failed: hash_mismatch");
+}
+
 // Kill -9 (a failpoint's crash) at one step of an update, then restart the updater.
 struct Crash {
   const char* failpoint;

@@ -124,12 +124,13 @@ CheckinReport FullReport() {
   c.restarts = 3;
   c.crash_loop = true;
   c.last_exit = ExitInfo{ExitKind::crash, std::nullopt, 11, false, false, kNewYear};
-  c.last_update = UpdateReport{
-      "1.1.0", "1.2.0", UpdateResult::rolled_back, "health_gate_failed", "not ready", ""};
+  c.last_update =
+      UpdateReport{"1.1.0",     "1.2.0", UpdateResult::rolled_back,    "health_gate_failed",
+                   "not ready", "",      "delta_failed: hash_mismatch"};
   ComponentReport open;
   open.name = "web";
   open.channel = "beta";
-  open.last_update = UpdateReport{"1.0.0", "2.0.0", std::nullopt, "", "", "1.5.0"};
+  open.last_update = UpdateReport{"1.0.0", "2.0.0", std::nullopt, "", "", "1.5.0", ""};
   ComponentReport bare;
   bare.name = "db";
   bare.channel = "stable";
@@ -160,11 +161,13 @@ TEST(ProtocolCheckinReport, EncodesEveryFieldAndRoundTrips) {
   EXPECT_EQ(c["last_exit"], json::parse(R"({"kind":"crash","code":null,"signal":11,
                                             "at":"2026-01-01T00:00:00Z"})"));
   EXPECT_EQ(c["last_update"], json::parse(R"({"from":"1.1.0","to":"1.2.0","result":"rolled_back",
-                                              "error_code":"health_gate_failed","error":"not ready"})"));
+                                              "error_code":"health_gate_failed","error":"not ready",
+                                              "download":"delta_failed: hash_mismatch"})"));
   EXPECT_EQ(c["restarts"], 3);
   EXPECT_EQ(j["components"][1]["last_update"]["result"], "in_progress");
   EXPECT_EQ(j["components"][1]["last_update"]["superseded"], "1.5.0");
   EXPECT_FALSE(c["last_update"].contains("superseded")) << "only when an update superseded one";
+  EXPECT_FALSE(j["components"][1]["last_update"].contains("download")) << "only once downloaded";
   EXPECT_TRUE(j["components"][2]["last_exit"].is_null());
   EXPECT_TRUE(j["components"][2]["last_update"].is_null());
   EXPECT_EQ(j["components"][2]["running_version"], "");  // "" on this wire, never null
@@ -367,7 +370,8 @@ constexpr const char* kStatus = R"status({
  "updater": {"version": "0.9.0", "state": "running",
              "update": {"id": 4, "from": "0.8.0", "to": "0.9.0", "state": "committed",
                         "result": "committed", "error_code": null, "error": null,
-                        "healthy_s": 12.5, "grace_s": 30.0, "superseded": null}},
+                        "healthy_s": 12.5, "grace_s": 30.0, "superseded": null,
+                        "download": "delta"}},
  "components": [
   {"name": "agent", "state": "running", "pid": 4242, "desired_state": "running",
    "running_version": "1.2.0", "installed_version": "1.2.0", "previous_version": null,
@@ -377,7 +381,7 @@ constexpr const char* kStatus = R"status({
    "last_error": null, "waiting": null,
    "update": {"id": 5, "from": "1.1.0", "to": "1.2.0", "state": "probation", "result": null,
               "error_code": null, "error": null, "healthy_s": 0.25, "grace_s": 60.0,
-              "superseded": null}},
+              "superseded": null, "download": null}},
   {"name": "web", "state": "stopped", "pid": null, "desired_state": "stopped",
    "running_version": null, "installed_version": null, "previous_version": null,
    "last_exit": null, "restarts": 0, "consecutive_failures": 0, "crash_loop": false,
@@ -393,6 +397,7 @@ TEST(ProtocolStatus, DecodesTheDocumentAndRoundTripsKeyForKey) {
   EXPECT_EQ(s->updater.version, "0.9.0");
   ASSERT_TRUE(s->updater.update);
   EXPECT_EQ(s->updater.update->result, UpdateResult::committed);
+  EXPECT_EQ(s->updater.update->download, "delta");
   ASSERT_EQ(s->components.size(), 2u);
   const auto& a = s->components[0];
   EXPECT_EQ(a.pid, 4242);

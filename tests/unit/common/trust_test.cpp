@@ -440,3 +440,81 @@ TEST(TrustNames, ComponentChannelAndLabelRules) {
 
 }  // namespace
 }  // namespace steward::trust
+
+namespace steward::trust {
+
+// ---- deltas: patches listed per artifact ------------------------------------------------------
+
+namespace {
+
+const std::string kA64(64, 'a');
+const std::string kB64(64, 'b');
+const std::string kC64(64, 'c');
+
+std::string DeltaJson(const std::string& from = kB64, const std::string& extra = "") {
+  return R"({"from_sha256":")" + from +
+         R"(","url":"https://cdn.example/p","mirrors":["https://m.example/p"],"size":9,)"
+         R"("sha256":")" +
+         kC64 + R"(","format":"zstd-patch")" + extra + "}";
+}
+
+std::string ManifestWithDeltas(const std::string& deltas) {
+  return R"({"schema":"steward.release/1","component":"agent","channel":"stable",)"
+         R"("version":"1.4.2","sequence":42,"root_version":1,)"
+         R"("issued_at":"2026-11-01T00:00:00Z","expires":"2026-12-31T00:00:00Z",)"
+         R"("artifacts":{"linux-x86_64":{"url":"https://cdn.example/a","size":123,)"
+         R"("sha256":")" +
+         kA64 + R"(","format":"binary","deltas":)" + deltas + "}}}";
+}
+
+}  // namespace
+
+TEST(TrustDeltas, ParsesEachDeltaOfAnArtifact) {
+  auto m = ParseManifest(ManifestWithDeltas("[" + DeltaJson() + "]"));
+  ASSERT_TRUE(m) << m.error().ToString();
+  const auto& deltas = m->artifacts.at("linux-x86_64").deltas;
+  ASSERT_EQ(deltas.size(), 1u);
+  EXPECT_EQ(HexEncode(deltas[0].from_sha256), kB64);
+  EXPECT_EQ(deltas[0].url, "https://cdn.example/p");
+  EXPECT_EQ(deltas[0].mirrors, std::vector<std::string>{"https://m.example/p"});
+  EXPECT_EQ(deltas[0].size, 9u);
+  EXPECT_EQ(HexEncode(deltas[0].sha256), kC64);
+  EXPECT_EQ(deltas[0].format, "zstd-patch");
+  // Absent and empty are the same: no patch.
+  auto none = ParseManifest(ManifestWithDeltas("[]"));
+  ASSERT_TRUE(none) << none.error().ToString();
+  EXPECT_TRUE(none->artifacts.at("linux-x86_64").deltas.empty());
+}
+
+TEST(TrustDeltas, HostileDeltasAreMalformedWithTheReason) {
+  std::string seventeen = "[";
+  for (int i = 0; i < 17; ++i) {
+    seventeen += (i ? "," : "") +
+                 DeltaJson(std::string(62, 'b') + (i < 10 ? "0" : "1") + std::to_string(i % 10));
+  }
+  seventeen += "]";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{}", "must be an array"},
+      {"[1]", "must be a JSON object"},
+      {"[" + DeltaJson(kB64, R"(,"extra":1)") + "]", "unknown field \"extra\""},
+      {"[" + DeltaJson("B" + kB64.substr(1)) + "]", "from_sha256 must be 64 lower-case hex"},
+      {"[" + DeltaJson(kA64) + "]", "patches the artifact into itself"},
+      {"[" + DeltaJson() + "," + DeltaJson() + "]", "two deltas from_sha256"},
+      {"[" + Replace(DeltaJson(), "zstd-patch", "bsdiff") + "]", "format \"bsdiff\" is unknown"},
+      {"[" + Replace(DeltaJson(), "\"size\":9", "\"size\":0") + "]", "size must be at least 1"},
+      {"[" + Replace(DeltaJson(), "\"size\":9", "\"size\":-1") + "]", "negative numbers"},
+      {"[" + Replace(DeltaJson(), "https://cdn.example/p", "file:///etc/passwd") + "]",
+       "url must be an http(s) URL"},
+      {"[" + Replace(DeltaJson(), R"("url":"https://cdn.example/p",)", "") + "]",
+       "lacks the field \"url\""},
+      {seventeen, "more than 16 deltas"},
+  };
+  for (const auto& [deltas, why] : cases) {
+    auto m = ParseManifest(ManifestWithDeltas(deltas));
+    ASSERT_FALSE(m) << deltas;
+    EXPECT_EQ(m.error().code, ErrorCode::manifest_malformed) << deltas;
+    EXPECT_NE(m.error().message.find(why), std::string::npos) << m.error().message;
+  }
+}
+
+}  // namespace steward::trust

@@ -120,7 +120,7 @@ TEST(CheckinBodyTest, CarriesEveryField) {
   e.signal = 11;
   e.at = WallTime{std::chrono::seconds(1767225600)};
   c.last_exit = e;
-  c.last_update = UpdateReport{"1.1.0", "1.2.0", UpdateResult::committed, "", "", ""};
+  c.last_update = UpdateReport{"1.1.0", "1.2.0", UpdateResult::committed, "", "", "", ""};
   ComponentReport bare;
   bare.name = "web";
   bare.channel = "beta";
