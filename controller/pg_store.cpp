@@ -262,11 +262,12 @@ class PgStore final : public Store {
     for (int i = 0; i < rows->size(); ++i) {
       const auto manifest = HexDecode(rows->Text(i, 5));
       if (!manifest) return Fail(ErrorCode::db_corrupt, "a release's manifest does not read back");
-      out.push_back(ReleaseRecord{
-          rows->Text(i, 0), rows->Text(i, 1), rows->Text(i, 2),
-          static_cast<std::uint64_t>(rows->Int(i, 3)), static_cast<std::uint64_t>(rows->Int(i, 4)),
-          std::string(manifest->begin(), manifest->end()), SplitList(rows->Text(i, 6), kSigSeparator),
-          rows->Text(i, 7), rows->Int(i, 8), rows->Int(i, 9)});
+      out.push_back(ReleaseRecord{rows->Text(i, 0), rows->Text(i, 1), rows->Text(i, 2),
+                                  static_cast<std::uint64_t>(rows->Int(i, 3)),
+                                  static_cast<std::uint64_t>(rows->Int(i, 4)),
+                                  std::string(manifest->begin(), manifest->end()),
+                                  SplitList(rows->Text(i, 6), kSigSeparator), rows->Text(i, 7),
+                                  rows->Int(i, 8), rows->Int(i, 9)});
     }
     return out;
   }
@@ -305,6 +306,19 @@ class PgStore final : public Store {
     auto rows = Run("halt_rollout",
                     "UPDATE rollouts SET paused = true, halt_reason = $4, updated_at = $5 "
                     "WHERE component = $1 AND channel = $2 AND seed = $3 AND NOT paused",
+                    p);
+    if (!rows) return std::unexpected(rows.error());
+    return rows->Affected() > 0;
+  }
+
+  Result<bool> AdvanceWave(const std::string& component, const std::string& channel,
+                           const std::string& seed, std::int64_t wave,
+                           std::int64_t started_at) override {
+    const Param p[] = {component, channel, seed, Int(wave), Int(started_at)};
+    auto rows = Run("advance_wave",
+                    "UPDATE rollouts SET wave = $4, wave_started_at = $5 "
+                    "WHERE component = $1 AND channel = $2 AND seed = $3 AND NOT paused "
+                    "AND wave <= $4",
                     p);
     if (!rows) return std::unexpected(rows.error());
     return rows->Affected() > 0;

@@ -289,14 +289,24 @@ void Rollouts::Act(Live& live, const WaveEvent& event, std::int64_t now) {
     return;
   }
   if (!event.wave_started) return;
-  RolloutRecord next = live.record;
-  next.wave = live.waves.wave();
-  next.wave_started_at = live.waves.wave_started_at();
-  if (auto r = store_.PutRollout(next); !r) {
-    log::Get("rollout").error("recording wave {}: {}", next.wave, r.error().message);
+  auto& r = live.record;
+  // Conditional: a halt or pause another controller wrote meanwhile is never undone here; this
+  // controller then keeps offering only until its next Sync loads that.
+  auto moved = store_.AdvanceWave(r.component, r.channel, r.seed, live.waves.wave(),
+                                  live.waves.wave_started_at());
+  if (!moved) {
+    log::Get("rollout").error("recording wave {}: {}", live.waves.wave(), moved.error().message);
     return;
   }
-  live.record = std::move(next);
+  if (!*moved) {
+    log::Get("rollout").info(
+        "component={} channel={} wave={} not recorded: the rollout was "
+        "paused or replaced through another controller",
+        r.component, r.channel, live.waves.wave());
+    return;
+  }
+  r.wave = live.waves.wave();
+  r.wave_started_at = live.waves.wave_started_at();
   log::Get("rollout").info("component={} channel={} wave={} started committed={} in_flight={}",
                            live.record.component, live.record.channel, live.record.wave,
                            live.waves.committed(), live.waves.in_flight());

@@ -262,6 +262,19 @@ class SqliteStore final : public Store {
     return db_.Changes() > 0;
   }
 
+  Result<bool> AdvanceWave(const std::string& component, const std::string& channel,
+                           const std::string& seed, std::int64_t wave,
+                           std::int64_t started_at) override {
+    std::lock_guard lock(db_mu_);
+    auto s = db_.Prepare(
+        "UPDATE rollouts SET wave = ?4, wave_started_at = ?5 "
+        "WHERE component = ?1 AND channel = ?2 AND seed = ?3 AND paused = 0 AND wave <= ?4");
+    if (!s) return std::unexpected(s.error());
+    s->Bind(1, component).Bind(2, channel).Bind(3, seed).Bind(4, wave).Bind(5, started_at);
+    if (auto r = s->Run(); !r) return std::unexpected(r.error());
+    return db_.Changes() > 0;
+  }
+
   Result<std::vector<RolloutRecord>> ListRollouts() override {
     std::lock_guard lock(db_mu_);
     auto s = db_.Prepare(

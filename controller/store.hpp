@@ -142,6 +142,11 @@ class Store {
   virtual Result<bool> HaltRollout(const std::string& component, const std::string& channel,
                                    const std::string& seed, const std::string& reason,
                                    std::int64_t now) = 0;
+  // Records that the rollout with `seed` moved to `wave` at `started_at`, in one conditional
+  // update: false when it is paused (a halt another controller made stays) or was replaced.
+  virtual Result<bool> AdvanceWave(const std::string& component, const std::string& channel,
+                                   const std::string& seed, std::int64_t wave,
+                                   std::int64_t started_at) = 0;
 
   // Keeps the first result per (seed, node, component); true when this one was new.
   virtual Result<bool> RecordUpdateResult(const UpdateRecord& record) = 0;

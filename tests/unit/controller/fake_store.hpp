@@ -67,6 +67,19 @@ class FakeStore final : public Store {
     }
     return false;
   }
+  Result<bool> AdvanceWave(const std::string& component, const std::string& channel,
+                           const std::string& seed, std::int64_t wave,
+                           std::int64_t started_at) override {
+    for (auto it = rollouts.rbegin(); it != rollouts.rend(); ++it) {
+      if (it->component != component || it->channel != channel) continue;
+      if (it->seed != seed || it->paused || it->wave > wave) return false;
+      RolloutRecord next = *it;
+      next.wave = wave;
+      next.wave_started_at = started_at;
+      return PutRollout(next).has_value();
+    }
+    return false;
+  }
   Result<std::vector<RolloutRecord>> ListRollouts() override {
     ++reads;
     return rollouts;

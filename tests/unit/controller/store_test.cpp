@@ -322,6 +322,26 @@ TEST_P(StoreTest, OneOfTwoReplicasHaltingARolloutActs) {
   EXPECT_FALSE(*(*mine)->HaltRollout("tool", "stable", "seed2", "none", 10));
 }
 
+TEST_P(StoreTest, AWaveStartNeverUndoesAHaltAnotherReplicaMade) {
+  auto mine = Open();
+  auto other = Open();
+  ASSERT_TRUE(mine && other);
+  RolloutRecord r{"agent", "stable", "2.0.0", "", 100, false, "", "seed1", 7, {}, 0, 0};
+  ASSERT_TRUE((*mine)->PutRollout(r));
+  EXPECT_TRUE(*(*mine)->AdvanceWave("agent", "stable", "seed1", 1, 20));
+  EXPECT_FALSE(*(*mine)->AdvanceWave("agent", "stable", "seed1", 0, 30)) << "never backwards";
+  ASSERT_TRUE(*(*other)->HaltRollout("agent", "stable", "seed1", "other: canary failed", 21));
+  // `mine` has not synced yet and starts wave 2: the halt stays.
+  EXPECT_FALSE(*(*mine)->AdvanceWave("agent", "stable", "seed1", 2, 22));
+  auto list = (*mine)->ListRollouts().value();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_TRUE(list[0].paused);
+  EXPECT_EQ(list[0].halt_reason, "other: canary failed");
+  EXPECT_EQ(list[0].wave, 1);
+  EXPECT_EQ(list[0].wave_started_at, 20);
+  EXPECT_FALSE(*(*mine)->AdvanceWave("agent", "stable", "seed9", 3, 23)) << "another target";
+}
+
 TEST(Store, RefusesOtherSchemes) {
   for (const char* url : {"mysql://db/steward", "sqlite:", "postgresql:/db", ""}) {
     auto s = OpenStore(url);
