@@ -12,14 +12,6 @@
 namespace steward::test {
 namespace {
 
-json Agent(const std::string& running, const json& last_update = nullptr) {
-  return json::array({Controller::Component("agent", "stable", running, last_update)});
-}
-
-json Update(const std::string& result) {
-  return json{{"from", "1.0.0"}, {"to", "2.0.0"}, {"result", result}, {"error_code", ""}};
-}
-
 const auto kWithin = std::chrono::seconds(5);  // the promise is 1 s; generous under load
 
 class ControllerReplicas : public testing::TestWithParam<std::string> {
@@ -56,7 +48,7 @@ TEST_P(ControllerReplicas, AChangeThroughOneIsInTheOthersAnswers) {
   ASSERT_NO_FATAL_FAILURE(StartBoth());
   const Node node = b->Enroll("m1");
   const auto offered_by_b = [&] {
-    return Controller::Offered(b->Checkin(node, Agent("1.0.0")), "agent");
+    return Controller::Offered(b->Checkin(node, StableAgent("1.0.0")), "agent");
   };
 
   // Published and rolled out through a: b offers it.
@@ -74,7 +66,9 @@ TEST_P(ControllerReplicas, AChangeThroughOneIsInTheOthersAnswers) {
   // Resumed through b: a offers it again to a node it has never seen (enrolled through b).
   ASSERT_EQ(b->Admin("PUT", "rollouts/agent/stable", json{{"paused", false}}).status, 200);
   EXPECT_TRUE(Eventually(
-      [&] { return Controller::Offered(a->Checkin(node, Agent("1.0.0")), "agent") == "2.0.0"; },
+      [&] {
+        return Controller::Offered(a->Checkin(node, StableAgent("1.0.0")), "agent") == "2.0.0";
+      },
       kWithin));
 
   // Flags set through a reach b's check-in answers.
@@ -83,7 +77,7 @@ TEST_P(ControllerReplicas, AChangeThroughOneIsInTheOthersAnswers) {
       200);
   EXPECT_TRUE(Eventually(
       [&] {
-        return b->Checkin(node, Agent("1.0.0")).body["flags"] == json{{"replicas", true}};
+        return b->Checkin(node, StableAgent("1.0.0")).body["flags"] == json{{"replicas", true}};
       },
       kWithin));
   EXPECT_NE(b->proc->Stderr().find("reloaded them"), std::string::npos);
@@ -91,7 +85,8 @@ TEST_P(ControllerReplicas, AChangeThroughOneIsInTheOthersAnswers) {
   // Enrolled through a, the node checks in at b under the same id (once a's queued write of
   // the enrollment reached the store, within 100 ms).
   const Node other = a->Enroll("m2");
-  EXPECT_TRUE(Eventually([&] { return b->Checkin(other, Agent("1.0.0")).status == 200; }, kWithin));
+  EXPECT_TRUE(
+      Eventually([&] { return b->Checkin(other, StableAgent("1.0.0")).status == 200; }, kWithin));
   auto shown = b->Admin("GET", "nodes/" + other.id);
   EXPECT_EQ(shown.status, 200) << shown.raw;
   EXPECT_EQ(shown.body.value("machine_id", ""), "m2") << shown.raw;
@@ -110,14 +105,14 @@ TEST_P(ControllerReplicas, AHaltThroughOneStopsTheOther) {
   std::vector<Node> nodes;
   for (int i = 0; i < 5; ++i) nodes.push_back(a->Enroll("m" + std::to_string(i)));
   const auto offered_by_b = [&] {
-    return Controller::Offered(b->Checkin(nodes[4], Agent("1.0.0")), "agent");
+    return Controller::Offered(b->Checkin(nodes[4], StableAgent("1.0.0")), "agent");
   };
   ASSERT_TRUE(Eventually([&] { return offered_by_b() == "2.0.0"; }, kWithin)) << b->proc->Stderr();
 
-  a->Checkin(nodes[0], Agent("2.0.0", Update("committed")));
-  a->Checkin(nodes[1], Agent("1.0.0", Update("rolled_back")));
-  a->Checkin(nodes[2], Agent("2.0.0", Update("committed")));
-  a->Checkin(nodes[3], Agent("1.0.0", Update("rolled_back")));  // 2 of 4: 50 % > 25 %
+  a->Checkin(nodes[0], StableAgent("2.0.0", UpdateTo200("committed")));
+  a->Checkin(nodes[1], StableAgent("1.0.0", UpdateTo200("rolled_back")));
+  a->Checkin(nodes[2], StableAgent("2.0.0", UpdateTo200("committed")));
+  a->Checkin(nodes[3], StableAgent("1.0.0", UpdateTo200("rolled_back")));  // 2 of 4: 50 % > 25 %
   ASSERT_EQ(a->Admin("GET", "rollouts").body["rollouts"][0]["paused"], true);
 
   EXPECT_TRUE(Eventually([&] { return offered_by_b().empty(); }, kWithin));

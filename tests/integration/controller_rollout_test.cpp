@@ -9,10 +9,6 @@
 namespace steward::test {
 namespace {
 
-json Agent(const std::string& running, const json& last_update = nullptr) {
-  return json::array({Controller::Component("agent", "stable", running, last_update)});
-}
-
 // Starts `c` with agent 1.0.0 and 2.0.0 published and 2.0.0 rolled out to every node
 // (`immediate`: all at once, without waves).
 void RollOut2(Controller& c, bool immediate = false) {
@@ -23,11 +19,6 @@ void RollOut2(Controller& c, bool immediate = false) {
                     json{{"version", "2.0.0"}, {"percent", 100}, {"immediate", immediate}})
                 .status,
             200);
-}
-
-// A node's last update from 1.0.0 to 2.0.0 as it reports it.
-json Update(const std::string& result, const std::string& error_code = "") {
-  return json{{"from", "1.0.0"}, {"to", "2.0.0"}, {"result", result}, {"error_code", error_code}};
 }
 
 TEST(ControllerRollout, MinimumVersionComesFirst) {
@@ -42,10 +33,10 @@ TEST(ControllerRollout, MinimumVersionComesFirst) {
 
   auto old_node = c.Enroll("old");
   auto mid_node = c.Enroll("mid");
-  EXPECT_EQ(Controller::Offered(c.Checkin(old_node, Agent("1.0.0")), "agent"), "1.1.0");
-  EXPECT_EQ(Controller::Offered(c.Checkin(mid_node, Agent("1.1.0")), "agent"), "2.0.0");
+  EXPECT_EQ(Controller::Offered(c.Checkin(old_node, StableAgent("1.0.0")), "agent"), "1.1.0");
+  EXPECT_EQ(Controller::Offered(c.Checkin(mid_node, StableAgent("1.1.0")), "agent"), "2.0.0");
   // Once the old node reached the minimum, it goes on to the target.
-  EXPECT_EQ(Controller::Offered(c.Checkin(old_node, Agent("1.1.0")), "agent"), "2.0.0");
+  EXPECT_EQ(Controller::Offered(c.Checkin(old_node, StableAgent("1.1.0")), "agent"), "2.0.0");
 
   // A minimum or target that is not published, or a minimum not below the target, is refused.
   r = c.Admin("PUT", "rollouts/agent/stable", json{{"version", "3.0.0"}});
@@ -75,7 +66,8 @@ TEST(ControllerRollout, PercentPicksAStableShareAndPauseStopsIt) {
   std::set<std::string> in;
   for (int i = 0; i < 200; ++i) nodes.push_back(c.Enroll("m" + std::to_string(i)));
   for (const auto& n : nodes) {
-    if (Controller::Offered(c.Checkin(n, Agent("1.0.0")), "agent") == "2.0.0") in.insert(n.id);
+    if (Controller::Offered(c.Checkin(n, StableAgent("1.0.0")), "agent") == "2.0.0")
+      in.insert(n.id);
   }
   EXPECT_GT(in.size(), 30u);  // 60 expected; far outside this is a broken bucket
   EXPECT_LT(in.size(), 90u);
@@ -83,7 +75,8 @@ TEST(ControllerRollout, PercentPicksAStableShareAndPauseStopsIt) {
   ASSERT_EQ(c.Admin("PUT", "rollouts/agent/stable", json{{"percent", 60}}).status, 200);
   std::size_t now_in = 0;
   for (const auto& n : nodes) {
-    const bool offered = Controller::Offered(c.Checkin(n, Agent("1.0.0")), "agent") == "2.0.0";
+    const bool offered =
+        Controller::Offered(c.Checkin(n, StableAgent("1.0.0")), "agent") == "2.0.0";
     if (in.count(n.id)) {
       EXPECT_TRUE(offered) << n.id;
     }
@@ -95,8 +88,8 @@ TEST(ControllerRollout, PercentPicksAStableShareAndPauseStopsIt) {
   ASSERT_EQ(c.Admin("PUT", "rollouts/agent/stable", json{{"paused", true}}).status, 200);
   for (const auto& id : in) {
     const auto& n = *std::find_if(nodes.begin(), nodes.end(), [&](auto& x) { return x.id == id; });
-    EXPECT_EQ(Controller::Offered(c.Checkin(n, Agent("1.0.0")), "agent"), "");
-    EXPECT_EQ(Controller::Offered(c.Checkin(n, Agent("2.0.0")), "agent"), "2.0.0");
+    EXPECT_EQ(Controller::Offered(c.Checkin(n, StableAgent("1.0.0")), "agent"), "");
+    EXPECT_EQ(Controller::Offered(c.Checkin(n, StableAgent("2.0.0")), "agent"), "2.0.0");
     break;
   }
   auto fleet = c.Admin("GET", "fleet");
@@ -111,27 +104,28 @@ TEST(ControllerRollout, HaltsItselfWhenTooManyRollBack) {
   ASSERT_NO_FATAL_FAILURE(RollOut2(c, true));
   std::vector<Node> nodes;
   for (int i = 0; i < 5; ++i) nodes.push_back(c.Enroll("m" + std::to_string(i)));
-  c.Checkin(nodes[0], Agent("2.0.0", Update("committed")));
-  c.Checkin(nodes[1], Agent("1.0.0", Update("rolled_back")));
-  c.Checkin(nodes[1], Agent("1.0.0", Update("rolled_back")));  // the same report twice counts once
-  c.Checkin(nodes[2], Agent("2.0.0", Update("committed")));
+  c.Checkin(nodes[0], StableAgent("2.0.0", UpdateTo200("committed")));
+  c.Checkin(nodes[1], StableAgent("1.0.0", UpdateTo200("rolled_back")));
+  c.Checkin(nodes[1],
+            StableAgent("1.0.0", UpdateTo200("rolled_back")));  // the same report twice counts once
+  c.Checkin(nodes[2], StableAgent("2.0.0", UpdateTo200("committed")));
   auto before = c.Admin("GET", "rollouts");
   EXPECT_EQ(before.body["rollouts"][0]["paused"], false) << before.raw;
   EXPECT_EQ(before.body["rollouts"][0]["update_attempts"], 3);
   // 4th attempt, 2 of 4 rolled back: 50 % > 25 %.
-  c.Checkin(nodes[3], Agent("1.0.0", Update("rolled_back")));
+  c.Checkin(nodes[3], StableAgent("1.0.0", UpdateTo200("rolled_back")));
   auto after = c.Admin("GET", "rollouts");
   ASSERT_EQ(after.body["rollouts"][0]["paused"], true) << after.raw;
   const std::string why = after.body["rollouts"][0]["halt_reason"];
   EXPECT_NE(why.find("2 of 4 nodes (50.0%) rolled back from 2.0.0"), std::string::npos) << why;
-  EXPECT_EQ(Controller::Offered(c.Checkin(nodes[4], Agent("1.0.0")), "agent"), "");
+  EXPECT_EQ(Controller::Offered(c.Checkin(nodes[4], StableAgent("1.0.0")), "agent"), "");
 
   // The halt survives a restart; resuming clears it.
   c.Restart();
   EXPECT_EQ(c.Admin("GET", "rollouts").body["rollouts"][0]["paused"], true);
   auto resumed = c.Admin("PUT", "rollouts/agent/stable", json{{"paused", false}});
   EXPECT_EQ(resumed.body["halt_reason"], "");
-  EXPECT_EQ(Controller::Offered(c.Checkin(nodes[4], Agent("1.0.0")), "agent"), "2.0.0");
+  EXPECT_EQ(Controller::Offered(c.Checkin(nodes[4], StableAgent("1.0.0")), "agent"), "2.0.0");
 }
 
 TEST(ControllerRollout, RestartInTheMiddleResumesExactly) {
@@ -147,13 +141,13 @@ TEST(ControllerRollout, RestartInTheMiddleResumesExactly) {
   std::map<std::string, std::string> offered;
   for (int i = 0; i < 40; ++i) nodes.push_back(c.Enroll("m" + std::to_string(i)));
   for (const auto& n : nodes) {
-    offered[n.id] = Controller::Offered(c.Checkin(n, Agent("1.0.0")), "agent");
+    offered[n.id] = Controller::Offered(c.Checkin(n, StableAgent("1.0.0")), "agent");
   }
   const auto rollouts_before = c.Admin("GET", "rollouts").body;
   c.Restart();
   // Same tokens valid, same answers, same rollout.
   for (const auto& n : nodes) {
-    auto r = c.Checkin(n, Agent("1.0.0"));
+    auto r = c.Checkin(n, StableAgent("1.0.0"));
     ASSERT_EQ(r.status, 200) << r.raw;
     EXPECT_EQ(Controller::Offered(r, "agent"), offered[n.id]) << n.id;
   }
@@ -196,8 +190,8 @@ TEST(ControllerRollout, AnUpdateReportedInProgressThenRolledBackCounts) {
   std::vector<Node> nodes;
   for (int i = 0; i < 2; ++i) nodes.push_back(c.Enroll("m" + std::to_string(i)));
   for (auto& n : nodes) {
-    c.Checkin(n, Agent("1.0.0", Update("in_progress")));
-    c.Checkin(n, Agent("1.0.0", Update("rolled_back", "health_gate_failed")));
+    c.Checkin(n, StableAgent("1.0.0", UpdateTo200("in_progress")));
+    c.Checkin(n, StableAgent("1.0.0", UpdateTo200("rolled_back", "health_gate_failed")));
   }
   const auto r = c.Admin("GET", "rollouts");
   EXPECT_EQ(r.body["rollouts"][0]["rolled_back"], 2) << r.raw;

@@ -240,4 +240,14 @@ class Controller {
   }
 };
 
+// A check-in's components: agent on channel stable running `running`, with its last update.
+inline json StableAgent(const std::string& running, const json& last_update = nullptr) {
+  return json::array({Controller::Component("agent", "stable", running, last_update)});
+}
+
+// A node's last update from 1.0.0 to 2.0.0 as it reports it.
+inline json UpdateTo200(const std::string& result, const std::string& error_code = "") {
+  return json{{"from", "1.0.0"}, {"to", "2.0.0"}, {"result", result}, {"error_code", error_code}};
+}
+
 }  // namespace steward::test

@@ -9,14 +9,6 @@
 namespace steward::test {
 namespace {
 
-json Agent(const std::string& running, const json& last_update = nullptr) {
-  return json::array({Controller::Component("agent", "stable", running, last_update)});
-}
-
-json Update(const std::string& result) {
-  return json{{"from", "1.0.0"}, {"to", "2.0.0"}, {"result", result}, {"error_code", ""}};
-}
-
 // 40 nodes on 1.0.0, 2.0.0 published and rolled out to 100 % with `pacing` added.
 struct Fleet {
   Controller c;
@@ -38,7 +30,8 @@ struct Fleet {
     std::vector<Node> out;
     for (const auto& n : nodes) {
       if (std::any_of(skip.begin(), skip.end(), [&](auto& s) { return s.id == n.id; })) continue;
-      if (Controller::Offered(c.Checkin(n, Agent("1.0.0")), "agent") == "2.0.0") out.push_back(n);
+      if (Controller::Offered(c.Checkin(n, StableAgent("1.0.0")), "agent") == "2.0.0")
+        out.push_back(n);
     }
     return out;
   }
@@ -57,7 +50,7 @@ TEST(ControllerWaves, OffersTheCanaryFirstThenTheNextWaveAfterItCommits) {
   EXPECT_EQ(r["in_flight"], 5);
   EXPECT_EQ(r["committed"], 0);
 
-  for (const auto& n : canary) f.c.Checkin(n, Agent("2.0.0", Update("committed")));
+  for (const auto& n : canary) f.c.Checkin(n, StableAgent("2.0.0", UpdateTo200("committed")));
   r = f.Rollout();
   EXPECT_EQ(r["committed"], 5);
   EXPECT_EQ(r["in_flight"], 0);
@@ -76,7 +69,7 @@ TEST(ControllerWaves, OffersTheCanaryFirstThenTheNextWaveAfterItCommits) {
   both.insert(both.end(), wave1.begin(), wave1.end());
   EXPECT_EQ(f.Offered(both).size(), 0u);
   for (const auto& n : wave1) {
-    EXPECT_EQ(Controller::Offered(f.c.Checkin(n, Agent("1.0.0")), "agent"), "2.0.0") << n.id;
+    EXPECT_EQ(Controller::Offered(f.c.Checkin(n, StableAgent("1.0.0")), "agent"), "2.0.0") << n.id;
   }
 }
 
@@ -85,8 +78,8 @@ TEST(ControllerWaves, TheCanarysFirstRollbackHaltsTheRolloutNamingTheNode) {
   ASSERT_NO_FATAL_FAILURE(f.Start(json{{"canary", 3}}));
   const auto canary = f.Offered();
   ASSERT_EQ(canary.size(), 3u);
-  f.c.Checkin(canary[0], Agent("2.0.0", Update("committed")));
-  f.c.Checkin(canary[1], Agent("1.0.0", Update("rolled_back")));
+  f.c.Checkin(canary[0], StableAgent("2.0.0", UpdateTo200("committed")));
+  f.c.Checkin(canary[1], StableAgent("1.0.0", UpdateTo200("rolled_back")));
   const auto r = f.Rollout();
   ASSERT_EQ(r["paused"], true) << r;
   const std::string why = r["halt_reason"];
@@ -95,8 +88,8 @@ TEST(ControllerWaves, TheCanarysFirstRollbackHaltsTheRolloutNamingTheNode) {
   EXPECT_EQ(r["canary"], 3);
   EXPECT_EQ(f.Offered(canary).size(), 0u);  // nobody new
   // The node still in flight is not offered it any more either; one on the target keeps it.
-  EXPECT_EQ(Controller::Offered(f.c.Checkin(canary[2], Agent("1.0.0")), "agent"), "");
-  EXPECT_EQ(Controller::Offered(f.c.Checkin(canary[0], Agent("2.0.0")), "agent"), "2.0.0");
+  EXPECT_EQ(Controller::Offered(f.c.Checkin(canary[2], StableAgent("1.0.0")), "agent"), "");
+  EXPECT_EQ(Controller::Offered(f.c.Checkin(canary[0], StableAgent("2.0.0")), "agent"), "2.0.0");
 }
 
 TEST(ControllerWaves, PacingFieldsAreSetShownAndCheckedByName) {
