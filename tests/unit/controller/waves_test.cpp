@@ -191,6 +191,21 @@ TEST(Waves, ANodeSilentAfterItsOfferIsAFailure) {
   EXPECT_NE(r.event.halt->find("nodes: n0"), std::string::npos) << *r.event.halt;
 }
 
+// With second-long check-in intervals (tests), silence still needs kMinSilenceS.
+TEST(Waves, SilenceIsNeverShorterThanTheFloor) {
+  Sim r;
+  r.limits = ResolveLimits({}, 1000);
+  r.AdmitRange(0, 5);
+  r.now = kMinSilenceS;
+  for (int i = 1; i < 5; ++i) r.state.Seen(Id(i), r.now, {}, r.limits, r.rule, r.event);
+  r.Tick(1);
+  EXPECT_FALSE(r.event.halt);  // 3 intervals of 1 s passed long ago: not silent yet
+  r.now = kMinSilenceS + 1;
+  r.Tick(1);
+  ASSERT_TRUE(r.event.halt);
+  EXPECT_NE(r.event.halt->find("failed on silent"), std::string::npos) << *r.event.halt;
+}
+
 // A node that keeps checking in on the old version (held, pinned, refusing) frees its place
 // after the bake; a result it reports later still counts.
 TEST(Waves, ANodeThatDoesNotTakeTheTargetWithinTheBakeFreesItsPlace) {
